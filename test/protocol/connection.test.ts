@@ -1,0 +1,221 @@
+import { describe, expect, test } from 'vitest';
+import { encodeFrame } from '../../src/framing/frame-encoder.js';
+import { Opcode } from '../../src/framing/opcodes.js';
+import type { ProtocolError } from '../../src/framing/protocol-error.js';
+import { Connection, ReadyState, type ConnectionHandler, type Role } from '../../src/protocol/connection.js';
+
+/** Records everything the core asks of its environment. */
+class Recorder implements ConnectionHandler {
+  written: Buffer[] = [];
+  events: string[] = [];
+  messages: Array<[string, boolean]> = [];
+  errors: ProtocolError[] = [];
+  write(data: Buffer): void {
+    this.written.push(Buffer.from(data));
+  }
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.messages.push([data.toString('latin1'), isBinary]);
+  }
+  onPing(payload: Buffer): void {
+    this.events.push(`ping:${payload.toString()}`);
+  }
+  onPong(payload: Buffer): void {
+    this.events.push(`pong:${payload.toString()}`);
+  }
+  onProtocolError(error: ProtocolError): void {
+    this.errors.push(error);
+    this.events.push(`error:${error.closeCode}`);
+  }
+  awaitPeerClose(): void {
+    this.events.push('awaitPeerClose');
+  }
+  endTransport(): void {
+    this.events.push('endTransport');
+  }
+  /** The frames we wrote, decoded (server frames are unmasked). */
+  frames(): Array<{ opcode: number; fin: boolean; payload: Buffer }> {
+    const all = Buffer.concat(this.written);
+    const frames = [];
+    let pos = 0;
+    while (pos < all.length) {
+      const b0 = all[pos]!;
+      const b1 = all[pos + 1]!;
+      let len = b1 & 0x7f;
+      pos += 2;
+      if (len === 126) {
+        len = all.readUInt16BE(pos);
+        pos += 2;
+      } else if (len === 127) {
+        len = Number(all.readBigUInt64BE(pos));
+        pos += 8;
+      }
+      const masked = (b1 & 0x80) !== 0;
+      let payload: Buffer;
+      if (masked) {
+        const key = all.subarray(pos, pos + 4);
+        pos += 4;
+        payload = Buffer.from(all.subarray(pos, pos + len));
+        for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i & 3]!;
+      } else {
+        payload = all.subarray(pos, pos + len);
+      }
+      pos += len;
+      frames.push({ opcode: b0 & 0x0f, fin: (b0 & 0x80) !== 0, payload });
+    }
+    return frames;
+  }
+}
+
+const KEY = 0x01020304;
+
+/** A frame as a client would send it to a server (masked). */
+function clientFrame(opcode: number, payload: Buffer | string, fin = true): Buffer {
+  const out: Buffer[] = [];
+  encodeFrame(out, opcode, Buffer.from(payload), fin, false, KEY);
+  return Buffer.concat(out);
+}
+
+function setup(role: Role = 'server', options = {}): { connection: Connection; handler: Recorder } {
+  const handler = new Recorder();
+  const connection = new Connection(role, handler, options);
+  return { connection, handler };
+}
+
+describe('Connection (server role)', () => {
+  test('delivers text and binary messages', () => {
+    const { connection, handler } = setup();
+    connection.receive(Buffer.concat([clientFrame(Opcode.Text, 'héllo'), clientFrame(Opcode.Binary, 'ab')]));
+    expect(handler.messages).toEqual([
+      [Buffer.from('héllo').toString('latin1'), false],
+      ['ab', true],
+    ]);
+  });
+
+  test('answers a ping with a pong carrying the same payload, then reports it', () => {
+    const { connection, handler } = setup();
+    connection.receive(clientFrame(Opcode.Ping, 'abc'));
+    expect(handler.frames()).toEqual([{ opcode: Opcode.Pong, fin: true, payload: Buffer.from('abc') }]);
+    expect(handler.events).toEqual(['ping:abc']);
+  });
+
+  test('does not answer pings when autoPong is off', () => {
+    const { connection, handler } = setup('server', { autoPong: false });
+    connection.receive(clientFrame(Opcode.Ping, 'abc'));
+    expect(handler.written).toEqual([]);
+    expect(handler.events).toEqual(['ping:abc']);
+  });
+
+  test('never answers an unsolicited pong', () => {
+    const { connection, handler } = setup();
+    connection.receive(clientFrame(Opcode.Pong, 'x'));
+    expect(handler.written).toEqual([]);
+    expect(handler.events).toEqual(['pong:x']);
+  });
+
+  test('echoes the close code of a received close frame, then ends the transport', () => {
+    const { connection, handler } = setup();
+    connection.receive(clientFrame(Opcode.Close, Buffer.from([0x0b, 0xb8, 0x68, 0x69]))); // 3000 "hi"
+    const frames = handler.frames();
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.opcode).toBe(Opcode.Close);
+    expect(frames[0]!.payload.readUInt16BE(0)).toBe(3000);
+    expect(handler.events).toEqual(['endTransport']);
+    expect(connection.closeCodeReceived).toBe(3000);
+    expect(connection.closeReasonReceived.toString()).toBe('hi');
+    expect(connection.readyState).toBe(ReadyState.CLOSING);
+  });
+
+  test('answers an empty close frame with 1000 and reports 1005', () => {
+    const { connection, handler } = setup();
+    connection.receive(clientFrame(Opcode.Close, ''));
+    expect(handler.frames()[0]!.payload.readUInt16BE(0)).toBe(1000);
+    expect(connection.closeCodeReceived).toBe(1005);
+  });
+
+  test('ignores frames after the close frame', () => {
+    const { connection, handler } = setup();
+    connection.receive(Buffer.concat([clientFrame(Opcode.Close, ''), clientFrame(Opcode.Text, 'late')]));
+    connection.receive(clientFrame(Opcode.Text, 'later'));
+    expect(handler.messages).toEqual([]);
+  });
+
+  test('a local close waits for the peer, then ends the transport when its close arrives', () => {
+    const { connection, handler } = setup();
+    connection.close(1001, Buffer.from('bye'));
+    expect(handler.events).toEqual(['awaitPeerClose']);
+    const frame = handler.frames()[0]!;
+    expect(frame.payload.readUInt16BE(0)).toBe(1001);
+    expect(frame.payload.subarray(2).toString()).toBe('bye');
+    // No ping answers once our close frame is out (RFC 6455 §5.5.1).
+    connection.receive(clientFrame(Opcode.Ping, 'p'));
+    expect(handler.frames()).toHaveLength(1);
+    connection.receive(clientFrame(Opcode.Close, Buffer.from([0x03, 0xe9])));
+    expect(handler.events).toEqual(['awaitPeerClose', 'ping:p', 'endTransport']);
+    expect(handler.frames()).toHaveLength(1);
+    connection.close(1000);
+    expect(handler.frames()).toHaveLength(1);
+  });
+
+  test('a protocol error sends its close code and ends the transport', () => {
+    const { connection, handler } = setup();
+    const unmasked: Buffer[] = [];
+    encodeFrame(unmasked, Opcode.Text, Buffer.from('x'), true, false, null);
+    connection.receive(Buffer.concat(unmasked));
+    expect(handler.events).toEqual(['error:1002', 'endTransport']);
+    expect(handler.frames()[0]!.payload.readUInt16BE(0)).toBe(1002);
+    expect(connection.closeCodeReceived).toBe(1006);
+  });
+
+  test('invalid UTF-8 fails with 1007', () => {
+    const { connection, handler } = setup();
+    connection.receive(clientFrame(Opcode.Text, Buffer.from([0xce, 0xba, 0xff])));
+    expect(handler.events).toEqual(['error:1007', 'endTransport']);
+    expect(handler.frames()[0]!.payload.readUInt16BE(0)).toBe(1007);
+  });
+
+  test('a message over maxPayload fails with 1009', () => {
+    const { connection, handler } = setup('server', { maxPayload: 4 });
+    connection.receive(clientFrame(Opcode.Binary, 'hello'));
+    expect(handler.events).toEqual(['error:1009', 'endTransport']);
+  });
+
+  test('fragmented sends use one opcode then continuations', () => {
+    const { connection, handler } = setup();
+    connection.send(Buffer.from('ab'), false, false);
+    connection.send(Buffer.from('cd'), false, false);
+    connection.send(Buffer.from('ef'), false, true);
+    connection.send(Buffer.from('gh'), true, true);
+    expect(handler.frames().map((f) => [f.opcode, f.fin, f.payload.toString()])).toEqual([
+      [Opcode.Text, false, 'ab'],
+      [Opcode.Continuation, false, 'cd'],
+      [Opcode.Continuation, true, 'ef'],
+      [Opcode.Binary, true, 'gh'],
+    ]);
+  });
+});
+
+describe('Connection (client role)', () => {
+  test('masks every frame it sends with keys from the injected source', () => {
+    const keys = [0xdeadbeef, 0x00000000];
+    const { connection, handler } = setup('client', { maskKeys: () => keys.shift()! });
+    connection.send(Buffer.from('hi'), false);
+    const raw = Buffer.concat(handler.written);
+    expect(raw[1]! & 0x80).toBe(0x80);
+    expect(raw.readUInt32BE(2)).toBe(0xdeadbeef);
+    expect(handler.frames()[0]!.payload.toString()).toBe('hi');
+  });
+
+  test('rejects masked frames from the server with 1002', () => {
+    const { connection, handler } = setup('client');
+    connection.receive(clientFrame(Opcode.Text, 'x'));
+    expect(handler.events).toEqual(['error:1002', 'endTransport']);
+  });
+
+  test('accepts unmasked frames from the server', () => {
+    const { connection, handler } = setup('client');
+    const out: Buffer[] = [];
+    encodeFrame(out, Opcode.Text, Buffer.from('ok'), true, false, null);
+    connection.receive(Buffer.concat(out));
+    expect(handler.messages).toEqual([['ok', false]]);
+  });
+});
