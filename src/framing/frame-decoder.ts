@@ -1,0 +1,444 @@
+// RFC 6455 §5: a streaming frame parser. Bytes come in split at any position; complete messages,
+// control frames and the first protocol violation go out to a sink. All state lives in plain fields
+// of one object, and a message whose single frame lies inside one chunk is delivered as a view of
+// that chunk, unmasked in place.
+import { constants as bufferConstants } from 'node:buffer';
+import { unmask } from '../masking/mask.js';
+import { CloseCode } from './close-codes.js';
+import { parseClosePayload } from './close-payload.js';
+import { Opcode } from './opcodes.js';
+import { ProtocolError } from './protocol-error.js';
+import { Utf8Validator, isValidUtf8 } from './utf8.js';
+
+export interface FrameDecoderOptions {
+  /** server: every frame must be masked; client: no frame may be masked (RFC 6455 §5.1). Default 'server'. */
+  role: 'server' | 'client';
+  /**
+   * Max message size in bytes (sum of its frames, as received: compressed size when RSV1 is set);
+   * 0 = unlimited (up to the largest Buffer). Default 100 MiB (104857600). Exceeded -> 1009,
+   * detected from the frame header before the payload is buffered.
+   */
+  maxPayload: number;
+  /** RSV1 allowed on the first frame of a data message (permessage-deflate negotiated). Default false. */
+  allowRsv1: boolean;
+  /** Deliver text messages without checking their UTF-8. Default false. */
+  skipUtf8Validation: boolean;
+}
+
+export interface FrameSink {
+  /**
+   * A complete data message. compressed = RSV1 was set on its first frame (then data is the raw
+   * compressed payload and is NOT UTF-8 checked; an extension inflates it).
+   */
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void;
+  onPing(payload: Buffer): void;
+  onPong(payload: Buffer): void;
+  /** A valid close frame (code 1005 when the payload was empty). After this the decoder ignores all further input. */
+  onClose(code: number, reason: Buffer): void;
+  /** The first protocol violation. After this the decoder ignores all further input. */
+  onError(error: ProtocolError): void;
+}
+
+export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+
+/** The most a joined message buffer starts with before bytes have arrived to justify more. */
+const JOIN_INITIAL_MAX = 64 * 1024;
+/** Copies shorter than this take a byte loop instead of a native call. */
+const SMALL_COPY = 32;
+/** RFC 6455 §5.5: control frame payloads are at most 125 bytes. */
+const MAX_CONTROL_PAYLOAD = 125;
+/** 2 bytes + 8 bytes of extended length + 4 bytes of masking key (RFC 6455 §5.2). */
+const MAX_HEADER = 14;
+
+// Decoder states.
+/** Reading a frame header (possibly gathered across chunks in the header scratch). */
+const HEADER = 0;
+/** Reading the payload of the current frame. */
+const PAYLOAD = 1;
+/** Closed, failed or stopped: all input is ignored. */
+const DONE = 2;
+
+const EMPTY = Buffer.alloc(0);
+
+export class FrameDecoder {
+  maxPayload: number;
+  allowRsv1: boolean;
+  skipUtf8Validation: boolean;
+
+  private readonly sink: FrameSink;
+  private readonly requireMask: boolean;
+  private state = HEADER;
+
+  // A header split across chunks is gathered here.
+  private readonly header = Buffer.alloc(MAX_HEADER);
+  private headerHave = 0;
+  private headerNeed = 2;
+
+  // The current frame.
+  private fin = false;
+  private rsv1 = false;
+  private opcode = 0;
+  private masked = false;
+  private maskKey = 0;
+  private payloadLength = 0;
+  private payloadRead = 0;
+
+  // A control frame payload split across chunks is gathered here.
+  private readonly control = Buffer.alloc(MAX_CONTROL_PAYLOAD);
+
+  // The current data message (messageOpcode 0 = none open).
+  private messageOpcode = 0;
+  private messageCompressed = false;
+  private messageValidate = false;
+  /** Declared bytes of the message so far, including the whole current frame. */
+  private messageLength = 0;
+  /** Joined bytes of a message that spans frames or chunks; grows geometrically. */
+  private joined: Buffer | null = null;
+  private joinedLength = 0;
+  private readonly utf8 = new Utf8Validator();
+
+  constructor(sink: FrameSink, options?: Partial<FrameDecoderOptions>) {
+    this.sink = sink;
+    const role = options?.role ?? 'server';
+    if (role !== 'server' && role !== 'client') throw new TypeError(`invalid role: ${String(role)}`);
+    this.requireMask = role === 'server';
+    const maxPayload = options?.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    if (!(maxPayload >= 0)) throw new RangeError(`invalid maxPayload: ${String(maxPayload)}`);
+    this.maxPayload = maxPayload;
+    this.allowRsv1 = options?.allowRsv1 ?? false;
+    this.skipUtf8Validation = options?.skipUtf8Validation ?? false;
+  }
+
+  /**
+   * Feed bytes split at any position. Every complete frame in the chunk is processed in one loop.
+   * Never throws for any input: a violation becomes onError. If a sink callback throws while the
+   * decoder is running, the decoder stops and reports onError(1011) with the exception as `cause`;
+   * an exception thrown after the decoder finished (from onClose, onError, or after stop()) goes
+   * to the caller. Unmasks IN PLACE inside `chunk`: the chunk belongs to the decoder after push,
+   * and views of it are handed to the sink.
+   */
+  push(chunk: Buffer): void {
+    if (this.state === DONE) return;
+    try {
+      this.run(chunk);
+    } catch (err) {
+      if (this.state === DONE) throw err;
+      const error = new ProtocolError(
+        CloseCode.InternalError,
+        `frame sink failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      error.cause = err;
+      this.finish();
+      this.sink.onError(error);
+    }
+  }
+
+  /** Stop processing: the rest of the current chunk and all later input are ignored. */
+  stop(): void {
+    this.finish();
+  }
+
+  private run(chunk: Buffer): void {
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end && this.state !== DONE) {
+      if (this.state === HEADER) {
+        if (this.headerHave === 0 && end - pos >= 2) {
+          // The usual case: the header starts in this chunk.
+          const need = this.startFrame(chunk[pos]!, chunk[pos + 1]!);
+          if (need === 0) return;
+          if (end - pos < need) {
+            chunk.copy(this.header, 0, pos, end);
+            this.headerHave = end - pos;
+            this.headerNeed = need;
+            return;
+          }
+          if (!this.readHeader(chunk, pos)) return;
+          pos += need;
+        } else {
+          // A header split across chunks: gather it in the scratch.
+          const target = this.headerHave < 2 ? 2 : this.headerNeed;
+          let n = target - this.headerHave;
+          if (n > end - pos) n = end - pos;
+          for (let i = 0; i < n; i++) this.header[this.headerHave + i] = chunk[pos + i]!;
+          this.headerHave += n;
+          pos += n;
+          if (this.headerHave < target) return;
+          if (target === 2) {
+            const need = this.startFrame(this.header[0]!, this.header[1]!);
+            if (need === 0) return;
+            this.headerNeed = need;
+            if (need > 2) continue;
+          }
+          this.headerHave = 0;
+          if (!this.readHeader(this.header, 0)) return;
+        }
+        if (this.payloadLength === 0) this.endEmptyFrame();
+        continue;
+      }
+
+      // PAYLOAD
+      const remaining = this.payloadLength - this.payloadRead;
+      const available = end - pos;
+      if (this.opcode >= Opcode.Close) {
+        if (this.payloadRead === 0 && available >= remaining) {
+          const stop = pos + remaining;
+          if (this.masked) unmask(chunk, pos, stop, this.maskKey, 0);
+          const payload = chunk.subarray(pos, stop);
+          pos = stop;
+          this.endControlFrame(payload);
+        } else {
+          const n = remaining < available ? remaining : available;
+          if (this.masked) unmask(chunk, pos, pos + n, this.maskKey, this.payloadRead & 3);
+          for (let i = 0; i < n; i++) this.control[this.payloadRead + i] = chunk[pos + i]!;
+          this.payloadRead += n;
+          pos += n;
+          if (this.payloadRead === this.payloadLength) {
+            // The sink may keep the payload: hand it a copy, not the scratch.
+            const payload = Buffer.allocUnsafe(this.payloadLength);
+            this.control.copy(payload, 0, 0, this.payloadLength);
+            this.endControlFrame(payload);
+          }
+        }
+        continue;
+      }
+
+      if (this.payloadRead === 0 && available >= remaining && this.fin && this.opcode !== Opcode.Continuation) {
+        // A message of one frame inside this chunk: zero copy.
+        const stop = pos + remaining;
+        if (this.masked) unmask(chunk, pos, stop, this.maskKey, 0);
+        const data = chunk.subarray(pos, stop);
+        pos = stop;
+        // RFC 6455 §8.1: a text message must be valid UTF-8, else 1007.
+        if (this.messageValidate && !isValidUtf8(data)) {
+          this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+          return;
+        }
+        this.deliver(data);
+        continue;
+      }
+
+      const n = remaining < available ? remaining : available;
+      const stop = pos + n;
+      if (this.masked) unmask(chunk, pos, stop, this.maskKey, this.payloadRead & 3);
+      // RFC 6455 §8.1: fail fast on invalid UTF-8 in the bytes received so far, else 1007.
+      if (this.messageValidate && !this.utf8.feed(chunk, pos, stop)) {
+        this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+        return;
+      }
+      this.append(chunk, pos, stop);
+      this.payloadRead += n;
+      pos = stop;
+      if (this.payloadRead === this.payloadLength) this.endDataFrame();
+    }
+  }
+
+  /**
+   * Check the first two header bytes; returns the full header length (2..14), or 0 after
+   * reporting a violation.
+   */
+  private startFrame(b0: number, b1: number): number {
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
+    const length7 = b1 & 0x7f;
+    // RFC 6455 §5.2: RSV2 and RSV3 must be 0 (no negotiated extension defines them).
+    if ((b0 & 0x30) !== 0) return this.fail(CloseCode.ProtocolError, 'RSV2/RSV3 set');
+    switch (opcode) {
+      case Opcode.Continuation:
+        // RFC 6455 §5.4: a continuation frame continues an open fragmented message.
+        if (this.messageOpcode === 0) return this.fail(CloseCode.ProtocolError, 'continuation frame without a message');
+        // RFC 7692 §6 (RFC 6455 §5.2): RSV1 marks the first frame of a message only.
+        if (rsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set on a continuation frame');
+        break;
+      case Opcode.Text:
+      case Opcode.Binary:
+        // RFC 6455 §5.4: fragments of different messages must not interleave.
+        if (this.messageOpcode !== 0) return this.fail(CloseCode.ProtocolError, 'new message inside a fragmented message');
+        // RFC 6455 §5.2: RSV1 only with an extension that defines it.
+        if (rsv1 && !this.allowRsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set without an extension');
+        break;
+      case Opcode.Close:
+      case Opcode.Ping:
+      case Opcode.Pong:
+        // RFC 6455 §5.5: control frames must not be fragmented.
+        if (!fin) return this.fail(CloseCode.ProtocolError, 'fragmented control frame');
+        // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
+        if (length7 > MAX_CONTROL_PAYLOAD) return this.fail(CloseCode.ProtocolError, 'control frame payload over 125 bytes');
+        // RFC 7692 §6 (RFC 6455 §5.2): RSV1 is never set on a control frame.
+        if (rsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set on a control frame');
+        break;
+      default:
+        // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved.
+        return this.fail(CloseCode.ProtocolError, `reserved opcode 0x${opcode.toString(16)}`);
+    }
+    // RFC 6455 §5.1: a client masks every frame; a server masks none.
+    if (masked !== this.requireMask) {
+      return this.fail(CloseCode.ProtocolError, masked ? 'masked frame from a server' : 'unmasked frame from a client');
+    }
+    this.fin = fin;
+    this.rsv1 = rsv1;
+    this.opcode = opcode;
+    this.masked = masked;
+    return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (masked ? 4 : 0);
+  }
+
+  /** Read the length and masking key of a header checked by startFrame; false after a violation. */
+  private readHeader(buf: Buffer, offset: number): boolean {
+    const length7 = buf[offset + 1]! & 0x7f;
+    let p = offset + 2;
+    let length = length7;
+    if (length7 === 126) {
+      length = (buf[p]! << 8) | buf[p + 1]!;
+      p += 2;
+    } else if (length7 === 127) {
+      const high = readUint32(buf, p);
+      // RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0.
+      if (high >= 0x80000000) {
+        this.fail(CloseCode.ProtocolError, '64-bit payload length with the most significant bit set');
+        return false;
+      }
+      // Above 2^53 this is approximate, but then it is far beyond any limit checked below.
+      length = high * 0x100000000 + readUint32(buf, p + 4);
+      p += 8;
+    }
+    if (this.opcode < Opcode.Close) {
+      const messageLength = this.opcode === Opcode.Continuation ? this.messageLength + length : length;
+      // RFC 6455 §7.4.1: a message too big to process -> 1009, before its payload is buffered.
+      if (messageLength > this.messageLimit()) {
+        this.fail(CloseCode.MessageTooBig, `message of more than ${this.messageLimit()} bytes`);
+        return false;
+      }
+      if (this.opcode !== Opcode.Continuation) {
+        this.messageOpcode = this.opcode;
+        this.messageCompressed = this.rsv1;
+        this.messageValidate = this.opcode === Opcode.Text && !this.rsv1 && !this.skipUtf8Validation;
+      }
+      this.messageLength = messageLength;
+    }
+    this.maskKey = this.masked ? readUint32(buf, p) : 0;
+    this.payloadLength = length;
+    this.payloadRead = 0;
+    this.state = PAYLOAD;
+    return true;
+  }
+
+  /** The largest message accepted: maxPayload, or the largest Buffer when 0 (unlimited). */
+  private messageLimit(): number {
+    const max = this.maxPayload;
+    return max > 0 && max < bufferConstants.MAX_LENGTH ? max : bufferConstants.MAX_LENGTH;
+  }
+
+  /** A frame with an empty payload has just been read. */
+  private endEmptyFrame(): void {
+    if (this.opcode >= Opcode.Close) this.endControlFrame(EMPTY);
+    else this.endDataFrame();
+  }
+
+  /** The last payload byte of a data frame was read (or the frame was empty). */
+  private endDataFrame(): void {
+    this.state = HEADER;
+    if (!this.fin) return;
+    // RFC 6455 §8.1: a text message must end on a code point boundary, else 1007.
+    if (this.messageValidate && !this.utf8.finish()) {
+      this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence');
+      return;
+    }
+    let data: Buffer = EMPTY;
+    const joined = this.joined;
+    if (joined !== null) {
+      const length = this.joinedLength;
+      this.joined = null;
+      this.joinedLength = 0;
+      if (length < joined.length) {
+        // Never expose uninitialized memory through the view's ArrayBuffer.
+        joined.fill(0, length);
+        data = joined.subarray(0, length);
+      } else {
+        data = joined;
+      }
+    }
+    this.deliver(data);
+  }
+
+  /** Hand a complete message to the sink and close the message state. */
+  private deliver(data: Buffer): void {
+    const isBinary = this.messageOpcode === Opcode.Binary;
+    const compressed = this.messageCompressed;
+    this.state = HEADER;
+    this.messageOpcode = 0;
+    this.messageLength = 0;
+    this.sink.onMessage(data, isBinary, compressed);
+  }
+
+  private endControlFrame(payload: Buffer): void {
+    this.state = HEADER;
+    if (this.opcode === Opcode.Ping) {
+      this.sink.onPing(payload);
+    } else if (this.opcode === Opcode.Pong) {
+      this.sink.onPong(payload);
+    } else {
+      // RFC 6455 §5.5.1: close payload rules (code validity 1002, reason UTF-8 1007).
+      const close = parseClosePayload(payload);
+      if (close instanceof ProtocolError) {
+        this.finish();
+        this.sink.onError(close);
+        return;
+      }
+      this.finish();
+      this.sink.onClose(close.code, close.reason);
+    }
+  }
+
+  /**
+   * Append chunk[start, stop) to the joined message. The buffer grows geometrically from a small
+   * start, never beyond what has arrived by more than a doubling, and to exactly the message
+   * length once its last frame is known.
+   */
+  private append(chunk: Buffer, start: number, stop: number): void {
+    const n = stop - start;
+    if (n === 0) return;
+    const needed = this.joinedLength + n;
+    let joined = this.joined;
+    if (joined === null || joined.length < needed) {
+      let size: number;
+      if (joined === null) {
+        size = this.payloadLength < JOIN_INITIAL_MAX ? this.payloadLength : JOIN_INITIAL_MAX;
+      } else {
+        size = joined.length * 2;
+      }
+      if (size < needed) size = needed;
+      // With the final frame the whole message length is known; before it, the limit bounds it.
+      const cap = this.fin ? this.messageLength : this.messageLimit();
+      if (size > cap) size = cap;
+      const grown = Buffer.allocUnsafe(size);
+      if (joined !== null) joined.copy(grown, 0, 0, this.joinedLength);
+      this.joined = joined = grown;
+    }
+    if (n < SMALL_COPY) {
+      const base = this.joinedLength - start;
+      for (let i = start; i < stop; i++) joined[base + i] = chunk[i]!;
+    } else {
+      chunk.copy(joined, this.joinedLength, start, stop);
+    }
+    this.joinedLength = needed;
+  }
+
+  /** Report the first violation and stop. Returns 0 so header checks can `return this.fail(...)`. */
+  private fail(closeCode: number, message: string): 0 {
+    this.finish();
+    this.sink.onError(new ProtocolError(closeCode, message));
+    return 0;
+  }
+
+  private finish(): void {
+    this.state = DONE;
+    this.joined = null;
+    this.joinedLength = 0;
+  }
+}
+
+function readUint32(buf: Buffer, offset: number): number {
+  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
+}
