@@ -1,0 +1,17 @@
+/**
+ * An HTTP-level handshake failure: the server answers `status` and closes; the client fails the
+ * connection. `headers` are extra response header fields to send with the error (server side, e.g.
+ * `Allow` or `Sec-WebSocket-Version`) or the header fields of the unexpected response (client side,
+ * e.g. `Location` of a redirect), in order.
+ */
+export class HandshakeError extends Error {
+  override readonly name = 'HandshakeError';
+  readonly status: number;
+  readonly headers: ReadonlyArray<[string, string]>;
+
+  constructor(status: number, message: string, headers: ReadonlyArray<[string, string]> = []) {
+    super(message);
+    this.status = status;
+    this.headers = headers;
+  }
+}

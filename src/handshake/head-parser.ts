@@ -1,0 +1,350 @@
+import { HandshakeError } from './handshake-error.js';
+import { isFieldValueChar, isOws, isTokenChar } from './http-grammar.js';
+
+/** Limits of one HTTP head; every one is checked at the byte where it is crossed. */
+export interface HeadLimits {
+  /** Bytes of the whole head, start line to the final CRLFCRLF included (default 16384; over -> 431). */
+  maxHeadSize: number;
+  /** Header field lines (default 100; over -> 431). */
+  maxHeaders: number;
+  /** Bytes of one line without its CRLF (default 8192; a request line over -> 414, a header line -> 431). */
+  maxLineLength: number;
+}
+
+export const DEFAULT_HEAD_LIMITS: HeadLimits = Object.freeze({
+  maxHeadSize: 16384,
+  maxHeaders: 100,
+  maxLineLength: 8192,
+});
+
+export interface RequestHead {
+  method: string;
+  target: string;
+  /** "major.minor" as sent: "1.1" (or a higher 1.x, which RFC 9110 §2.5 says to treat as 1.1). */
+  version: string;
+  /** Lowercase field name -> values in order of arrival (one entry per field line). */
+  headers: Map<string, string[]>;
+  /** Node-style flat list [name, value, name, value, ...] with the names as sent. */
+  rawHeaders: string[];
+}
+
+export interface ResponseHead {
+  version: string;
+  status: number;
+  reason: string;
+  headers: Map<string, string[]>;
+  rawHeaders: string[];
+}
+
+export type HeadParseResult<H> =
+  | { kind: 'incomplete' }
+  | {
+      kind: 'complete';
+      head: H;
+      /** The bytes after the CRLFCRLF (a view into the last chunk pushed, may be empty): the frame stream. */
+      rest: Buffer;
+    }
+  | { kind: 'error'; error: HandshakeError };
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const COLON = 0x3a;
+
+// Scanner states.
+const IN_LINE = 0;
+const AFTER_CR = 1;
+const FINISHED = 2;
+
+const INCOMPLETE: { kind: 'incomplete' } = Object.freeze({ kind: 'incomplete' });
+
+function resolveLimits(limits: Partial<HeadLimits> | undefined): HeadLimits {
+  const resolved = { ...DEFAULT_HEAD_LIMITS, ...limits };
+  for (const name of ['maxHeadSize', 'maxHeaders', 'maxLineLength'] as const) {
+    const v = resolved[name];
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
+  }
+  return resolved;
+}
+
+/** "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3) at src[start, end) -> "major.minor", or null. */
+function parseHttpVersion(src: Buffer, start: number, end: number): string | null {
+  if (end - start !== 8) return null;
+  if (src[start] !== 0x48 || src[start + 1] !== 0x54 || src[start + 2] !== 0x54 || src[start + 3] !== 0x50) return null;
+  if (src[start + 4] !== 0x2f || src[start + 6] !== 0x2e) return null;
+  const major = src[start + 5];
+  const minor = src[start + 7];
+  if (major < 0x30 || major > 0x39 || minor < 0x30 || minor > 0x39) return null;
+  return String.fromCharCode(major, 0x2e, minor);
+}
+
+/** RFC 6455 §4.1 needs HTTP/1.1; RFC 9110 §2.5: a higher 1.x minor version is processed as 1.1. */
+function isHttp11(version: string): boolean {
+  return version.charCodeAt(0) === 0x31 && version !== '1.0';
+}
+
+/**
+ * The incremental scanner shared by both parsers: it splits the bytes into CRLF-terminated lines,
+ * enforces the limits and the line-ending rules byte by byte, and hands each complete line to the
+ * start-line or header-line parser. Each byte is looked at once; a line split across pushes is kept
+ * in one growing buffer, a line inside one chunk is parsed in place.
+ */
+abstract class HeadParser<H> {
+  private readonly limits: HeadLimits;
+  private state = IN_LINE;
+  /** Bytes of the head consumed so far, line endings included. */
+  private size = 0;
+  /** The start of a line that spans pushes, and its length. */
+  private line: Buffer = Buffer.alloc(0);
+  private lineLength = 0;
+  private sawStartLine = false;
+  private headerCount = 0;
+  protected readonly headers = new Map<string, string[]>();
+  protected readonly rawHeaders: string[] = [];
+
+  constructor(
+    limits: Partial<HeadLimits> | undefined,
+    private readonly skipLeadingEmptyLines: boolean,
+  ) {
+    this.limits = resolveLimits(limits);
+  }
+
+  /** Parses src[start, end) as the start line; returns an error or undefined. */
+  protected abstract parseStartLine(src: Buffer, start: number, end: number): HandshakeError | undefined;
+  protected abstract buildHead(): H;
+  /** The error value of this parser's role for `status` (a server answers it; a client reports it). */
+  protected abstract error(status: number, message: string): HandshakeError;
+  /** The status for a start line longer than maxLineLength. */
+  protected abstract readonly startLineTooLongStatus: number;
+
+  push(chunk: Buffer): HeadParseResult<H> {
+    if (this.state === FINISHED) throw new Error('the head is already parsed: push() must not be called again');
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (this.state === AFTER_CR) {
+        // The CR ended the previous push; this byte must be its LF.
+        const outcome = this.lineEnd(chunk[i], this.line, 0, this.lineLength);
+        i++;
+        if (outcome !== undefined) return this.finish(outcome, chunk, i);
+        this.state = IN_LINE;
+        continue;
+      }
+      // Content bytes up to the next CR or LF.
+      let j = i;
+      while (j < n) {
+        const c = chunk[j];
+        if (c === CR || c === LF) break;
+        j++;
+      }
+      const run = j - i;
+      const headRoom = this.limits.maxHeadSize - this.size;
+      const lineRoom = this.limits.maxLineLength - this.lineLength;
+      if (run > headRoom || run > lineRoom) {
+        // Report the limit crossed at the earlier byte (the head size first at the same byte).
+        return this.finish(headRoom <= lineRoom ? this.headTooLarge() : this.lineTooLong(), chunk, n);
+      }
+      this.size += run;
+      if (j === n) {
+        this.appendToLine(chunk, i, j);
+        break;
+      }
+      if (++this.size > this.limits.maxHeadSize) return this.finish(this.headTooLarge(), chunk, n);
+      // RFC 9112 §2.2: lines end with CRLF; a bare LF is rejected.
+      if (chunk[j] === LF) return this.finish(this.error(400, 'bare LF in the HTTP head'), chunk, n);
+      if (j + 1 === n) {
+        this.appendToLine(chunk, i, j);
+        this.state = AFTER_CR;
+        break;
+      }
+      const outcome =
+        this.lineLength === 0
+          ? this.lineEnd(chunk[j + 1], chunk, i, j)
+          : (this.appendToLine(chunk, i, j), this.lineEnd(chunk[j + 1], this.line, 0, this.lineLength));
+      i = j + 2;
+      if (outcome !== undefined) return this.finish(outcome, chunk, i);
+    }
+    return INCOMPLETE;
+  }
+
+  private appendToLine(chunk: Buffer, start: number, end: number): void {
+    const needed = this.lineLength + end - start;
+    if (needed > this.line.length) {
+      const grown = Buffer.allocUnsafe(Math.min(Math.max(needed, this.line.length * 2, 256), this.limits.maxLineLength));
+      this.line.copy(grown, 0, 0, this.lineLength);
+      this.line = grown;
+    }
+    chunk.copy(this.line, this.lineLength, start, end);
+    this.lineLength = needed;
+  }
+
+  /**
+   * `next` is the byte after a CR. Returns undefined to go on, true when the head is complete, or the
+   * error; the line is src[start, end).
+   */
+  private lineEnd(next: number, src: Buffer, start: number, end: number): HandshakeError | true | undefined {
+    // RFC 9112 §2.2: a bare CR is rejected.
+    if (next !== LF) return this.error(400, 'bare CR in the HTTP head');
+    if (++this.size > this.limits.maxHeadSize) return this.headTooLarge();
+    this.lineLength = 0;
+    if (!this.sawStartLine) {
+      if (start === end) {
+        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
+        return this.skipLeadingEmptyLines ? undefined : this.error(400, 'empty line before the status line');
+      }
+      this.sawStartLine = true;
+      return this.parseStartLine(src, start, end);
+    }
+    if (start === end) return true;
+    return this.parseHeaderLine(src, start, end);
+  }
+
+  /** RFC 9112 §5: field-line = field-name ":" OWS field-value OWS */
+  private parseHeaderLine(src: Buffer, start: number, end: number): HandshakeError | undefined {
+    // RFC 9112 §5.2: obs-fold (a line starting with SP/HTAB) is rejected.
+    if (isOws(src[start])) return this.error(400, 'obsolete line folding in a header field');
+    let i = start;
+    while (i < end && isTokenChar(src[i])) i++;
+    // RFC 9112 §5.1: the name is a token immediately followed by ":" (no whitespace before it).
+    if (i === start || i === end || src[i] !== COLON) return this.error(400, 'malformed header field name');
+    let valueStart = i + 1;
+    let valueEnd = end;
+    while (valueStart < valueEnd && isOws(src[valueStart])) valueStart++;
+    while (valueEnd > valueStart && isOws(src[valueEnd - 1])) valueEnd--;
+    // RFC 9110 §5.5: no CTL other than HTAB (no NUL, CR, LF) and no DEL in a field value.
+    for (let k = valueStart; k < valueEnd; k++) {
+      if (!isFieldValueChar(src[k])) return this.error(400, 'invalid character in a header field value');
+    }
+    if (++this.headerCount > this.limits.maxHeaders) return this.error(431, 'too many header fields');
+    const name = src.toString('latin1', start, i);
+    const value = src.toString('latin1', valueStart, valueEnd);
+    this.rawHeaders.push(name, value);
+    const key = name.toLowerCase();
+    const values = this.headers.get(key);
+    if (values === undefined) this.headers.set(key, [value]);
+    else values.push(value);
+    return undefined;
+  }
+
+  private headTooLarge(): HandshakeError {
+    return this.error(431, 'the HTTP head is too large');
+  }
+
+  private lineTooLong(): HandshakeError {
+    return this.sawStartLine
+      ? this.error(431, 'a header field line is too long')
+      : this.error(this.startLineTooLongStatus, 'the start line is too long');
+  }
+
+  private finish(outcome: HandshakeError | true, chunk: Buffer, restStart: number): HeadParseResult<H> {
+    this.state = FINISHED;
+    this.line = Buffer.alloc(0);
+    if (outcome !== true) return { kind: 'error', error: outcome };
+    return { kind: 'complete', head: this.buildHead(), rest: chunk.subarray(restStart) };
+  }
+}
+
+/**
+ * Incremental HTTP/1.1 request head parser (RFC 9112 §2-§5): feed chunks split at any byte. After
+ * 'complete' or 'error' it must not be fed again. Empty lines before the request line are skipped
+ * (RFC 9112 §2.2), within maxHeadSize. Any version other than HTTP/1.x with x >= 1 -> 505 (so also
+ * HTTP/1.0: RFC 6455 §4.1 requires HTTP/1.1); a malformed version -> 400.
+ */
+export class RequestHeadParser extends HeadParser<RequestHead> {
+  protected readonly startLineTooLongStatus = 414;
+  private method = '';
+  private target = '';
+  private version = '';
+
+  constructor(limits?: Partial<HeadLimits>) {
+    super(limits, true);
+  }
+
+  /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version */
+  protected parseStartLine(src: Buffer, start: number, end: number): HandshakeError | undefined {
+    let i = start;
+    while (i < end && isTokenChar(src[i])) i++;
+    if (i === start || i === end || src[i] !== SP) return this.error(400, 'malformed request line');
+    const methodEnd = i++;
+    const targetStart = i;
+    // RFC 9112 §3.2: the request-target is visible ASCII (RFC 3986 characters), no whitespace.
+    while (i < end && src[i] > SP && src[i] < 0x7f) i++;
+    if (i === targetStart || i === end || src[i] !== SP) return this.error(400, 'malformed request line');
+    const version = parseHttpVersion(src, i + 1, end);
+    if (version === null) return this.error(400, 'malformed request line');
+    if (!isHttp11(version)) return this.error(505, `HTTP/${version} is not supported: a WebSocket handshake needs HTTP/1.1`);
+    this.method = src.toString('latin1', start, methodEnd);
+    this.target = src.toString('latin1', targetStart, i);
+    this.version = version;
+    return undefined;
+  }
+
+  protected buildHead(): RequestHead {
+    return {
+      method: this.method,
+      target: this.target,
+      version: this.version,
+      headers: this.headers,
+      rawHeaders: this.rawHeaders,
+    };
+  }
+
+  protected error(status: number, message: string): HandshakeError {
+    return new HandshakeError(status, message);
+  }
+}
+
+/**
+ * Incremental HTTP/1.1 response head parser, the client's side. Every error carries status 502
+ * (an invalid response from the server: RFC 9110 §15.6.3), whatever rule or limit was broken.
+ */
+export class ResponseHeadParser extends HeadParser<ResponseHead> {
+  protected readonly startLineTooLongStatus = 502;
+  private version = '';
+  private status = 0;
+  private reason = '';
+
+  constructor(limits?: Partial<HeadLimits>) {
+    super(limits, false);
+  }
+
+  /** RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ] */
+  protected parseStartLine(src: Buffer, start: number, end: number): HandshakeError | undefined {
+    const version = end - start >= 12 ? parseHttpVersion(src, start, start + 8) : null;
+    if (version === null || src[start + 8] !== SP) return this.error(502, 'malformed status line');
+    if (!isHttp11(version)) return this.error(502, `unsupported HTTP version HTTP/${version} in the response`);
+    let status = 0;
+    for (let i = start + 9; i < start + 12; i++) {
+      const d = src[i] - 0x30;
+      if (d < 0 || d > 9) return this.error(502, 'malformed status code');
+      status = status * 10 + d;
+    }
+    // RFC 9110 §15: status codes are 100..599.
+    if (status < 100 || status > 599) return this.error(502, 'malformed status code');
+    // The SP before an empty reason phrase is tolerated when missing (RFC 9112 §4: clients ignore the reason).
+    if (end > start + 12) {
+      if (src[start + 12] !== SP) return this.error(502, 'malformed status line');
+      for (let i = start + 13; i < end; i++) {
+        if (!isFieldValueChar(src[i])) return this.error(502, 'invalid character in the reason phrase');
+      }
+      this.reason = src.toString('latin1', start + 13, end);
+    }
+    this.version = version;
+    this.status = status;
+    return undefined;
+  }
+
+  protected buildHead(): ResponseHead {
+    return {
+      version: this.version,
+      status: this.status,
+      reason: this.reason,
+      headers: this.headers,
+      rawHeaders: this.rawHeaders,
+    };
+  }
+
+  protected error(_status: number, message: string): HandshakeError {
+    return new HandshakeError(502, message);
+  }
+}
