@@ -442,10 +442,10 @@ describe('properties', () => {
       fc.property(garbage, cuts, fc.option(limits, { nil: undefined }), (bytes, cutList, lim) => {
         const buf = Buffer.from(bytes);
         const pieces = splitAt(buf, cutList.filter((c) => c <= buf.length));
-        for (const make of [() => new RequestHeadParser(lim), () => new ResponseHeadParser(lim)]) {
+        for (const make of [(): Parser<unknown> => new RequestHeadParser(lim), (): Parser<unknown> => new ResponseHeadParser(lim)]) {
           const whole = make().push(buf);
           const chunked = feed(make(), pieces);
-          for (const r of [whole, chunked]) {
+          for (const r of [whole, chunked] as Array<HeadParseResult<unknown>>) {
             expect(['incomplete', 'complete', 'error']).toContain(r.kind);
             if (r.kind === 'error') {
               expect(r.error.status).toBeGreaterThanOrEqual(400);
