@@ -6,8 +6,17 @@ import { isUtf8 } from 'node:buffer';
 /** Pieces shorter than this are checked byte by byte (a native call plus a view costs more). */
 const HAND_CHECK_LIMIT = 16;
 
-/** Whole-buffer check (uses node:buffer isUtf8). */
+/** Buffers shorter than this are scanned for ASCII in JS before the native call. */
+const ASCII_SCAN_LIMIT = 32;
+
+/** Whole-buffer check (uses node:buffer isUtf8; short ASCII buffers are checked in JS). */
 export function isValidUtf8(buf: Uint8Array): boolean {
+  const length = buf.length;
+  if (length < ASCII_SCAN_LIMIT) {
+    let i = 0;
+    while (i < length && buf[i]! < 0x80) i++;
+    if (i === length) return true;
+  }
   return isUtf8(buf);
 }
 
