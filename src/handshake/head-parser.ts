@@ -216,8 +216,10 @@ abstract class HeadParser<H> {
       if (!isFieldValueChar(src[k])) return this.error(400, 'invalid character in a header field value');
     }
     if (++this.headerCount > this.limits.maxHeaders) return this.error(431, 'too many header fields');
-    const name = src.toString('latin1', start, i);
-    const value = src.toString('latin1', valueStart, valueEnd);
+    // One decoding per line; name and value are slices of it.
+    const line = src.toString('latin1', start, valueEnd);
+    const name = line.slice(0, i - start);
+    const value = line.slice(valueStart - start);
     this.rawHeaders.push(name, value);
     const key = name.toLowerCase();
     const values = this.headers.get(key);
@@ -273,8 +275,9 @@ export class RequestHeadParser extends HeadParser<RequestHead> {
     const version = parseHttpVersion(src, i + 1, end);
     if (version === null) return this.error(400, 'malformed request line');
     if (!isHttp11(version)) return this.error(505, `HTTP/${version} is not supported: a WebSocket handshake needs HTTP/1.1`);
-    this.method = src.toString('latin1', start, methodEnd);
-    this.target = src.toString('latin1', targetStart, i);
+    const line = src.toString('latin1', start, i);
+    this.method = line.slice(0, methodEnd - start);
+    this.target = line.slice(targetStart - start);
     this.version = version;
     return undefined;
   }
