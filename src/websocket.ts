@@ -156,8 +156,8 @@ export class WebSocket extends EventEmitter implements TransportListener {
     }
     const transport = this._transport;
     if (transport === null) return;
-    this._readyState = ReadyState.CLOSING;
     transport.connection.close(code, reasonBuffer);
+    this._readyState = ReadyState.CLOSING;
   }
 
   /** Destroy the connection at once, without a closing handshake. */

@@ -115,9 +115,10 @@ export class Connection implements FrameSink {
    */
   close(code?: number, reason?: string | Buffer, cb?: WriteCallback): void {
     if (this.closeFrameSent || this.readyState === ReadyState.CLOSED) return;
+    const payload = encodeClosePayload(code, reason); // throws on a misuse, before any state changes
     this.closeFrameSent = true;
     this.readyState = ReadyState.CLOSING;
-    this.writeFrame(Opcode.Close, encodeClosePayload(code, reason), true, cb);
+    this.writeFrame(Opcode.Close, payload, true, cb);
     if (this.closeFrameReceived) {
       this.handler.endTransport();
     } else {
