@@ -111,10 +111,10 @@ export class FrameDecoder {
 
   /**
    * Feed bytes split at any position. Every complete frame in the chunk is processed in one loop.
-   * Never throws for any input: a violation becomes onError. If a sink callback throws while the
-   * decoder is running, the decoder stops and reports onError(1011) with the exception as `cause`;
-   * an exception thrown after the decoder finished (from onClose, onError, or after stop()) goes
-   * to the caller. Unmasks IN PLACE inside `chunk`: the chunk belongs to the decoder after push,
+   * Never throws for any input: a violation becomes onError. If a sink callback throws (the
+   * application's own bug), the decoder stops, reports onError(1011) with the exception as `cause`
+   * so that the peer gets a close frame, and rethrows the exception to the caller: an application
+   * error is never swallowed. Unmasks IN PLACE inside `chunk`: the chunk belongs to the decoder after push,
    * and views of it are handed to the sink.
    */
   push(chunk: Buffer): void {
@@ -130,6 +130,7 @@ export class FrameDecoder {
       error.cause = err;
       this.finish();
       this.sink.onError(error);
+      throw err;
     }
   }
 

@@ -82,8 +82,12 @@ export class SocketTransport implements ConnectionHandler {
   private readonly onData = (chunk: Buffer): void => {
     const socket = this.socket;
     socket.cork();
-    this.connection.receive(chunk);
-    socket.uncork();
+    try {
+      this.connection.receive(chunk);
+    } finally {
+      // An exception from an application handler propagates, but the batched writes still leave.
+      socket.uncork();
+    }
   };
 
   private readonly onEnd = (): void => {

@@ -650,7 +650,7 @@ describe('FrameDecoder: stop() and sink failures', () => {
     expect(sink.events).toEqual([['close', 1000, '']]);
   });
 
-  it('a sink callback that throws becomes onError(1011) with the cause', () => {
+  it('a sink callback that throws stops the decoder with onError(1011) and is rethrown', () => {
     const boom = new Error('boom');
     const errors: ProtocolError[] = [];
     let messages = 0;
@@ -664,7 +664,7 @@ describe('FrameDecoder: stop() and sink failures', () => {
       onClose: () => {},
       onError: (e) => errors.push(e),
     });
-    expect(() => decoder.push(Buffer.concat([text('a'), text('b')]))).not.toThrow();
+    expect(() => decoder.push(Buffer.concat([text('a'), text('b')]))).toThrow(boom);
     decoder.push(text('c'));
     expect(messages).toBe(1);
     expect(errors.length).toBe(1);
