@@ -1,117 +1,293 @@
 import { EventEmitter } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { acceptKeyFor } from './handshake/accept-key.js';
 import { HandshakeError } from './handshake/handshake-error.js';
-import { RequestHeadParser, type HeadLimits, type RequestHead } from './handshake/head-parser.js';
+import { RequestHeadParser, type HeadLimits } from './handshake/head-parser.js';
 import { buildAcceptResponse, buildErrorResponse, validateUpgradeRequest } from './handshake/server-handshake.js';
+import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade-request.js';
 import { WebSocket, type WebSocketCoreOptions } from './websocket.js';
 
-/** The request of an upgrade, shaped like the parts of `http.IncomingMessage` that apps read. */
-export interface UpgradeRequest {
-  method: string;
-  url: string;
-  httpVersion: string;
-  httpVersionMajor: number;
-  httpVersionMinor: number;
-  /** Lowercase names; repeated headers joined with ", " as node:http does. */
-  headers: Record<string, string>;
-  rawHeaders: string[];
-  socket: Socket;
+export type { UpgradeRequest } from './upgrade-request.js';
+
+/** What `verifyClient` is told about a handshake. */
+export interface VerifyClientInfo {
+  /** The Origin header, if sent. */
+  origin: string | undefined;
+  /** The request came over TLS. */
+  secure: boolean;
+  req: UpgradeRequest;
 }
 
-export interface WebSocketServerOptions extends WebSocketCoreOptions {
-  /** Listen on this port with the built-in raw TCP listener (0: any free port). */
+/** The answer of an asynchronous `verifyClient`: refuse with `code` (default 401), `message` and `headers`. */
+export type VerifyClientCallback = (
+  result: boolean,
+  code?: number,
+  message?: string,
+  headers?: Record<string, string | number | readonly string[]>,
+) => void;
+
+export interface WebSocketServerOptions<T extends typeof WebSocket = typeof WebSocket> extends WebSocketCoreOptions {
+  /** Standalone mode: listen on this port (0: any free port) with the built-in raw TCP listener. */
   port?: number;
-  /** Interface to bind. Default: all interfaces (as net.Server). */
+  /** Standalone mode: the interface to bind. Default: all interfaces (as net.Server). */
   host?: string;
+  /** Standalone mode: the length of the queue of pending connections. Default: net.Server's (511). */
   backlog?: number;
-  /** Accept upgrades only for this path (compared with the request target without its query). */
+  /** Attach to this HTTP(S) server's 'upgrade' event (its 'listening' and 'error' are forwarded). */
+  server?: HttpServer | HttpsServer;
+  /** No listener at all: the application hands upgrades to `handleUpgrade()`. */
+  noServer?: boolean;
+  /** Accept only this path (the request target without its query); others get 400. Default: any. */
   path?: string;
-  /** Choose the subprotocol among those offered; false or undefined accepts none. Default: the first offered. */
-  handleProtocols?: (protocols: Set<string>, request: UpgradeRequest) => string | false | undefined;
+  /**
+   * Accept or refuse a handshake once it is valid: a sync `(info) => boolean` (false: 401), or with a
+   * second parameter, an async `(info, cb)` that calls `cb(result, code?, message?, headers?)`.
+   * Default: accept all.
+   */
+  verifyClient?(info: VerifyClientInfo, callback: VerifyClientCallback): boolean | void;
+  /** Choose one of the offered subprotocols; a falsy result accepts none. Default: the first offered. */
+  handleProtocols?(protocols: Set<string>, request: UpgradeRequest): string | false | null | undefined;
   /** Keep the open sockets in `clients`. Default true. */
   clientTracking?: boolean;
-  /** Milliseconds a TCP connection gets to deliver a complete upgrade request. Default 10000. */
+  /** permessage-deflate settings (true: the defaults). Default false. Stored; negotiation hooks in later. */
+  perMessageDeflate?: boolean | object;
+  /** The class of the server-side sockets: WebSocket or a subclass of it. Default WebSocket. */
+  WebSocket?: T;
+  /** Standalone mode: milliseconds a TCP connection gets to deliver its upgrade request; 0: no limit. Default 10000. */
   handshakeTimeout?: number;
-  /** Limits of the HTTP head parser (431 when exceeded). */
+  /** Standalone mode: limits of the HTTP head parser (431 when exceeded). Default DEFAULT_HEAD_LIMITS. */
   headLimits?: Partial<HeadLimits>;
 }
 
+type Resolved<T extends typeof WebSocket> = Omit<WebSocketServerOptions<T>, 'WebSocket'> & { WebSocket: T };
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+const NOT_RUNNING = 'The server is not running';
+
+// Server lifecycle: accepting upgrades -> close() called -> 'close' emitted.
+type ServerState = 'running' | 'closing' | 'closed';
+
+/** Sockets handed to some server's handleUpgrade(): a second call for one is a misconfiguration. */
+const claimedSockets = new WeakSet<Duplex>();
+
 /**
- * A WebSocket server on its own raw `node:net` listener: it parses the HTTP upgrade itself,
- * answers plain HTTP requests with 426, and runs every accepted connection on the core.
+ * A WebSocket server with the API of `ws` v8, in one of three modes: standalone (its own raw
+ * `node:net` listener with our HTTP head parser; plain HTTP requests get 426), attached to an
+ * http(s) server's 'upgrade' event, or noServer (the application calls `handleUpgrade`).
+ *
+ * Events: 'connection' (ws, req), 'headers' (lines, req), 'listening', 'error' (error),
+ * 'close', 'wsClientError' (error, socket, req).
  */
-export class WebSocketServer extends EventEmitter {
-  readonly clients = new Set<WebSocket>();
-  readonly options: WebSocketServerOptions;
-  private readonly server: Server;
+export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> extends EventEmitter {
+  /** The open sockets (always empty with `clientTracking: false`). */
+  readonly clients = new Set<InstanceType<T>>();
+  readonly options: Resolved<T>;
+  private server: NetServer | HttpServer | HttpsServer | null = null;
+  private removeServerListeners: (() => void) | null = null;
+  private state: ServerState = 'running';
+  /** close() was called in server/noServer mode: emit 'close' when the last client is gone. */
+  private closeWhenEmpty = false;
 
-  constructor(options: WebSocketServerOptions, callback?: () => void) {
+  constructor(options: WebSocketServerOptions<T>, callback?: () => void) {
     super();
-    if (options.port === undefined) {
-      throw new TypeError('The "port" option must be specified');
+    const modes = Number(options.port != null) + Number(Boolean(options.server)) + Number(Boolean(options.noServer));
+    if (modes !== 1) {
+      throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
-    this.options = options;
-    this.server = createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
-    this.server.on('listening', () => this.emit('listening'));
-    this.server.on('error', (error) => this.emit('error', error));
-    if (callback !== undefined) this.once('listening', callback);
-    this.server.listen(options.port, options.host, options.backlog);
-  }
-
-  address(): AddressInfo | string | null {
-    return this.server.address();
-  }
-
-  /** Stop accepting connections; existing ones stay open (as in `ws`). */
-  close(callback?: (error?: Error) => void): void {
-    this.server.close(() => {
-      this.emit('close');
-      callback?.();
-    });
-  }
-
-  private acceptSocket(socket: Socket): void {
-    const parser = new RequestHeadParser(this.options.headLimits);
-    const timer = setTimeout(() => socket.destroy(), this.options.handshakeTimeout ?? 10_000);
-    const onData = (chunk: Buffer): void => {
-      const result = parser.push(chunk);
-      if (result.kind === 'incomplete') return;
-      socket.removeListener('data', onData);
-      clearTimeout(timer);
-      socket.pause();
-      if (result.kind === 'error') {
-        rejectSocket(socket, result.error);
-      } else {
-        this.upgrade(result.head, socket, result.rest);
-      }
+    this.options = {
+      ...options,
+      WebSocket: options.WebSocket ?? (WebSocket as T),
+      perMessageDeflate: options.perMessageDeflate === true ? {} : (options.perMessageDeflate ?? false),
     };
-    socket.on('data', onData);
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => clearTimeout(timer));
+
+    let server: NetServer | HttpServer | HttpsServer;
+    const onUpgrade = (req: UpgradeRequest, socket: Duplex, head: Buffer): void => {
+      this.handleUpgrade(req, socket, head, this.emitConnection);
+    };
+    if (options.port != null) {
+      // Our own listener hands over whole sockets (acceptSocket), not upgrades.
+      const listener = createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
+      listener.listen(options.port, options.host, options.backlog, callback);
+      server = listener;
+    } else if (options.server) {
+      server = options.server;
+      server.on('upgrade', onUpgrade);
+    } else {
+      return;
+    }
+    const onListening = (): void => {
+      this.emit('listening');
+    };
+    const onError = (error: Error): void => {
+      this.emit('error', error);
+    };
+    server.on('listening', onListening);
+    server.on('error', onError);
+    this.server = server;
+    this.removeServerListeners = () => {
+      server.removeListener('listening', onListening);
+      server.removeListener('error', onError);
+      server.removeListener('upgrade', onUpgrade);
+    };
   }
 
-  private upgrade(head: RequestHead, socket: Socket, rest: Buffer): void {
-    const path = this.options.path;
-    if (path !== undefined && pathOf(head.target) !== path) {
-      rejectSocket(socket, new HandshakeError(400, 'Unexpected path'));
-      return;
-    }
-    const upgrade = validateUpgradeRequest(head);
-    if (upgrade instanceof HandshakeError) {
-      rejectSocket(socket, upgrade);
-      return;
-    }
-    const request = toUpgradeRequest(head, socket);
-    let protocol: string | undefined;
-    if (upgrade.protocols.length > 0) {
-      const choose = this.options.handleProtocols;
-      const chosen = choose === undefined ? upgrade.protocols[0] : choose(new Set(upgrade.protocols), request);
-      protocol = typeof chosen === 'string' ? chosen : undefined;
-    }
-    socket.write(buildAcceptResponse(upgrade.key, protocol, undefined));
+  /** The listener's address; null once closed; throws in noServer mode (as `ws`). */
+  address(): AddressInfo | string | null {
+    if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
+    return this.server === null ? null : this.server.address();
+  }
 
-    const ws = new WebSocket();
-    ws._attach(socket, 'server', rest, { url: head.target, protocol: protocol ?? '', extensions: '' }, {
+  /**
+   * Stop accepting upgrades (later ones get 503) and stop listening in standalone mode. Open
+   * sockets stay open; 'close' is emitted once the listener is closed (standalone: after its
+   * last connection ends) or, in the other modes, once the last tracked client is gone.
+   * Called again after 'close', `callback` gets an error.
+   */
+  close(callback?: (error?: Error) => void): void {
+    if (this.state === 'closed') {
+      if (callback !== undefined) this.once('close', () => callback(new Error(NOT_RUNNING)));
+      process.nextTick(() => this.emitClose());
+      return;
+    }
+    if (callback !== undefined) this.once('close', callback);
+    if (this.state === 'closing') return;
+    this.state = 'closing';
+
+    const server = this.server;
+    this.removeServerListeners?.();
+    this.removeServerListeners = null;
+    this.server = null;
+    if (server !== null && server !== this.options.server) {
+      server.close(() => this.emitClose());
+    } else if (this.options.clientTracking !== false && this.clients.size > 0) {
+      this.closeWhenEmpty = true;
+    } else {
+      process.nextTick(() => this.emitClose());
+    }
+  }
+
+  /** Whether this server takes the request: by default, when `path` is unset or matches. */
+  shouldHandle(req: UpgradeRequest): boolean {
+    const path = this.options.path;
+    if (!path) return true;
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    return (query === -1 ? url : url.slice(0, query)) === path;
+  }
+
+  /**
+   * Run the opening handshake on an upgrade request (RFC 6455 §4.2): validate it, then
+   * `shouldHandle`, `verifyClient`, `handleProtocols`, the 'headers' event, the 101 response,
+   * and `callback(ws, req)` with the open socket. A failed handshake is answered with its HTTP
+   * status and the socket closed, or handed to 'wsClientError' listeners when there are any.
+   */
+  handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: UpgradeRequest) => void): void {
+    if (claimedSockets.has(socket)) {
+      throw new Error('handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
+    }
+    claimedSockets.add(socket);
+    socket.on('error', destroyOnError);
+
+    // RFC 6455 §4.1: the handshake is an HTTP/1.1 request (node:http also upgrades 1.0).
+    const upgrade =
+      req.httpVersionMajor !== 1 || req.httpVersionMinor < 1
+        ? new HandshakeError(505, `HTTP/${req.httpVersion} is not supported: a WebSocket handshake needs HTTP/1.1`)
+        : validateUpgradeRequest(requestHeadOf(req));
+    if (upgrade instanceof HandshakeError) {
+      if (this.listenerCount('wsClientError') > 0) this.emit('wsClientError', upgrade, socket, req);
+      else rejectSocket(socket, upgrade.status, upgrade.message, upgrade.headers);
+      return;
+    }
+    if (!this.shouldHandle(req)) {
+      rejectSocket(socket, 400);
+      return;
+    }
+
+    // Extension negotiation (RFC 6455 §9.1) goes here: permessage-deflate reads the parsed offers
+    // (`upgrade.extensions`) and `this.options.perMessageDeflate`, picks what it accepts and the
+    // Sec-WebSocket-Extensions value to answer (an unacceptable offer is a 400, as in `ws`), and
+    // the accepted extension is handed to the socket with it. Until then none is accepted.
+    const extensions = '';
+
+    const verifyClient = this.options.verifyClient;
+    if (verifyClient === undefined) {
+      this.completeUpgrade(upgrade.key, upgrade.protocols, extensions, req, socket, head, callback);
+      return;
+    }
+    const tls = req.socket as Partial<TLSSocket>;
+    const info: VerifyClientInfo = {
+      origin: upgrade.origin,
+      secure: Boolean(tls.authorized || tls.encrypted),
+      req,
+    };
+    if (verifyClient.length >= 2) {
+      let answered = false;
+      verifyClient.call(this.options, info, (result, code, message, headers) => {
+        if (answered) return;
+        answered = true;
+        if (result) this.completeUpgrade(upgrade.key, upgrade.protocols, extensions, req, socket, head, callback);
+        else rejectSocket(socket, code || 401, message, headerPairs(headers));
+      });
+    } else if ((verifyClient as (info: VerifyClientInfo) => boolean).call(this.options, info)) {
+      this.completeUpgrade(upgrade.key, upgrade.protocols, extensions, req, socket, head, callback);
+    } else {
+      rejectSocket(socket, 401);
+    }
+  }
+
+  private completeUpgrade(
+    key: string,
+    offered: readonly string[],
+    extensions: string,
+    req: UpgradeRequest,
+    socket: Duplex,
+    head: Buffer,
+    callback: (ws: InstanceType<T>, req: UpgradeRequest) => void,
+  ): void {
+    // The peer went away (or half-closed) while verifyClient was deciding.
+    if (!socket.readable || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (this.state !== 'running') {
+      rejectSocket(socket, 503);
+      return;
+    }
+
+    let protocol = '';
+    if (offered.length > 0) {
+      const choose = this.options.handleProtocols;
+      const chosen = choose === undefined ? offered[0] : choose.call(this.options, new Set(offered), req);
+      if (chosen) {
+        // RFC 6455 §4.2.2 (5.3): the answer is one of the client's offers.
+        if (typeof chosen !== 'string' || !offered.includes(chosen)) {
+          socket.destroy();
+          throw new TypeError(`handleProtocols returned ${JSON.stringify(chosen)}, which the client did not offer`);
+        }
+        protocol = chosen;
+      }
+    }
+
+    let response: Buffer;
+    try {
+      response =
+        this.listenerCount('headers') === 0
+          ? buildAcceptResponse(key, protocol, extensions)
+          : buildAcceptResponse(key, protocol, extensions, this.extraHeaders(key, protocol, extensions, req));
+    } catch (error) {
+      // An invalid header from the application: its own misuse, so it throws; the socket goes.
+      socket.destroy();
+      throw error;
+    }
+    socket.write(response);
+    socket.removeListener('error', destroyOnError);
+
+    const ws = new this.options.WebSocket(null, undefined, this.options) as InstanceType<T>;
+    ws._attach(socket as Socket, 'server', head, { url: req.url ?? '', protocol, extensions }, {
       maxPayload: this.options.maxPayload,
       skipUtf8Validation: this.options.skipUTF8Validation,
       autoPong: this.options.autoPong,
@@ -119,37 +295,146 @@ export class WebSocketServer extends EventEmitter {
     });
     if (this.options.clientTracking !== false) {
       this.clients.add(ws);
-      ws.on('close', () => this.clients.delete(ws));
+      ws.on('close', () => {
+        this.clients.delete(ws);
+        if (this.closeWhenEmpty && this.clients.size === 0) process.nextTick(() => this.emitClose());
+      });
     }
-    this.emit('connection', ws, request);
+    callback(ws, req);
+  }
+
+  /**
+   * The 'headers' event: listeners get the 101 response's lines ("HTTP/1.1 101 ...", then
+   * "Name: value") and may append lines. Returns the appended fields; changing the handshake's own
+   * lines is misuse (TypeError), as is a line that is not "Name: value".
+   */
+  private extraHeaders(key: string, protocol: string, extensions: string, req: UpgradeRequest): Array<[string, string]> {
+    const lines = [
+      'HTTP/1.1 101 Switching Protocols',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Accept: ${acceptKeyFor(key)}`,
+    ];
+    if (protocol !== '') lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
+    if (extensions !== '') lines.push(`Sec-WebSocket-Extensions: ${extensions}`);
+    const own = lines.slice();
+    this.emit('headers', lines, req);
+    for (let i = 0; i < own.length; i++) {
+      if (lines[i] !== own[i]) throw new TypeError('a "headers" listener may only append lines to the response');
+    }
+    const extra: Array<[string, string]> = [];
+    for (let i = own.length; i < lines.length; i++) {
+      const line = lines[i];
+      const colon = typeof line === 'string' ? line.indexOf(':') : -1;
+      if (colon === -1) throw new TypeError(`a response header line must be "Name: value", not ${JSON.stringify(line)}`);
+      // RFC 9112 §5.1: field-name ":" OWS field-value OWS.
+      extra.push([line.slice(0, colon), trimOws(line, colon + 1)]);
+    }
+    return extra;
+  }
+
+  /** Standalone mode: read the request head with our parser, then hand the upgrade over. */
+  private acceptSocket(socket: Socket): void {
+    const parser = new RequestHeadParser(this.options.headLimits);
+    const timeout = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    const timer = timeout > 0 ? setTimeout(() => socket.destroy(), timeout) : undefined;
+    const onClose = (): void => clearTimeout(timer);
+    const onData = (chunk: Buffer): void => {
+      const result = parser.push(chunk);
+      if (result.kind === 'incomplete') return;
+      clearTimeout(timer);
+      socket.removeListener('data', onData);
+      socket.removeListener('close', onClose);
+      socket.pause();
+      if (result.kind === 'error') {
+        rejectSocket(socket, result.error.status, result.error.message, result.error.headers);
+      } else if (!result.head.headers.has('upgrade')) {
+        // A plain HTTP request: this endpoint speaks WebSocket only (RFC 9110 §15.5.22).
+        rejectSocket(socket, 426, undefined, [['Upgrade', 'websocket']]);
+      } else {
+        socket.removeListener('error', destroyOnError);
+        this.handleUpgrade(new StandaloneRequest(result.head, socket), socket, result.rest, this.emitConnection);
+      }
+    };
+    socket.on('data', onData);
+    socket.on('error', destroyOnError);
+    socket.on('close', onClose);
+  }
+
+  private readonly emitConnection = (ws: InstanceType<T>, req: UpgradeRequest): void => {
+    this.emit('connection', ws, req);
+  };
+
+  private emitClose(): void {
+    this.state = 'closed';
+    this.emit('close');
+  }
+
+  // ---- typed events (any other name falls through to EventEmitter's signature) ----------
+
+  override on(event: 'connection', listener: (this: this, ws: InstanceType<T>, req: UpgradeRequest) => void): this;
+  override on(event: 'headers', listener: (this: this, headers: string[], req: UpgradeRequest) => void): this;
+  override on(event: 'wsClientError', listener: (this: this, error: HandshakeError, socket: Duplex, req: UpgradeRequest) => void): this;
+  override on(event: 'error', listener: (this: this, error: Error) => void): this;
+  override on(event: 'listening' | 'close', listener: (this: this) => void): this;
+  override on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.on(event, listener);
+  }
+
+  override once(event: 'connection', listener: (this: this, ws: InstanceType<T>, req: UpgradeRequest) => void): this;
+  override once(event: 'headers', listener: (this: this, headers: string[], req: UpgradeRequest) => void): this;
+  override once(event: 'wsClientError', listener: (this: this, error: HandshakeError, socket: Duplex, req: UpgradeRequest) => void): this;
+  override once(event: 'error', listener: (this: this, error: Error) => void): this;
+  override once(event: 'listening' | 'close', listener: (this: this) => void): this;
+  override once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  override once(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.once(event, listener);
   }
 }
 
-/** Answer a failed handshake with its HTTP status and close the socket once the answer is out. */
-function rejectSocket(socket: Socket, error: HandshakeError): void {
+function destroyOnError(this: Duplex): void {
+  // A reset or timeout before the handshake is done: the connection just ends, nothing throws.
+  this.destroy();
+}
+
+/**
+ * Answer a failed handshake with `status` (body: `message`, default the reason phrase) and close
+ * the socket once the answer is out. `Connection`, `Content-Type` and `Content-Length` are ours.
+ */
+function rejectSocket(socket: Duplex, status: number, message?: string, headers: ReadonlyArray<[string, string]> = []): void {
   if (socket.destroyed) return;
+  let response: Buffer;
+  try {
+    response = buildErrorResponse(status, message, headers);
+  } catch (error) {
+    // An invalid status or header from verifyClient: the application's misuse.
+    socket.destroy();
+    throw error;
+  }
   socket.once('finish', () => socket.destroy());
-  socket.end(buildErrorResponse(error.status, error.message, error.headers));
+  socket.end(response);
 }
 
-function pathOf(target: string): string {
-  const query = target.indexOf('?');
-  return query === -1 ? target : target.slice(0, query);
+/** line[start..] without leading and trailing SP/HTAB (RFC 9110 §5.6.3 OWS). */
+function trimOws(line: string, start: number): string {
+  let end = line.length;
+  while (start < end && (line.charCodeAt(start) === 0x20 || line.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end--;
+  return line.slice(start, end);
 }
 
-function toUpgradeRequest(head: RequestHead, socket: Socket): UpgradeRequest {
-  // Null prototype: a header named __proto__ or constructor is just a key.
-  const headers: Record<string, string> = Object.create(null);
-  for (const [name, values] of head.headers) headers[name] = values.join(', ');
-  const [major, minor] = head.version.split('.').map(Number);
-  return {
-    method: head.method,
-    url: head.target,
-    httpVersion: head.version,
-    httpVersionMajor: major ?? 1,
-    httpVersionMinor: minor ?? 1,
-    headers,
-    rawHeaders: head.rawHeaders,
-    socket,
-  };
+/** `verifyClient`'s headers object as fields (a list value gives one line per element). */
+function headerPairs(headers: Record<string, string | number | readonly string[]> | undefined): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  if (headers == null) return pairs;
+  for (const name of Object.keys(headers)) {
+    // The response's framing fields are set by rejectSocket.
+    const lower = name.toLowerCase();
+    if (lower === 'connection' || lower === 'content-length' || lower === 'content-type') continue;
+    const value = headers[name];
+    if (Array.isArray(value)) for (const item of value) pairs.push([name, String(item)]);
+    else pairs.push([name, String(value)]);
+  }
+  return pairs;
 }
