@@ -65,6 +65,8 @@ setTimeout(() => finish({ ok: false, error: `load generator hit its hard deadlin
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function finish(result, code = 0) {
+  // Where this process may run: bench/run.mjs pins it to core 1 and checks this field.
+  result.genCpus = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'latin1'))?.[1] ?? '?';
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(code));
 }
 
@@ -246,6 +248,8 @@ async function throughput({ latency }) {
     seconds: window.seconds,
     msgsPerSec: messages / window.seconds,
     mbPerSec: (messages * size) / window.seconds / 1e6,
+    // Messages per second of server CPU: steadier than msgsPerSec when the server does not get a whole core.
+    perServerCpuSec: messages / (window.serverCpu * window.seconds),
     genCpu: window.genCpu,
     serverCpu: window.serverCpu,
     stalledConnections: stalled,
@@ -355,6 +359,7 @@ async function handshakes() {
     handshakes: done,
     seconds: window.seconds,
     perSec: done / window.seconds,
+    perServerCpuSec: done / (window.serverCpu * window.seconds),
     genCpu: window.genCpu,
     serverCpu: window.serverCpu,
     errors: state.errors,

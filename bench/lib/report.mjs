@@ -1,0 +1,302 @@
+// Turns the measurements of a run into bench/RESULTS.md (tables per scenario group) and one SVG chart per group.
+import { barChart } from './svg.mjs';
+
+export const BASELINE = 'ws';
+
+export function median(values) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function compact(value, digits = 1) {
+  if (!Number.isFinite(value)) return '–';
+  const abs = Math.abs(value);
+  if (abs >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
+  if (abs >= 1e4) return `${(value / 1e3).toFixed(1)}k`;
+  if (abs >= 100) return value.toFixed(0);
+  return value.toFixed(digits);
+}
+
+const percent = (value) => (Number.isFinite(value) ? `${Math.round(value * 100)}%` : '–');
+const ratioText = (value) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : '–');
+
+/** Problems of one measurement that make its number doubtful (or absent). */
+export function problemsOf(measurement) {
+  const problems = [];
+  const result = measurement.result;
+  if (measurement.error) problems.push(measurement.error);
+  if (measurement.serverExit && (measurement.serverExit.code ?? 0) !== 0 && measurement.serverExit.signal !== 'SIGTERM') {
+    problems.push(`server exit ${measurement.serverExit.signal ?? measurement.serverExit.code}`);
+  }
+  if (measurement.serverStats?.dropped > 0) problems.push(`server dropped ${measurement.serverStats.dropped} echoes`);
+  if (!result) return problems;
+  if (!result.ok) {
+    problems.push(result.error);
+    return problems;
+  }
+  if (result.stalledConnections > 0) problems.push(`${result.stalledConnections} connections stalled`);
+  if (result.wrongLength > 0) problems.push(`${result.wrongLength} echoes of the wrong length`);
+  if (result.fragments > 0) problems.push(`${result.fragments} fragmented echoes`);
+  if (result.closedEarly > 0) problems.push(`${result.closedEarly} connections closed during the run`);
+  if (result.socketErrors > 0) problems.push(`${result.socketErrors} socket errors`);
+  if (result.surplusEchoes > 0) problems.push(`${result.surplusEchoes} unexpected echoes`);
+  if (result.errors > 0) problems.push(`${result.errors} failed handshakes (first: ${result.firstError})`);
+  if (result.alive !== undefined && result.alive < result.conns) problems.push(`${result.conns - result.alive} idle connections dropped`);
+  if (result.messages === 0 || result.handshakes === 0) problems.push('nothing completed');
+  return problems;
+}
+
+/** Per scenario and contender: the values of `key` over the rounds, with median, min and max. */
+function summarize(run, scenario, contender, key) {
+  const values = run.measurements
+    .filter((m) => m.scenario === scenario.id && m.contender === contender.id && m.result?.ok)
+    .map((m) => m.result[key])
+    .filter(Number.isFinite);
+  return { values, median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+function cpuCell(run, scenario, contender, key) {
+  const s = summarize(run, scenario, contender, key);
+  if (s.values.length === 0) return '–';
+  return s.values.length === 1 ? percent(s.median) : `${percent(s.median)} (max ${percent(s.max)})`;
+}
+
+function measurementsOf(run, scenario, contender) {
+  return run.measurements.filter((m) => m.scenario === scenario.id && m.contender === contender.id);
+}
+
+function flag(run, scenario, contender) {
+  const bad = measurementsOf(run, scenario, contender).filter((m) => problemsOf(m).length > 0).length;
+  return bad > 0 ? ` ⚠${bad}` : '';
+}
+
+function generatorFlag(run, scenario, contender) {
+  const s = summarize(run, scenario, contender, 'genCpu');
+  return s.max > 0.85 ? ' ⚑' : '';
+}
+
+/** Markdown table + chart for one group of scenarios measured by a single "higher/lower is better" metric. */
+function metricSection(run, group, charts) {
+  const scenarios = run.scenarios.filter((s) => s.group === group.id);
+  if (scenarios.length === 0) return '';
+  const lines = [`## ${group.title}`, '', group.description, ''];
+  lines.push(`![${group.title}](charts/${group.chart})`, '');
+  const efficiencyHeader = group.efficiencyKey ? `${group.unit} per server CPU-second | vs ws | ` : '';
+  lines.push(
+    `| Scenario | Contender | ${group.unit} (median) | min–max | ${group.extraHeader ? `${group.extraHeader} | ` : ''}vs ws + bufferutil | ${efficiencyHeader}server CPU | load-gen CPU |`,
+  );
+  lines.push(`|---|---|--:|--:|${group.extraHeader ? '--:|' : ''}--:|${group.efficiencyKey ? '--:|--:|' : ''}--:|--:|`);
+  const chartGroups = [];
+  for (const scenario of scenarios) {
+    const baseline = run.contenders.find((c) => c.id === BASELINE);
+    const base = summarize(run, scenario, baseline, group.key).median;
+    const baseEfficiency = group.efficiencyKey ? summarize(run, scenario, baseline, group.efficiencyKey).median : NaN;
+    const bars = [];
+    for (const contender of run.contenders) {
+      const s = summarize(run, scenario, contender, group.key);
+      const ratio = s.median / base;
+      const extra = group.extraHeader ? `${group.extra(summarize(run, scenario, contender, group.extraKey).median)} | ` : '';
+      let efficiencyCells = '';
+      if (group.efficiencyKey) {
+        const efficiency = summarize(run, scenario, contender, group.efficiencyKey).median;
+        efficiencyCells = `${group.format(efficiency)} | ${ratioText(efficiency / baseEfficiency)} | `;
+      }
+      lines.push(
+        `| ${scenario.title} | ${contender.label}${flag(run, scenario, contender)} | ${group.format(s.median)} | ${
+          s.values.length > 1 ? `${group.format(s.min)}–${group.format(s.max)}` : '–'
+        } | ${extra}${ratioText(ratio)} | ${efficiencyCells}${cpuCell(run, scenario, contender, 'serverCpu')} | ${cpuCell(run, scenario, contender, 'genCpu')}${generatorFlag(run, scenario, contender)} |`,
+      );
+      bars.push(
+        s.values.length === 0
+          ? null
+          : { value: ratio, min: s.min / base, max: s.max / base, text: `${ratioText(ratio)} · ${group.format(s.median)} ${group.shortUnit}` },
+      );
+    }
+    chartGroups.push({ label: scenario.short, bars });
+  }
+  charts.push({
+    file: group.chart,
+    svg: barChart({
+      title: group.title,
+      subtitle: `Median of ${run.rounds} round(s) relative to ws + bufferutil (= 1, dashed); whiskers: min–max. ${group.better} is better.`,
+      axisLabel: `ratio to ws + bufferutil (${group.better.toLowerCase()} is better)`,
+      baseline: 1,
+      series: run.contenders.map((c) => ({ name: c.label, color: c.color })),
+      groups: chartGroups,
+    }),
+  });
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** Latency: one scenario, three percentiles. */
+function latencySection(run, charts) {
+  const scenario = run.scenarios.find((s) => s.group === 'latency');
+  if (!scenario) return '';
+  const baseline = run.contenders.find((c) => c.id === BASELINE);
+  const keys = [
+    ['p50us', 'p50'],
+    ['p99us', 'p99'],
+    ['p999us', 'p99.9'],
+  ];
+  const lines = [
+    '## Round-trip latency',
+    '',
+    `${scenario.title}: one connection, one message in flight; each sample is the time from sending a frame to receiving its whole echo, in µs (lower is better). p-values are medians over the rounds, the range is min–max of p99.`,
+    '',
+    '![Round-trip latency](charts/latency.svg)',
+    '',
+    '| Contender | p50 µs | p99 µs | p99.9 µs | p99 min–max | round trips/s | p50 vs ws | p99 vs ws | server CPU | load-gen CPU |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  const chartGroups = keys.map(([, label]) => ({ label, bars: [] }));
+  const base = Object.fromEntries(keys.map(([key]) => [key, summarize(run, scenario, baseline, key).median]));
+  for (const contender of run.contenders) {
+    const s = Object.fromEntries(keys.map(([key]) => [key, summarize(run, scenario, contender, key)]));
+    const rate = summarize(run, scenario, contender, 'msgsPerSec').median;
+    lines.push(
+      `| ${contender.label}${flag(run, scenario, contender)} | ${compact(s.p50us.median)} | ${compact(s.p99us.median)} | ${compact(s.p999us.median)} | ${
+        s.p99us.values.length > 1 ? `${compact(s.p99us.min)}–${compact(s.p99us.max)}` : '–'
+      } | ${compact(rate)} | ${ratioText(s.p50us.median / base.p50us)} | ${ratioText(s.p99us.median / base.p99us)} | ${cpuCell(
+        run,
+        scenario,
+        contender,
+        'serverCpu',
+      )} | ${cpuCell(run, scenario, contender, 'genCpu')}${generatorFlag(run, scenario, contender)} |`,
+    );
+    keys.forEach(([key], k) => {
+      const v = s[key];
+      chartGroups[k].bars.push(
+        v.values.length === 0
+          ? null
+          : { value: v.median / base[key], min: v.min / base[key], max: v.max / base[key], text: `${ratioText(v.median / base[key])} · ${compact(v.median)} µs` },
+      );
+    });
+  }
+  charts.push({
+    file: 'latency.svg',
+    svg: barChart({
+      title: 'Round-trip latency, 16 B, 1 connection × 1 in flight',
+      subtitle: `Median of ${run.rounds} round(s) relative to ws + bufferutil (= 1, dashed); whiskers: min–max. Lower is better.`,
+      axisLabel: 'ratio to ws + bufferutil (lower is better)',
+      baseline: 1,
+      series: run.contenders.map((c) => ({ name: c.label, color: c.color })),
+      groups: chartGroups,
+    }),
+  });
+  lines.push('');
+  return lines.join('\n');
+}
+
+const GROUPS = [
+  {
+    id: 'throughput',
+    title: 'Echo throughput',
+    description:
+      'Echoed messages per second: N connections, W messages in flight on each (N×W); every echo received is answered with the next pre-built masked frame. MB/s counts payload bytes echoed (one direction).',
+    chart: 'throughput.svg',
+    key: 'msgsPerSec',
+    efficiencyKey: 'perServerCpuSec',
+    unit: 'msg/s',
+    shortUnit: 'msg/s',
+    better: 'Higher',
+    format: (v) => compact(v),
+    extraHeader: 'MB/s',
+    extraKey: 'mbPerSec',
+    extra: (v) => compact(v),
+  },
+  {
+    id: 'handshake',
+    title: 'Handshakes per second',
+    description:
+      'Complete connection cycles per second: TCP connect, HTTP upgrade (the 101 and its Sec-WebSocket-Accept are checked), a close frame each way, TCP close; C cycles run concurrently.',
+    chart: 'handshakes.svg',
+    key: 'perSec',
+    efficiencyKey: 'perServerCpuSec',
+    unit: 'handshakes/s',
+    shortUnit: '/s',
+    better: 'Higher',
+    format: (v) => compact(v),
+  },
+  {
+    id: 'memory',
+    title: 'Server memory per idle connection',
+    description:
+      "Growth of the server's RSS (VmRSS in /proc/<pid>/status) from before to 2 s after opening the connections, divided by their number; the connections are open and idle. The server first serves and drops 200 connections so that lazily loaded code is not counted.",
+    chart: 'memory.svg',
+    key: 'bytesPerConn',
+    unit: 'bytes/conn',
+    shortUnit: 'B/conn',
+    better: 'Lower',
+    format: (v) => compact(v, 0),
+    extraHeader: 'opened/s',
+    extraKey: 'opensPerSec',
+    extra: (v) => compact(v),
+  },
+];
+
+export function renderReport(run) {
+  const charts = [];
+  const meta = run.meta;
+  const lines = [
+    '# Benchmarks: rfc6455 side by side with ws and uWebSockets.js',
+    '',
+    `Generated by \`${run.mode === 'quick' ? 'npm run bench:quick' : 'npm run bench'}\` (bench/run.mjs). Mode: **${run.mode}**, ${run.rounds} round(s), each measurement ${
+      run.timing.warmupMs / 1000
+    } s warm-up + ${run.timing.durationMs / 1000} s measured.`,
+    '',
+    '| | |',
+    '|---|---|',
+    `| Date | ${meta.date} (run took ${Math.round(meta.elapsedSeconds)} s) |`,
+    `| Machine | ${meta.cpuModel}, ${meta.cores} cores, ${meta.memoryGiB} GiB, Linux ${meta.kernel} |`,
+    `| Pinning | every echo server on core 0 (\`taskset -c 0\`), the load generator on core 1 (\`taskset -c 1\`) |`,
+    `| Node | ${meta.node} |`,
+    `| Commit | ${meta.commit}${meta.dirty ? ' (with uncommitted changes in src/)' : ''}; dist/ built ${meta.distBuilt} |`,
+    `| Packages | ws ${meta.versions.ws}, bufferutil ${meta.versions.bufferutil}, utf-8-validate ${meta.versions['utf-8-validate']}, uWebSockets.js ${meta.versions.uws} |`,
+    `| Load average | ${meta.loadStart.map((v) => v.toFixed(2)).join(' / ')} at the start, ${meta.loadEnd.map((v) => v.toFixed(2)).join(' / ')} at the end (1/5/15 min) |`,
+    `| Open files | hard limit ${meta.openFilesLimit}; ephemeral ports ${meta.ephemeralPorts} |`,
+    '',
+  ];
+  if (meta.note) lines.push(`> ${meta.note}`, '');
+  lines.push(
+    'Ratios are medians divided by the median of `ws` with bufferutil. ⚠n: n measurements of that cell had a problem (listed at the end). ⚑: the load generator used more than 85% of its core in some round, so that cell may be limited by the generator rather than the server. CPU columns are the fraction of one core used during the measured window (median over rounds, and the maximum); the server figure covers all its threads. "Per server CPU-second" divides the count by the CPU time the server actually got: when the server is below ~95% of its core, something else (another process, or the generator) held it back, and that column is the fairer comparison.',
+    '',
+  );
+
+  lines.push('## Contenders', '', '| Contender | Server | Native addons mapped in the server process (/proc/pid/maps) | Notes |', '|---|---|---|---|');
+  for (const contender of run.contenders) {
+    const native = contender.native === undefined ? '(not started)' : contender.native.length === 0 ? 'none' : contender.native.map((p) => `\`${p}\``).join('<br>');
+    lines.push(`| ${contender.label} | \`${contender.command}\` | ${native} | ${contender.notes ?? ''} |`);
+  }
+  lines.push('');
+
+  lines.push(metricSection(run, GROUPS[0], charts));
+  lines.push(latencySection(run, charts));
+  lines.push(metricSection(run, GROUPS[1], charts));
+  lines.push(metricSection(run, GROUPS[2], charts));
+
+  const problems = [];
+  for (const m of run.measurements) {
+    const list = problemsOf(m);
+    if (list.length > 0) {
+      const scenario = run.scenarios.find((s) => s.id === m.scenario);
+      const contender = run.contenders.find((c) => c.id === m.contender);
+      problems.push(`- round ${m.round}, ${scenario.title}, ${contender.label}: ${list.join('; ')}`);
+    }
+  }
+  lines.push('## Problems seen', '', problems.length ? problems.join('\n') : 'None: every measurement completed with all connections progressing, every echo of the right length, no socket errors.', '');
+
+  lines.push(
+    '## Method',
+    '',
+    '- Each contender is an echo server in its own process, started the same way (`bash -c "ulimit -n <hard>; exec taskset -c 0 node …"`), fresh for every measurement, and stopped (SIGTERM, then SIGKILL) after it. The run checks the CPU list of every server process and the native addons mapped into it.',
+    '- Contenders are interleaved: for each round, for each scenario, A B C D in the order of the tables; the run reports medians with min–max over the rounds.',
+    '- The load generator (bench/load.mjs, one process per measurement on core 1) is a raw `node:net` client: it does the HTTP upgrade itself, sends frames masked once at start-up (reused for every send, one write per batch of echoes), and counts echoed frames by parsing only their headers (lengths, FIN, opcode); server frames are not masked, so nothing is unmasked. It reports its own CPU (`process.cpuUsage()` over wall time) next to every figure, and the server\'s CPU from /proc/<pid>/stat.',
+    '- Every measurement is a warm-up (not counted) followed by a fixed measured window; every loop in the generator is bounded in time and count, and each generator has a hard deadline.',
+    '- A throughput cell is flagged when a connection made no progress in the window, an echo had the wrong length, or a socket failed; the uWebSockets.js server also counts sends it reports as dropped.',
+    '',
+  );
+  return { markdown: `${lines.join('\n')}\n`, charts };
+}

@@ -1,0 +1,301 @@
+// The benchmark run: rfc6455, ws (+bufferutil), ws (pure JS) and uWebSockets.js echo servers, each pinned to
+// core 0 and measured by bench/load.mjs pinned to core 1, interleaved A B C D per scenario and round.
+//   npm run bench         full: 3 rounds, every scenario (~10 min)
+//   npm run bench:quick   1 round, fewer scenarios, shorter windows (< 2 min)
+// Options: --rounds N, --only id,id (scenarios), --contenders id,id, --out FILE (default bench/RESULTS.md),
+//          --note "text" (printed on top of the results).
+// Needs `npm run build` first (the rfc6455 contender runs dist/ through bin/rfc6455.cjs).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { renderReport } from './lib/report.mjs';
+import {
+  allowedCpus,
+  freePort,
+  installCleanupHooks,
+  mappedNativeAddons,
+  spawnPinned,
+  stopChild,
+  waitForOutput,
+} from './lib/processes.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH);
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+const PORTS = [18300, 18899]; // clear of Autobahn's 9001, 9002 and 9101 and of the ephemeral range
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    only: { type: 'string' },
+    contenders: { type: 'string' },
+    out: { type: 'string', default: join(BENCH, 'RESULTS.md') },
+    note: { type: 'string' },
+  },
+});
+
+const MODE = opts.quick ? 'quick' : 'full';
+const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 3));
+const TIMING = opts.quick ? { warmupMs: 500, durationMs: 2000 } : { warmupMs: 1000, durationMs: 3000 };
+const IDLE_CONNECTIONS = opts.quick ? 5000 : 10000;
+
+const CONTENDERS = [
+  {
+    id: 'rfc6455',
+    label: 'rfc6455',
+    color: '#e8590c',
+    args: (port) => ['bin/rfc6455.cjs', 'serve', '--echo', '--port', String(port), '--host', '127.0.0.1'],
+    ready: /listening on ws:\/\/\S+/,
+    check: () => '',
+    notes: 'our CLI echo server (dist/, pure JS)',
+  },
+  {
+    id: 'ws',
+    label: 'ws + bufferutil',
+    color: '#1971c2',
+    args: (port) => ['bench/servers/ws-echo.mjs', '--port', String(port), '--host', '127.0.0.1'],
+    ready: /^\{"ready".*$/m,
+    check: (native) => (native.some((p) => p.includes('bufferutil')) ? '' : 'bufferutil native addon is not loaded'),
+    notes:
+      'baseline. Masking through bufferutil; UTF-8 validation through node:buffer isUtf8, which ws 8 prefers over utf-8-validate whenever Node has it (Node ≥ 18.14), so utf-8-validate is never loaded',
+  },
+  {
+    id: 'ws-js',
+    label: 'ws (pure JS)',
+    color: '#74c0fc',
+    args: (port) => ['bench/servers/ws-echo.mjs', '--port', String(port), '--host', '127.0.0.1'],
+    env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' },
+    ready: /^\{"ready".*$/m,
+    check: (native) => (native.length === 0 ? '' : `native addons loaded although disabled: ${native.join(', ')}`),
+    notes: 'WS_NO_BUFFER_UTIL=1 WS_NO_UTF_8_VALIDATE=1: JS masking; UTF-8 validation still uses node:buffer isUtf8 (part of Node)',
+  },
+  {
+    id: 'uws',
+    label: 'uWebSockets.js',
+    color: '#2f9e44',
+    args: (port) => ['bench/servers/uws-echo.mjs', '--port', String(port), '--host', '127.0.0.1'],
+    ready: /^\{"ready".*$/m,
+    check: (native) => (native.some((p) => /uws_linux_[^/]*\.node$/.test(p)) ? '' : 'the uWS native binary is not loaded (JS fallback?)'),
+    notes: 'maxPayloadLength 64 MiB, maxBackpressure 256 MiB (default 64 KiB drops echoes), idleTimeout off, no compression',
+  },
+];
+
+// Each scenario: the generator's arguments; `quick` marks the ones the quick run keeps.
+const SCENARIOS = [
+  { id: '16b-1x64', group: 'throughput', title: '16 B binary, 1×64', short: '16 B, 1×64', quick: false, load: ['--scenario', 'throughput', '--size', '16', '--conns', '1', '--inflight', '64'] },
+  { id: '16b-100x16', group: 'throughput', title: '16 B binary, 100×16', short: '16 B, 100×16', quick: true, load: ['--scenario', 'throughput', '--size', '16', '--conns', '100', '--inflight', '16'] },
+  { id: '1k-bin', group: 'throughput', title: '1 KiB binary, 100×4', short: '1 KiB bin, 100×4', quick: false, load: ['--scenario', 'throughput', '--size', '1024', '--conns', '100', '--inflight', '4'] },
+  { id: '1k-text', group: 'throughput', title: '1 KiB text, 100×4', short: '1 KiB text, 100×4', quick: true, load: ['--scenario', 'throughput', '--size', '1024', '--text', '--conns', '100', '--inflight', '4'] },
+  { id: '64k', group: 'throughput', title: '64 KiB binary, 10×2', short: '64 KiB, 10×2', quick: true, load: ['--scenario', 'throughput', '--size', '65536', '--conns', '10', '--inflight', '2'] },
+  { id: '16m', group: 'throughput', title: '16 MiB binary, 1×1', short: '16 MiB, 1×1', quick: false, load: ['--scenario', 'throughput', '--size', String(16 * 1024 * 1024), '--conns', '1', '--inflight', '1'] },
+  { id: 'latency', group: 'latency', title: '16 B binary, 1×1', short: 'latency', quick: true, load: ['--scenario', 'latency', '--size', '16'] },
+  { id: 'hs-1', group: 'handshake', title: 'open + upgrade + close, 1 at a time', short: '1 concurrent', quick: false, load: ['--scenario', 'handshake', '--concurrency', '1'] },
+  { id: 'hs-64', group: 'handshake', title: 'open + upgrade + close, 64 concurrent', short: '64 concurrent', quick: true, load: ['--scenario', 'handshake', '--concurrency', '64'] },
+  {
+    id: 'idle',
+    group: 'memory',
+    title: `${IDLE_CONNECTIONS.toLocaleString('en-US')} idle connections`,
+    short: `${IDLE_CONNECTIONS / 1000}k idle`,
+    quick: true,
+    load: ['--scenario', 'idle', '--conns', String(IDLE_CONNECTIONS), '--settle', '2000'],
+  },
+];
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function pick(list, filter, what) {
+  if (!filter) return list;
+  const ids = filter.split(',');
+  const unknown = ids.filter((id) => !list.some((item) => item.id === id));
+  if (unknown.length) throw new Error(`unknown ${what}: ${unknown.join(', ')} (known: ${list.map((item) => item.id).join(', ')})`);
+  return list.filter((item) => ids.includes(item.id));
+}
+
+function git(args) {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'missing';
+  }
+}
+
+function machineFacts() {
+  let openFilesLimit = '?';
+  try {
+    openFilesLimit = execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+  } catch {
+    // leave '?'
+  }
+  let ephemeralPorts = '?';
+  try {
+    ephemeralPorts = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().replace(/\s+/, '–');
+  } catch {
+    // leave '?'
+  }
+  const commit = git(['rev-parse', '--short=12', 'HEAD']);
+  return {
+    date: new Date().toISOString(),
+    cpuModel: os.cpus()[0]?.model ?? '?',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    commit: `${commit} (${git(['log', '-1', '--format=%s']).slice(0, 80)})`,
+    dirty: git(['status', '--porcelain', '--', 'src']).length > 0,
+    distBuilt: new Date(statSync(join(ROOT, 'dist/cjs/cli.js')).mtimeMs).toISOString(),
+    versions: {
+      ws: packageVersion('ws'),
+      bufferutil: packageVersion('bufferutil'),
+      'utf-8-validate': packageVersion('utf-8-validate'),
+      uws: packageVersion('@trufflesuite/uws-js-unofficial'),
+    },
+    openFilesLimit,
+    ephemeralPorts,
+    loadStart: os.loadavg(),
+  };
+}
+
+let nextPort = PORTS[0];
+async function takePort() {
+  if (nextPort > PORTS[1]) nextPort = PORTS[0];
+  const port = await freePort(nextPort, PORTS[1]);
+  nextPort = port + 1;
+  return port;
+}
+
+function parseLastJsonLine(text) {
+  const lines = text.trim().split('\n').reverse();
+  for (const line of lines) {
+    if (line.startsWith('{')) {
+      try {
+        return JSON.parse(line);
+      } catch {
+        // keep looking
+      }
+    }
+  }
+  return null;
+}
+
+/** Starts a fresh server, checks it, runs one generator process against it, stops the server. */
+async function measure(contender, scenario, round) {
+  const measurement = { round, scenario: scenario.id, contender: contender.id };
+  const port = await takePort();
+  const server = spawnPinned(SERVER_CORE, contender.args(port), { cwd: ROOT, env: contender.env });
+  try {
+    const match = await waitForOutput(server, contender.ready, 15000);
+    const announced = match[0].startsWith('{') ? JSON.parse(match[0]) : null;
+    const native = mappedNativeAddons(server.pid).map((p) => relative(ROOT, p));
+    const cpus = allowedCpus(server.pid);
+    contender.native ??= native;
+    contender.command ??= `${contender.env ? `${Object.entries(contender.env).map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}node ${contender.args('P').join(' ')}`;
+    if (announced?.version) contender.version = announced.version;
+    const problem = contender.check(native) || (cpus === String(SERVER_CORE) ? '' : `server may run on CPUs ${cpus}, not ${SERVER_CORE}`);
+    if (problem) throw new Error(`contender check failed: ${problem}`);
+    await sleep(200);
+
+    const timing = ['--warmup', String(TIMING.warmupMs), '--duration', String(TIMING.durationMs)];
+    const load = spawnPinned(LOAD_CORE, ['bench/load.mjs', ...scenario.load, ...timing, '--port', String(port), '--server-pid', String(server.pid)], { cwd: ROOT });
+    const limitMs = TIMING.warmupMs + TIMING.durationMs + 120_000;
+    const outcome = await Promise.race([
+      load.exited.then(() => 'load'),
+      server.exited.then(() => 'server'),
+      sleep(limitMs).then(() => 'timeout'),
+    ]);
+    if (outcome !== 'load') await stopChild(load, 500);
+    if (outcome === 'server') throw new Error(`server exited during the measurement: ${server.stderrText.trim().slice(-400)}`);
+    if (outcome === 'timeout') throw new Error(`load generator did not finish within ${limitMs} ms`);
+    measurement.result = parseLastJsonLine(load.stdoutText) ?? { ok: false, error: `no result from the load generator: ${load.stderrText.trim().slice(-400)}` };
+    if (measurement.result.ok && measurement.result.genCpus !== String(LOAD_CORE)) {
+      measurement.error = `load generator may run on CPUs ${measurement.result.genCpus}, not ${LOAD_CORE}`;
+    }
+  } catch (error) {
+    measurement.error = error.message;
+  } finally {
+    measurement.serverExit = await stopChild(server, 2000);
+    const stats = /uws-echo stats (\{.*\})/.exec(server.stderrText);
+    if (stats) measurement.serverStats = JSON.parse(stats[1]);
+  }
+  return measurement;
+}
+
+function describe(measurement) {
+  if (measurement.error) return `ERROR ${measurement.error}`;
+  const r = measurement.result;
+  if (!r.ok) return `ERROR ${r.error}`;
+  const cpu = `(gen ${Math.round(r.genCpu * 100)}%, server ${Math.round(r.serverCpu * 100)}%)`;
+  if (r.scenario === 'throughput') return `${Math.round(r.msgsPerSec).toLocaleString('en-US')} msg/s, ${r.mbPerSec.toFixed(1)} MB/s ${cpu}`;
+  if (r.scenario === 'latency') return `p50 ${r.p50us.toFixed(1)} µs, p99 ${r.p99us.toFixed(1)} µs, p99.9 ${r.p999us.toFixed(1)} µs ${cpu}`;
+  if (r.scenario === 'handshake') return `${Math.round(r.perSec).toLocaleString('en-US')} handshakes/s, ${r.errors} errors ${cpu}`;
+  return `${Math.round(r.bytesPerConn).toLocaleString('en-US')} B/conn (${r.rssBeforeKiB} -> ${r.rssAfterKiB} KiB, ${r.alive}/${r.conns} alive) ${cpu}`;
+}
+
+async function main() {
+  installCleanupHooks();
+  if (!existsSync(join(ROOT, 'dist/cjs/cli.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  const contenders = pick(CONTENDERS, opts.contenders, 'contenders');
+  if (!contenders.some((c) => c.id === 'ws')) throw new Error('the baseline contender "ws" must be part of the run');
+  const scenarios = pick(opts.quick && !opts.only ? SCENARIOS.filter((s) => s.quick) : SCENARIOS, opts.only, 'scenarios');
+  const started = Date.now();
+  const run = {
+    mode: MODE,
+    rounds: ROUNDS,
+    timing: TIMING,
+    meta: machineFacts(),
+    contenders,
+    scenarios,
+    measurements: [],
+  };
+  if (opts.note) run.meta.note = opts.note;
+  const rawFile = join(BENCH, 'results', `${MODE}.json`);
+  mkdirSync(dirname(rawFile), { recursive: true });
+  const save = () => writeFileSync(rawFile, `${JSON.stringify(run, (key, value) => (typeof value === 'function' || value instanceof RegExp ? undefined : value), 1)}\n`);
+
+  process.stdout.write(
+    `bench (${MODE}): ${ROUNDS} round(s) × ${scenarios.length} scenarios × ${contenders.length} contenders; load average ${os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}\n`,
+  );
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const scenario of scenarios) {
+      for (const contender of contenders) {
+        const measurement = await measure(contender, scenario, round);
+        run.measurements.push(measurement);
+        save();
+        process.stdout.write(`[${round}/${ROUNDS}] ${scenario.title.padEnd(40)} ${contender.label.padEnd(16)} ${describe(measurement)}\n`);
+      }
+    }
+  }
+  run.meta.loadEnd = os.loadavg();
+  run.meta.elapsedSeconds = (Date.now() - started) / 1000;
+  save();
+
+  const { markdown, charts } = renderReport(run);
+  const chartDir = join(dirname(opts.out), 'charts');
+  mkdirSync(chartDir, { recursive: true });
+  for (const chart of charts) writeFileSync(join(chartDir, chart.file), chart.svg);
+  writeFileSync(opts.out, markdown);
+  process.stdout.write(`\nwrote ${relative(process.cwd(), opts.out)}, ${charts.length} charts in ${relative(process.cwd(), chartDir)}/, raw data in ${relative(process.cwd(), rawFile)} (${Math.round(run.meta.elapsedSeconds)} s)\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`bench: ${error.stack ?? error}\n`);
+    process.exit(1);
+  },
+);
