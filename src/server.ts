@@ -46,15 +46,15 @@ export interface WebSocketServerOptions<T extends typeof WebSocket = typeof WebS
   /**
    * Accept or refuse a handshake once it is valid: a sync `(info) => boolean` (false: 401), or with a
    * second parameter, an async `(info, cb)` that calls `cb(result, code?, message?, headers?)`.
-   * Default: accept all.
+   * Default: accept all. (The result of the async form is ignored.)
    */
-  verifyClient?(info: VerifyClientInfo, callback: VerifyClientCallback): boolean | void;
+  verifyClient?(info: VerifyClientInfo, callback: VerifyClientCallback): unknown;
   /** Choose one of the offered subprotocols; a falsy result accepts none. Default: the first offered. */
   handleProtocols?(protocols: Set<string>, request: UpgradeRequest): string | false | null | undefined;
   /** Keep the open sockets in `clients`. Default true. */
   clientTracking?: boolean;
   /** permessage-deflate settings (true: the defaults). Default false. Stored; negotiation hooks in later. */
-  perMessageDeflate?: boolean | object;
+  perMessageDeflate?: boolean | Record<string, unknown>;
   /** The class of the server-side sockets: WebSocket or a subclass of it. Default WebSocket. */
   WebSocket?: T;
   /** Standalone mode: milliseconds a TCP connection gets to deliver its upgrade request; 0: no limit. Default 10000. */
@@ -232,7 +232,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
         if (result) this.completeUpgrade(upgrade.key, upgrade.protocols, extensions, req, socket, head, callback);
         else rejectSocket(socket, code || 401, message, headerPairs(headers));
       });
-    } else if ((verifyClient as (info: VerifyClientInfo) => boolean).call(this.options, info)) {
+    } else if ((verifyClient as (info: VerifyClientInfo) => unknown).call(this.options, info)) {
       this.completeUpgrade(upgrade.key, upgrade.protocols, extensions, req, socket, head, callback);
     } else {
       rejectSocket(socket, 401);
