@@ -1,8 +1,28 @@
-export { WebSocket } from './websocket.js';
-export type { BinaryType, SendData, SendOptions, WebSocketCoreOptions } from './websocket.js';
-export { WebSocketServer } from './server.js';
+import { createWebSocketStream } from './stream.js';
+import { WebSocketServer } from './server.js';
+import { WebSocket } from './websocket.js';
+
+// `ws`'s CommonJS export is the WebSocket class carrying the rest as properties; the same aliases
+// are set here, where both classes are loaded (websocket.ts cannot import server.ts: it imports us).
+WebSocket.Server = WebSocketServer;
+WebSocket.WebSocketServer = WebSocketServer;
+WebSocket.WebSocket = WebSocket;
+WebSocket.createWebSocketStream = createWebSocketStream;
+
+export { WebSocket, WebSocketServer, createWebSocketStream };
+export default WebSocket;
+export type {
+  BinaryType,
+  RawData,
+  SendData,
+  SendOptions,
+  WebSocketCoreOptions,
+  WebSocketEvents,
+} from './websocket.js';
 export type { UpgradeRequest, WebSocketServerOptions } from './server.js';
-export type { ClientOptions } from './client.js';
+export type { ClientHeaders, ClientOptions, HandshakeRequest, HandshakeResponse } from './client.js';
+export { CloseEvent, ErrorEvent, Event, MessageEvent } from './event-target.js';
+export type { AddEventListenerOptions, EventListenerLike } from './event-target.js';
 export { CloseCode } from './framing/close-codes.js';
 export { ProtocolError } from './framing/protocol-error.js';
 export { HandshakeError } from './handshake/handshake-error.js';

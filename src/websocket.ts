@@ -1,23 +1,49 @@
+import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { connectClient, parseTarget, type ClientOptions, type PendingHandshake } from './client.js';
-import { isValidCloseCode } from './framing/close-payload.js';
-import type { ResponseHead } from './handshake/head-parser.js';
+import { ClientHandshake, type ClientOptions, type HandshakeRequest, type HandshakeResponse } from './client.js';
+import {
+  addEventListener,
+  type AddEventListenerOptions,
+  type CloseEvent,
+  type ErrorEvent,
+  type Event,
+  type EventListenerLike,
+  getEventAttribute,
+  type MessageEvent,
+  removeEventListener,
+  setEventAttribute,
+  type WebSocketEventListenerMap,
+  type WebSocketEventType,
+} from './event-target.js';
+import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './framing/close-payload.js';
 import type { ProtocolError } from './framing/protocol-error.js';
 import { ReadyState, type Role, type WriteCallback } from './protocol/connection.js';
+import type { WebSocketServer } from './server.js';
+import type { createWebSocketStream } from './stream.js';
 import { SocketTransport, type TransportListener, type TransportOptions } from './transport/socket-transport.js';
 
-export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
-export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | number;
+/** How binary messages are delivered: Buffer, ArrayBuffer, Buffer[] (the fragments) or Blob. */
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
+
+/** A received binary message, by binaryType. Text messages are always a Buffer of UTF-8. */
+export type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
+
+/**
+ * What send/ping/pong accept: strings (UTF-8), numbers (their decimal text), Buffers, typed arrays and
+ * DataViews (their bytes, byteOffset/byteLength), ArrayBuffers, Blobs and arrays of byte values.
+ */
+export type SendData = string | number | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | Blob | readonly number[];
 
 export interface SendOptions {
-  /** Send as a binary message. Default: true unless `data` is a string. */
+  /** Send as a binary message. Default: false for a string (or number), true otherwise. */
   binary?: boolean;
   /** Whether this is the last fragment of the message. Default true. */
   fin?: boolean;
-  /** Accepted for `ws` compatibility; compression comes with permessage-deflate. */
+  /** Compress the message when permessage-deflate is negotiated. Default true. */
   compress?: boolean;
-  /** Accepted for `ws` compatibility: a client always masks, a server never does. */
+  /** Accepted for `ws` compatibility and ignored: a client always masks, a server never does (RFC 6455 §5.1). */
   mask?: boolean;
 }
 
@@ -33,68 +59,294 @@ export interface WebSocketCoreOptions {
   closeTimeout?: number;
 }
 
+/** The EventEmitter events of a WebSocket and their arguments. */
+export interface WebSocketEvents {
+  open: () => void;
+  message: (data: RawData, isBinary: boolean) => void;
+  close: (code: number, reason: Buffer) => void;
+  error: (error: Error) => void;
+  ping: (data: Buffer) => void;
+  pong: (data: Buffer) => void;
+  upgrade: (response: HandshakeResponse) => void;
+  'unexpected-response': (request: HandshakeRequest, response: HandshakeResponse) => void;
+  redirect: (url: string, request: HandshakeRequest) => void;
+}
+
+type AnyListener = (...args: any[]) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+// Typed overloads for the events above; any other name falls through to EventEmitter's signature.
+export interface WebSocket {
+  on<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  on(event: string | symbol, listener: AnyListener): this;
+  once<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  once(event: string | symbol, listener: AnyListener): this;
+  off<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  off(event: string | symbol, listener: AnyListener): this;
+  addListener<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  addListener(event: string | symbol, listener: AnyListener): this;
+  removeListener<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  removeListener(event: string | symbol, listener: AnyListener): this;
+}
+
 const EMPTY = Buffer.alloc(0);
 const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+const CLOSED_EARLY = 'WebSocket was closed before the connection was established';
+/** RFC 6455 §5.5: control frame payloads are at most 125 bytes. */
+const MAX_CONTROL_PAYLOAD = 125;
+
+/** A send waiting behind a Blob being read, so that frames leave in call order (as in `ws`). */
+interface QueuedSend {
+  /** The Blob to read first, or null when `data` is ready. */
+  blob: Blob | null;
+  data: Buffer;
+  bytes: number;
+  error: Error | null;
+  reading: boolean;
+  write(data: Buffer): void;
+  cb: WriteCallback | undefined;
+}
 
 /**
  * A WebSocket with the API of `ws` v8: the server side of an accepted connection, or a client
- * (see client.ts). Protocol work happens in the core; this class translates its events.
+ * (`new WebSocket(url, protocols?, options?)`, see client.ts). Protocol work happens in the core;
+ * this class translates its events. A peer's misbehavior never throws, with or without an 'error'
+ * listener; the application's own misuse (sending before 'open', an invalid close code...) does.
  */
 export class WebSocket extends EventEmitter implements TransportListener {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
   static readonly CLOSED = ReadyState.CLOSED;
-  readonly CONNECTING = ReadyState.CONNECTING;
-  readonly OPEN = ReadyState.OPEN;
-  readonly CLOSING = ReadyState.CLOSING;
-  readonly CLOSED = ReadyState.CLOSED;
+  // Aliases of `ws`'s CommonJS export, set by index.ts (no import cycle).
+  declare static Server: typeof WebSocketServer;
+  declare static WebSocketServer: typeof WebSocketServer;
+  declare static WebSocket: typeof WebSocket;
+  declare static createWebSocketStream: typeof createWebSocketStream;
+  // On the prototype (see below), as in `ws`.
+  declare readonly CONNECTING: typeof ReadyState.CONNECTING;
+  declare readonly OPEN: typeof ReadyState.OPEN;
+  declare readonly CLOSING: typeof ReadyState.CLOSING;
+  declare readonly CLOSED: typeof ReadyState.CLOSED;
 
-  binaryType: BinaryType = 'nodebuffer';
   protected _url = '';
   protected _protocol = '';
   protected _extensions = '';
   protected _readyState: ReadyState = ReadyState.CONNECTING;
   protected _transport: SocketTransport | null = null;
+  private _binaryType: BinaryType = 'nodebuffer';
+  private _handshake: ClientHandshake | null = null;
+  private _paused = false;
+  private _errorEmitted = false;
   /** Bytes of sends attempted after the socket closed (reported by bufferedAmount, as `ws` does). */
   private _sentAfterClose = 0;
-  private _pending: PendingHandshake | null = null;
+  private _queue: QueuedSend[] | null = null;
+  private _queuedBytes = 0;
 
   /**
-   * `new WebSocket(url, protocols?, options?)` opens a client connection. Server-side sockets
-   * are created by WebSocketServer (address null).
+   * `new WebSocket(url, protocols?, options?)` opens a client connection (ws:, wss:, http:, https:,
+   * ws+unix:). Throws SyntaxError for an invalid URL or subprotocol, RangeError for an unsupported
+   * protocolVersion, TypeError for an invalid header. Server-side sockets are created by
+   * WebSocketServer (no address).
    */
-  constructor(address?: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
+  constructor(address?: string | URL | null, protocols?: string | readonly string[] | ClientOptions | null, options?: ClientOptions) {
     super();
     if (address === undefined || address === null) return;
-    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
-      options = protocols;
+    if (protocols !== undefined && protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols)) {
+      options = protocols as ClientOptions;
       protocols = undefined;
     }
-    const list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols;
-    const target = parseTarget(address);
-    this._url = String(address);
-    this._pending = connectClient(this, this._url, target, list, options ?? {});
+    const opts = options ?? {};
+    const given = protocols ?? opts.protocols;
+    const list: readonly string[] = given === undefined || given === null ? [] : typeof given === 'string' ? [given] : (given as readonly string[]);
+    this._handshake = new ClientHandshake(this, address, list, opts);
+    this._url = this._handshake.url;
   }
 
   get url(): string {
     return this._url;
   }
+
   get protocol(): string {
     return this._protocol;
   }
+
+  /** The negotiated extensions' names, comma-separated. */
   get extensions(): string {
     return this._extensions;
   }
+
   get readyState(): ReadyState {
-    return this._readyState;
+    const state = this._readyState;
+    // A close frame sent or received (by the core, e.g. echoing the peer's) means CLOSING.
+    if (state === ReadyState.OPEN && this._transport!.connection.readyState !== ReadyState.OPEN) return ReadyState.CLOSING;
+    return state;
   }
+
+  get binaryType(): BinaryType {
+    return this._binaryType;
+  }
+
+  /** An unknown type is ignored, as in `ws`. */
+  set binaryType(type: BinaryType) {
+    if (BINARY_TYPES.includes(type)) this._binaryType = type;
+  }
+
+  /** Bytes queued and not yet written to the socket (plus, as `ws`, bytes sent after the close). */
   get bufferedAmount(): number {
-    return (this._transport?.bufferedAmount ?? 0) + this._sentAfterClose;
+    return (this._transport?.bufferedAmount ?? 0) + this._queuedBytes + this._sentAfterClose;
   }
+
   get isPaused(): boolean {
-    return this._transport?.isPaused ?? false;
+    return this._paused;
   }
+
+  /** The underlying socket (as `ws`'s `_socket`), null before 'open'. */
+  get _socket(): Socket | null {
+    return this._transport?.socket ?? null;
+  }
+
+  /** @internal Both close frames were exchanged (CloseEvent.wasClean). */
+  get _wasClean(): boolean {
+    const connection = this._transport?.connection;
+    return connection !== undefined && connection.closeFrameSent && connection.closeFrameReceived;
+  }
+
+  // ---- WHATWG EventTarget face ---------------------------------------------------------------
+
+  get onopen(): ((event: Event) => void) | null {
+    return getEventAttribute(this, 'open') as ((event: Event) => void) | null;
+  }
+  set onopen(handler: ((event: Event) => void) | null) {
+    setEventAttribute(this, 'open', handler);
+  }
+  get onmessage(): ((event: MessageEvent) => void) | null {
+    return getEventAttribute(this, 'message') as ((event: MessageEvent) => void) | null;
+  }
+  set onmessage(handler: ((event: MessageEvent) => void) | null) {
+    setEventAttribute(this, 'message', handler);
+  }
+  get onclose(): ((event: CloseEvent) => void) | null {
+    return getEventAttribute(this, 'close') as ((event: CloseEvent) => void) | null;
+  }
+  set onclose(handler: ((event: CloseEvent) => void) | null) {
+    setEventAttribute(this, 'close', handler);
+  }
+  get onerror(): ((event: ErrorEvent) => void) | null {
+    return getEventAttribute(this, 'error') as ((event: ErrorEvent) => void) | null;
+  }
+  set onerror(handler: ((event: ErrorEvent) => void) | null) {
+    setEventAttribute(this, 'error', handler);
+  }
+
+  addEventListener<K extends WebSocketEventType>(type: K, listener: WebSocketEventListenerMap[K], options?: AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerLike<never>, options?: AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerLike<never>, options?: AddEventListenerOptions): void {
+    addEventListener(this, type, listener, options);
+  }
+
+  removeEventListener<K extends WebSocketEventType>(type: K, listener: WebSocketEventListenerMap[K]): void;
+  removeEventListener(type: string, listener: EventListenerLike<never>): void;
+  removeEventListener(type: string, listener: EventListenerLike<never>): void {
+    removeEventListener(this, type, listener);
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  /**
+   * Send a message (or, with `fin: false`, a fragment of one). `cb` runs once the bytes are written,
+   * or with an error when they cannot be (after the close: on the next tick, as `ws`).
+   * Throws while CONNECTING.
+   */
+  send(data: SendData, options?: SendOptions | WriteCallback, cb?: WriteCallback): void {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    const state = this.readyState;
+    if (state === ReadyState.CONNECTING) throw notOpen(state);
+    if (typeof data === 'number') data = String(data);
+    if (state !== ReadyState.OPEN) {
+      this._sendAfterClose(data, cb);
+      return;
+    }
+    const binary = options?.binary ?? typeof data !== 'string';
+    const fin = options?.fin ?? true;
+    const connection = this._transport!.connection;
+    // options.compress: permessage-deflate passes it to the connection once negotiated.
+    if (isBlob(data)) {
+      this._enqueue(data, EMPTY, (bytes) => connection.send(bytes, binary, fin, cb), cb);
+      return;
+    }
+    const buffer = toBuffer(data);
+    if (this._queue !== null) {
+      this._enqueue(null, buffer, () => connection.send(buffer, binary, fin, cb), cb);
+      return;
+    }
+    connection.send(buffer, binary, fin, cb);
+  }
+
+  /** Send a ping (at most 125 bytes, else RangeError). `mask` is accepted and ignored. */
+  ping(data?: SendData | WriteCallback, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
+    this._control(true, data, mask, cb);
+  }
+
+  /** Send a pong (at most 125 bytes, else RangeError). `mask` is accepted and ignored. */
+  pong(data?: SendData | WriteCallback, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
+    this._control(false, data, mask, cb);
+  }
+
+  /**
+   * Start the closing handshake (RFC 6455 §7.1.2). Throws TypeError for a code that may not be sent
+   * (§7.4) or a reason that is not a string/Uint8Array or not UTF-8, RangeError for a reason over
+   * 123 bytes. Without a code, the close frame is empty and the reason is ignored (as in `ws`).
+   * Before the connection opened, aborts the handshake ('error', then 'close').
+   */
+  close(code?: number, reason?: string | Buffer | Uint8Array): void {
+    const state = this.readyState;
+    if (state === ReadyState.CLOSED) return;
+    if (state === ReadyState.CONNECTING) {
+      this._abortHandshake();
+      return;
+    }
+    if (state === ReadyState.CLOSING) return;
+    const reasonBuffer = checkCloseArguments(code, reason);
+    this._readyState = ReadyState.CLOSING;
+    const connection = this._transport!.connection;
+    if (this._queue !== null) {
+      this._enqueue(null, EMPTY, () => connection.close(code, reasonBuffer), undefined);
+      return;
+    }
+    connection.close(code, reasonBuffer);
+  }
+
+  /** Destroy the connection at once, without a closing handshake. */
+  terminate(): void {
+    const state = this.readyState;
+    if (state === ReadyState.CLOSED) return;
+    if (state === ReadyState.CONNECTING) {
+      this._abortHandshake();
+      return;
+    }
+    this._readyState = ReadyState.CLOSING;
+    this._transport!.terminate();
+  }
+
+  /** Stop reading from the socket (messages already received are still delivered). */
+  pause(): void {
+    const state = this.readyState;
+    if (state === ReadyState.CONNECTING || state === ReadyState.CLOSED) return;
+    this._paused = true;
+    this._transport!.pause();
+  }
+
+  resume(): void {
+    const state = this.readyState;
+    if (state === ReadyState.CONNECTING || state === ReadyState.CLOSED) return;
+    this._paused = false;
+    this._transport!.resume();
+  }
+
+  // ---- server and client setup (internal) ----------------------------------------------------
 
   /** @internal Binds an upgraded socket; `head` holds bytes that followed the handshake. */
   _attach(
@@ -111,130 +363,157 @@ export class WebSocket extends EventEmitter implements TransportListener {
     this._readyState = ReadyState.OPEN;
   }
 
-  send(data: SendData, options?: SendOptions | WriteCallback, cb?: WriteCallback): void {
-    if (typeof options === 'function') {
-      cb = options;
-      options = undefined;
-    }
-    if (this._readyState === ReadyState.CONNECTING) {
-      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
-    }
-    const buffer = toBuffer(data);
-    const binary = options?.binary ?? typeof data !== 'string';
-    const transport = this._transport;
-    if (this._readyState !== ReadyState.OPEN || transport === null) {
-      this._failSend(buffer.length, cb);
-      return;
-    }
-    transport.connection.send(buffer, binary, options?.fin ?? true, cb);
-  }
-
-  ping(data?: SendData, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
-    this._control(data, mask, cb, true);
-  }
-
-  pong(data?: SendData, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
-    this._control(data, mask, cb, false);
-  }
-
-  /** Start the closing handshake (RFC 6455 §7.1.2). */
-  close(code?: number, reason?: string | Buffer): void {
-    if (this._readyState === ReadyState.CLOSED) return;
-    if (code !== undefined && (typeof code !== 'number' || !isValidCloseCode(code))) {
-      throw new TypeError('First argument must be a valid error code number');
-    }
-    const reasonBuffer = reason === undefined ? EMPTY : typeof reason === 'string' ? Buffer.from(reason) : reason;
-    if (reasonBuffer.length > 123) {
-      throw new RangeError('The close reason must not be greater than 123 bytes');
-    }
-    if (code === undefined && reasonBuffer.length > 0) {
-      throw new TypeError('A close reason needs a close code');
-    }
-    if (this._readyState === ReadyState.CONNECTING) {
-      this._abortHandshake();
-      return;
-    }
-    const transport = this._transport;
-    if (transport === null) return;
-    transport.connection.close(code, reasonBuffer);
-    this._readyState = ReadyState.CLOSING;
-  }
-
-  /** Destroy the connection at once, without a closing handshake. */
-  terminate(): void {
-    if (this._readyState === ReadyState.CLOSED) return;
-    if (this._readyState === ReadyState.CONNECTING) {
-      this._abortHandshake();
-      return;
-    }
-    this._readyState = ReadyState.CLOSING;
-    this._transport?.terminate();
-  }
-
-  pause(): void {
-    if (this._readyState === ReadyState.CONNECTING || this._readyState === ReadyState.CLOSED) return;
-    this._transport?.pause();
-  }
-
-  resume(): void {
-    if (this._readyState === ReadyState.CONNECTING || this._readyState === ReadyState.CLOSED) return;
-    this._transport?.resume();
-  }
-
   /** @internal The client handshake completed. */
   _opened(): void {
-    this._pending = null;
+    this._handshake = null;
     this.emit('open');
   }
 
-  /** @internal The client handshake failed: 'error' (when listened to), then 'close' with 1006. */
-  _handshakeFailed(error: Error, response?: ResponseHead): void {
-    this._pending = null;
+  /** @internal */
+  _redirected(url: string, request: HandshakeRequest): void {
+    this._url = url;
+    this.emit('redirect', url, request);
+  }
+
+  /** @internal */
+  _upgradeResponse(response: HandshakeResponse): void {
+    this.emit('upgrade', response);
+  }
+
+  /** @internal Returns whether the application listens for the response (and so handles it). */
+  _unexpectedResponse(request: HandshakeRequest, response: HandshakeResponse): boolean {
+    return this.emit('unexpected-response', request, response);
+  }
+
+  /** @internal The client handshake failed: 'error' (when listened to), then 'close' with 1006, on the next tick. */
+  _handshakeFailed(error: Error): void {
+    this._handshake = null;
     this._readyState = ReadyState.CLOSING;
-    if (response !== undefined) this.emit('unexpected-response', response);
-    this._emitError(error);
-    this._readyState = ReadyState.CLOSED;
-    this.emit('close', 1006, EMPTY);
+    process.nextTick(() => {
+      this._emitError(error);
+      this._emitClose(1006, EMPTY);
+    });
+  }
+
+  /** @internal The socket of an unexpected response the application handled is gone. */
+  _handshakeClosed(): void {
+    this._handshake = null;
+    this._emitClose(1006, EMPTY);
   }
 
   private _abortHandshake(): void {
-    this._pending?.abort();
+    this._handshake?.abort(CLOSED_EARLY);
   }
 
-  /** Emit 'error' only when someone listens: a peer's misbehavior must never throw. */
+  /** Emit 'error' only when someone listens, and once: a peer's misbehavior must never throw. */
   protected _emitError(error: Error): void {
+    if (this._errorEmitted) return;
+    this._errorEmitted = true;
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
-  private _control(data: SendData | undefined, mask: boolean | WriteCallback | undefined, cb: WriteCallback | undefined, ping: boolean): void {
-    if (typeof mask === 'function') cb = mask;
-    if (this._readyState === ReadyState.CONNECTING) {
-      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+  private _emitClose(code: number, reason: Buffer): void {
+    this._readyState = ReadyState.CLOSED;
+    this.emit('close', code, reason);
+  }
+
+  private _control(ping: boolean, data: SendData | WriteCallback | undefined, mask: boolean | WriteCallback | undefined, cb: WriteCallback | undefined): void {
+    if (typeof data === 'function') {
+      cb = data;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask;
     }
-    const buffer = data === undefined ? EMPTY : toBuffer(data);
-    // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
-    if (buffer.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
-    const transport = this._transport;
-    if (this._readyState !== ReadyState.OPEN || transport === null) {
-      this._failSend(buffer.length, cb);
+    const state = this.readyState;
+    if (state === ReadyState.CONNECTING) throw notOpen(state);
+    if (typeof data === 'number') data = String(data);
+    if (state !== ReadyState.OPEN) {
+      this._sendAfterClose(data, cb);
       return;
     }
-    if (ping) transport.connection.ping(buffer, cb);
-    else transport.connection.pong(buffer, cb);
-  }
-
-  private _failSend(length: number, cb: WriteCallback | undefined): void {
-    this._sentAfterClose += length;
-    if (cb !== undefined) {
-      const state = STATE_NAMES[this._readyState];
-      process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this._readyState} (${state})`));
+    const connection = this._transport!.connection;
+    if (isBlob(data)) {
+      if (data.size > MAX_CONTROL_PAYLOAD) throw controlTooLong();
+      this._enqueue(data, EMPTY, (bytes) => (ping ? connection.ping(bytes, cb) : connection.pong(bytes, cb)), cb);
+      return;
     }
+    const buffer = data === undefined || data === null ? EMPTY : toBuffer(data);
+    if (buffer.length > MAX_CONTROL_PAYLOAD) throw controlTooLong();
+    if (this._queue !== null) {
+      this._enqueue(null, buffer, () => (ping ? connection.ping(buffer, cb) : connection.pong(buffer, cb)), cb);
+      return;
+    }
+    if (ping) connection.ping(buffer, cb);
+    else connection.pong(buffer, cb);
   }
 
-  // ---- TransportListener ------------------------------------------------------------------
+  /** `ws`: after the close, data counts in bufferedAmount and the callback gets an error on the next tick. */
+  private _sendAfterClose(data: SendData | null | undefined, cb: WriteCallback | undefined): void {
+    if (data !== undefined && data !== null && data !== '') {
+      this._sentAfterClose += isBlob(data) ? data.size : toBuffer(data).length;
+    }
+    if (cb !== undefined) process.nextTick(cb, notOpen(this.readyState));
+  }
+
+  // ---- the queue behind a Blob ---------------------------------------------------------------
+
+  private _enqueue(blob: Blob | null, data: Buffer, write: (data: Buffer) => void, cb: WriteCallback | undefined): void {
+    const bytes = blob === null ? data.length : blob.size;
+    const op: QueuedSend = { blob, data, bytes, error: null, reading: false, write, cb };
+    this._queuedBytes += bytes;
+    if (this._queue === null) this._queue = [];
+    this._queue.push(op);
+    if (this._queue.length === 1) this._drainQueue();
+  }
+
+  /** Runs the queued sends in order, reading each Blob before its frame is written. */
+  private _drainQueue(): void {
+    const queue = this._queue!;
+    while (queue.length > 0) {
+      const op = queue[0]!;
+      if (op.blob !== null) {
+        if (!op.reading) {
+          op.reading = true;
+          op.blob.arrayBuffer().then(
+            (buffer) => {
+              op.blob = null;
+              op.data = Buffer.from(buffer);
+              process.nextTick(() => this._drainQueue());
+            },
+            (error: unknown) => {
+              op.blob = null;
+              op.error = error instanceof Error ? error : new Error(String(error));
+              process.nextTick(() => this._drainQueue());
+            },
+          );
+        }
+        return;
+      }
+      queue.shift();
+      this._queuedBytes -= op.bytes;
+      const connection = this._transport!.connection;
+      if (op.error !== null) {
+        // As `ws`: a Blob that cannot be read fails the connection.
+        op.cb?.(op.error);
+        this._emitError(op.error);
+        this.terminate();
+      } else if (connection.closeFrameSent || connection.readyState === ReadyState.CLOSED) {
+        op.cb?.(new Error('The socket was closed while the blob was being read'));
+      } else {
+        op.write(op.data);
+      }
+    }
+    this._queue = null;
+  }
+
+  // ---- TransportListener ---------------------------------------------------------------------
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.emit('message', isBinary ? convertBinary(data, this.binaryType) : data, isBinary);
+    if (isBinary && this._binaryType !== 'nodebuffer') {
+      this.emit('message', convertBinary(data, this._binaryType), true);
+    } else {
+      this.emit('message', data, isBinary);
+    }
   }
 
   onPing(payload: Buffer): void {
@@ -246,31 +525,79 @@ export class WebSocket extends EventEmitter implements TransportListener {
   }
 
   onProtocolError(error: ProtocolError): void {
-    this._readyState = ReadyState.CLOSING;
+    if (this._readyState === ReadyState.OPEN) this._readyState = ReadyState.CLOSING;
     this._emitError(error);
   }
 
   onClose(code: number, reason: Buffer): void {
-    this._readyState = ReadyState.CLOSED;
-    this.emit('close', code, reason);
+    // The reason is a view into a received chunk: copy it so that the chunk is not kept alive.
+    let copy = EMPTY;
+    if (reason.length > 0) {
+      copy = Buffer.allocUnsafeSlow(reason.length);
+      copy.set(reason);
+    }
+    this._emitClose(code, copy);
   }
 }
 
+for (const [name, value] of Object.entries(ReadyState)) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+}
+
+function notOpen(state: ReadyState): Error {
+  return new Error(`WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
+}
+
+function controlTooLong(): RangeError {
+  return new RangeError(`The data size must not be greater than ${MAX_CONTROL_PAYLOAD} bytes`);
+}
+
+/** The close frame's reason bytes after `ws`'s checks, plus UTF-8 (RFC 6455 §5.5.1). */
+function checkCloseArguments(code: number | undefined, reason: unknown): Buffer | undefined {
+  if (code === undefined) return undefined;
+  // RFC 6455 §7.4: only these codes may be sent.
+  if (typeof code !== 'number' || !isValidCloseCode(code)) {
+    throw new TypeError('First argument must be a valid error code number');
+  }
+  if (reason === undefined || reason === null) return undefined;
+  let buffer: Buffer;
+  if (typeof reason === 'string') {
+    buffer = Buffer.from(reason);
+  } else if (reason instanceof Uint8Array) {
+    buffer = Buffer.isBuffer(reason) ? reason : Buffer.from(reason.buffer, reason.byteOffset, reason.byteLength);
+    if (!isUtf8(buffer)) throw new TypeError('The close reason must be valid UTF-8');
+  } else {
+    throw new TypeError('Second argument must be a string or a Uint8Array');
+  }
+  if (buffer.length > MAX_CLOSE_REASON_BYTES) {
+    throw new RangeError(`The message must not be greater than ${MAX_CLOSE_REASON_BYTES} bytes`);
+  }
+  return buffer;
+}
+
+function isBlob(data: unknown): data is Blob {
+  return typeof Blob !== 'undefined' && data instanceof Blob;
+}
+
+/** The bytes of `data` (a view when it is binary already; typed arrays by byteOffset/byteLength). */
 function toBuffer(data: SendData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (typeof data === 'string') return Buffer.from(data);
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (typeof data === 'number') return Buffer.from(String(data));
-  throw new TypeError('The data argument must be a string, Buffer, ArrayBuffer or ArrayBufferView');
+  if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) return Buffer.from(data);
+  // Arrays of byte values and objects with valueOf/toPrimitive, as Buffer.from takes them (else TypeError).
+  return Buffer.from(data as unknown as string);
 }
 
-function convertBinary(data: Buffer, binaryType: BinaryType): Buffer | ArrayBuffer | Buffer[] {
+function convertBinary(data: Buffer, binaryType: BinaryType): RawData {
   switch (binaryType) {
     case 'arraybuffer':
+      if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data.buffer as ArrayBuffer;
       return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
     case 'fragments':
       return [data];
+    case 'blob':
+      return new Blob([data]);
     default:
       return data;
   }

@@ -1,0 +1,243 @@
+// The WHATWG-style face of a WebSocket (https://websockets.spec.whatwg.org/#the-websocket-interface):
+// `addEventListener`/`removeEventListener` and the `on<event>` attributes, translated onto the
+// EventEmitter events of the socket, with event objects shaped like the browser's (as `ws` v8 does).
+import type { EventEmitter } from 'node:events';
+
+/** Sets the target of an event being dispatched (module-internal: the target is read-only outside). */
+let setTarget: (event: Event, target: unknown) => void;
+
+/** A basic event: `type` and `target` (the socket that dispatched it). */
+export class Event {
+  readonly #type: string;
+  #target: unknown = null;
+
+  static {
+    setTarget = (event, target) => {
+      event.#target = target;
+    };
+  }
+
+  constructor(type: string) {
+    this.#type = type;
+  }
+
+  get type(): string {
+    return this.#type;
+  }
+
+  get target(): unknown {
+    return this.#target;
+  }
+}
+
+export interface MessageEventInit {
+  data?: unknown;
+}
+
+/** A received message: `data` is a string for text, the `binaryType` form for binary. */
+export class MessageEvent extends Event {
+  readonly #data: unknown;
+
+  constructor(type: string, init: MessageEventInit = {}) {
+    super(type);
+    this.#data = init.data === undefined ? null : init.data;
+  }
+
+  get data(): unknown {
+    return this.#data;
+  }
+}
+
+export interface CloseEventInit {
+  code?: number;
+  reason?: string;
+  wasClean?: boolean;
+}
+
+/** The connection closed: `wasClean` when both close frames were exchanged. */
+export class CloseEvent extends Event {
+  readonly #code: number;
+  readonly #reason: string;
+  readonly #wasClean: boolean;
+
+  constructor(type: string, init: CloseEventInit = {}) {
+    super(type);
+    this.#code = init.code ?? 0;
+    this.#reason = init.reason ?? '';
+    this.#wasClean = init.wasClean ?? false;
+  }
+
+  get code(): number {
+    return this.#code;
+  }
+
+  get reason(): string {
+    return this.#reason;
+  }
+
+  get wasClean(): boolean {
+    return this.#wasClean;
+  }
+}
+
+export interface ErrorEventInit {
+  error?: unknown;
+  message?: string;
+}
+
+export class ErrorEvent extends Event {
+  readonly #error: unknown;
+  readonly #message: string;
+
+  constructor(type: string, init: ErrorEventInit = {}) {
+    super(type);
+    this.#error = init.error === undefined ? null : init.error;
+    this.#message = init.message ?? '';
+  }
+
+  get error(): unknown {
+    return this.#error;
+  }
+
+  get message(): string {
+    return this.#message;
+  }
+}
+
+/** A listener is a function or an object with `handleEvent` (WHATWG EventListener). */
+export type EventListenerLike<E extends Event = Event> = ((event: E) => void) | { handleEvent(event: E): void };
+
+export interface WebSocketEventListenerMap {
+  open: EventListenerLike<Event>;
+  message: EventListenerLike<MessageEvent>;
+  close: EventListenerLike<CloseEvent>;
+  error: EventListenerLike<ErrorEvent>;
+}
+
+export type WebSocketEventType = keyof WebSocketEventListenerMap;
+
+export interface AddEventListenerOptions {
+  /** Remove the listener after its first call. Default false. */
+  once?: boolean;
+}
+
+/** What the translation needs from the socket: its emitter and whether the close was clean. */
+export interface EventSocket extends EventEmitter {
+  /** Both close frames were exchanged (CloseEvent.wasClean). */
+  readonly _wasClean: boolean;
+}
+
+const kHandler = Symbol('handler');
+const kAttribute = Symbol('attribute');
+
+/** The EventEmitter listener registered for one WHATWG listener. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type EmitterListener = (this: EventSocket, ...args: any[]) => void;
+
+interface Wrapper extends EmitterListener {
+  [kHandler]: unknown;
+  /** Registered through an `on<event>` attribute rather than addEventListener. */
+  [kAttribute]: boolean;
+}
+
+function isWrapper(listener: unknown): listener is Wrapper {
+  return typeof listener === 'function' && kHandler in listener;
+}
+
+function call(handler: EventListenerLike<never>, thisArg: unknown, event: Event): void {
+  if (typeof handler === 'function') (handler as (this: unknown, e: Event) => void).call(thisArg, event);
+  else (handler as { handleEvent(e: Event): void }).handleEvent(event);
+}
+
+function makeWrapper(type: WebSocketEventType, handler: EventListenerLike<never>): Wrapper | null {
+  let wrapper: EmitterListener;
+  switch (type) {
+    case 'message':
+      wrapper = function (this: EventSocket, data: unknown, isBinary: boolean): void {
+        // Text arrives as a Buffer on the emitter side; the event carries a string.
+        const event = new MessageEvent('message', { data: isBinary ? data : String(data) });
+        setTarget(event, this);
+        call(handler, this, event);
+      };
+      break;
+    case 'close':
+      wrapper = function (this: EventSocket, code: number, reason: Buffer): void {
+        const event = new CloseEvent('close', { code, reason: reason.toString(), wasClean: this._wasClean });
+        setTarget(event, this);
+        call(handler, this, event);
+      };
+      break;
+    case 'error':
+      wrapper = function (this: EventSocket, error: Error): void {
+        const event = new ErrorEvent('error', { error, message: error.message });
+        setTarget(event, this);
+        call(handler, this, event);
+      };
+      break;
+    case 'open':
+      wrapper = function (this: EventSocket): void {
+        const event = new Event('open');
+        setTarget(event, this);
+        call(handler, this, event);
+      };
+      break;
+    default:
+      return null;
+  }
+  return Object.assign(wrapper, { [kHandler]: handler, [kAttribute]: false });
+}
+
+/**
+ * `addEventListener(type, listener, { once })` for 'open', 'message', 'close' and 'error'; other
+ * types are ignored, and adding the same listener twice adds it once (both as in `ws`).
+ */
+export function addEventListener(
+  target: EventSocket,
+  type: string,
+  handler: EventListenerLike<never> | null | undefined,
+  options: AddEventListenerOptions = {},
+  attribute = false,
+): void {
+  if (handler === null || handler === undefined) return;
+  if (typeof handler !== 'function' && typeof (handler as { handleEvent?: unknown }).handleEvent !== 'function') return;
+  if (!attribute) {
+    for (const listener of target.listeners(type)) {
+      if (isWrapper(listener) && listener[kHandler] === handler && !listener[kAttribute]) return;
+    }
+  }
+  const wrapper = makeWrapper(type as WebSocketEventType, handler);
+  if (wrapper === null) return;
+  wrapper[kAttribute] = attribute;
+  if (options.once === true) target.once(type, wrapper);
+  else target.on(type, wrapper);
+}
+
+/** Removes a listener added with addEventListener (not one set through an `on<event>` attribute). */
+export function removeEventListener(target: EventSocket, type: string, handler: unknown): void {
+  for (const listener of target.listeners(type)) {
+    if (isWrapper(listener) && listener[kHandler] === handler && !listener[kAttribute]) {
+      target.removeListener(type, listener);
+      return;
+    }
+  }
+}
+
+/** The current `on<type>` handler, or null. */
+export function getEventAttribute(target: EventSocket, type: WebSocketEventType): unknown {
+  for (const listener of target.listeners(type)) {
+    if (isWrapper(listener) && listener[kAttribute]) return listener[kHandler];
+  }
+  return null;
+}
+
+/** Sets the `on<type>` handler, replacing the previous one; a non-function clears it. */
+export function setEventAttribute(target: EventSocket, type: WebSocketEventType, handler: unknown): void {
+  for (const listener of target.listeners(type)) {
+    if (isWrapper(listener) && listener[kAttribute]) {
+      target.removeListener(type, listener);
+      break;
+    }
+  }
+  if (typeof handler !== 'function') return;
+  addEventListener(target, type, handler as EventListenerLike<never>, {}, true);
+}
