@@ -4,6 +4,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
 import { acceptKeyFor } from './handshake/accept-key.js';
 import { HandshakeError } from './handshake/handshake-error.js';
 import { RequestHeadParser, type HeadLimits } from './handshake/head-parser.js';
@@ -54,7 +55,7 @@ export interface WebSocketServerOptions<T extends typeof WebSocket = typeof WebS
   /** Keep the open sockets in `clients`. Default true. */
   clientTracking?: boolean;
   /** permessage-deflate settings (true: the defaults). Default false. Stored; negotiation hooks in later. */
-  perMessageDeflate?: boolean | Record<string, unknown>;
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** The class of the server-side sockets: WebSocket or a subclass of it. Default WebSocket. */
   WebSocket?: T;
   /** Standalone mode: milliseconds a TCP connection gets to deliver its upgrade request; 0: no limit. Default 10000. */
@@ -286,7 +287,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     socket.write(response);
     socket.removeListener('error', destroyOnError);
 
-    const ws = new this.options.WebSocket(null, undefined, this.options) as InstanceType<T>;
+    // As in `ws`, the class gets the server's options (a subclass may read them).
+    const ws = new this.options.WebSocket(null, undefined, this.options as ConstructorParameters<T>[2]) as InstanceType<T>;
     ws._attach(socket as Socket, 'server', head, { url: req.url ?? '', protocol, extensions }, {
       maxPayload: this.options.maxPayload,
       skipUtf8Validation: this.options.skipUTF8Validation,
