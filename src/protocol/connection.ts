@@ -3,7 +3,9 @@ import { encodeClosePayload } from '../framing/close-payload.js';
 import { FrameDecoder, type FrameSink } from '../framing/frame-decoder.js';
 import { encodeFrame } from '../framing/frame-encoder.js';
 import { Opcode } from '../framing/opcodes.js';
-import type { ProtocolError } from '../framing/protocol-error.js';
+import { ProtocolError } from '../framing/protocol-error.js';
+import { isValidUtf8 } from '../framing/utf8.js';
+import type { Extension } from '../extensions/extension.js';
 import { cryptoMaskKeySource, type MaskKeySource } from './random-source.js';
 
 export type Role = 'server' | 'client';
@@ -32,6 +34,11 @@ export interface ConnectionHandler {
   awaitPeerClose(): void;
   /** The WebSocket closing handshake is over (or the connection failed): half-close TCP now. */
   endTransport(): void;
+  /**
+   * Stop (true) or restart (false) reading from the transport: asked while an extension transforms a
+   * received message, so that the messages behind it wait in the socket, not in memory.
+   */
+  holdReading(hold: boolean): void;
 }
 
 export interface ConnectionOptions {
@@ -43,6 +50,27 @@ export interface ConnectionOptions {
   autoPong: boolean;
   /** Masking keys for client frames. Default: the system CSPRNG. */
   maskKeys: MaskKeySource;
+  /** The extension negotiated in the opening handshake (permessage-deflate), if any. */
+  extension: Extension | null;
+}
+
+/** A decoder event held back while an earlier message is still being decompressed. */
+interface HeldEvent {
+  opcode: number;
+  data: Buffer;
+  isBinary: boolean;
+  compressed: boolean;
+  code: number;
+  error: ProtocolError | null;
+}
+
+/** A frame write held back while an earlier message is still being compressed. */
+interface HeldWrite {
+  opcode: number;
+  data: Buffer;
+  fin: boolean;
+  compress: boolean;
+  cb: WriteCallback | undefined;
 }
 
 export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
@@ -62,20 +90,35 @@ export class Connection implements FrameSink {
   private readonly decoder: FrameDecoder;
   private readonly maskKeys: MaskKeySource | null;
   private readonly autoPong: boolean;
+  private readonly maxPayload: number;
+  private readonly skipUtf8Validation: boolean;
+  private readonly extension: Extension | null;
   /** Opcode of a message sent with fin=false and not yet finished, else -1. */
   private openSendOpcode = -1;
+  /** Whether the fragmented message being sent goes through the extension. */
+  private openSendCompressed = false;
   private readonly out: Buffer[] = [];
+  /** A received message is being decompressed; later decoder events wait in `heldEvents`. */
+  private decompressing = false;
+  private readonly heldEvents: HeldEvent[] = [];
+  /** An outgoing message is being compressed; later writes wait in `heldWrites`. */
+  private compressing = false;
+  private readonly heldWrites: HeldWrite[] = [];
 
   constructor(
     readonly role: Role,
     private readonly handler: ConnectionHandler,
     options: Partial<ConnectionOptions> = {},
   ) {
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.skipUtf8Validation = options.skipUtf8Validation ?? false;
+    this.extension = options.extension ?? null;
     this.decoder = new FrameDecoder(this, {
       role,
-      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-      allowRsv1: false,
-      skipUtf8Validation: options.skipUtf8Validation ?? false,
+      maxPayload: this.maxPayload,
+      // RFC 6455 §5.2: RSV1 only when an extension claims it.
+      allowRsv1: this.extension !== null,
+      skipUtf8Validation: this.skipUtf8Validation,
     });
     // RFC 6455 §5.1: a client masks every frame it sends, a server never does.
     this.maskKeys = role === 'client' ? (options.maskKeys ?? cryptoMaskKeySource()) : null;
@@ -88,25 +131,30 @@ export class Connection implements FrameSink {
     this.decoder.push(chunk);
   }
 
-  /** Send a data message (or one fragment of it when `fin` is false). Returns bytes queued. */
-  send(data: Buffer, isBinary: boolean, fin = true, cb?: WriteCallback): number {
+  /**
+   * Send a data message (or one fragment of it when `fin` is false). `compress` asks the negotiated
+   * extension to compress it (decided on the first fragment; small messages may still go as they are).
+   */
+  send(data: Buffer, isBinary: boolean, fin = true, cb?: WriteCallback, compress = false): void {
     let opcode: number;
     if (this.openSendOpcode === -1) {
       opcode = isBinary ? Opcode.Binary : Opcode.Text;
+      const extension = this.extension;
+      this.openSendCompressed = compress && extension !== null && (!fin || extension.shouldCompress(data.length));
       if (!fin) this.openSendOpcode = opcode;
     } else {
       opcode = Opcode.Continuation;
       if (fin) this.openSendOpcode = -1;
     }
-    return this.writeFrame(opcode, data, fin, cb);
+    this.queueFrame(opcode, data, fin, this.openSendCompressed, cb);
   }
 
-  ping(payload: Buffer, cb?: WriteCallback): number {
-    return this.writeFrame(Opcode.Ping, payload, true, cb);
+  ping(payload: Buffer, cb?: WriteCallback): void {
+    this.queueFrame(Opcode.Ping, payload, true, false, cb);
   }
 
-  pong(payload: Buffer, cb?: WriteCallback): number {
-    return this.writeFrame(Opcode.Pong, payload, true, cb);
+  pong(payload: Buffer, cb?: WriteCallback): void {
+    this.queueFrame(Opcode.Pong, payload, true, false, cb);
   }
 
   /**
@@ -118,7 +166,7 @@ export class Connection implements FrameSink {
     const payload = encodeClosePayload(code, reason); // throws on a misuse, before any state changes
     this.closeFrameSent = true;
     this.readyState = ReadyState.CLOSING;
-    this.writeFrame(Opcode.Close, payload, true, cb);
+    this.queueFrame(Opcode.Close, payload, true, false, cb);
     if (this.closeFrameReceived) {
       this.handler.endTransport();
     } else {
@@ -130,25 +178,73 @@ export class Connection implements FrameSink {
   transportClosed(): void {
     this.readyState = ReadyState.CLOSED;
     this.decoder.stop();
+    this.extension?.close();
+    this.heldEvents.length = 0;
+    const held = this.heldWrites.splice(0);
+    for (const write of held) {
+      if (write.cb !== undefined) process.nextTick(write.cb, new Error('WebSocket is not open: the connection closed'));
+    }
   }
 
-  private writeFrame(opcode: number, payload: Buffer, fin: boolean, cb?: WriteCallback): number {
+  /** Write a frame now, or behind the message being compressed, so that frames leave in call order. */
+  private queueFrame(opcode: number, data: Buffer, fin: boolean, compress: boolean, cb: WriteCallback | undefined): void {
+    if (this.compressing) {
+      this.heldWrites.push({ opcode, data, fin, compress, cb });
+    } else if (compress) {
+      this.compressFrame(opcode, data, fin, cb);
+    } else {
+      this.writeFrame(opcode, data, fin, false, cb);
+    }
+  }
+
+  private compressFrame(opcode: number, data: Buffer, fin: boolean, cb: WriteCallback | undefined): void {
+    this.compressing = true;
+    this.extension!.compress(data, fin, (error, result) => {
+      this.compressing = false;
+      if (error !== null || result === undefined) {
+        // A local zlib failure: not the peer's doing, but the stream cannot go on.
+        const failure = error ?? new Error('compression failed');
+        if (cb !== undefined) cb(failure);
+        this.fail(new ProtocolError(CloseCode.InternalError, failure.message));
+        return;
+      }
+      // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
+      this.writeFrame(opcode, result, fin, opcode !== Opcode.Continuation, cb);
+      const held = this.heldWrites;
+      while (held.length > 0 && !this.compressing) {
+        const write = held.shift()!;
+        this.queueFrame(write.opcode, write.data, write.fin, write.compress, write.cb);
+      }
+    });
+  }
+
+  private writeFrame(opcode: number, payload: Buffer, fin: boolean, rsv1: boolean, cb?: WriteCallback): void {
     const out = this.out;
-    const bytes = encodeFrame(out, opcode, payload, fin, false, this.maskKeys === null ? null : this.maskKeys());
+    encodeFrame(out, opcode, payload, fin, rsv1, this.maskKeys === null ? null : this.maskKeys());
     const last = out.length - 1;
     for (let i = 0; i < last; i++) this.handler.write(out[i]!);
     this.handler.write(out[last]!, cb);
     out.length = 0;
-    return bytes;
   }
 
   // ---- FrameSink: events from the decoder -------------------------------------------------
+  // While a received message is decompressed, later events wait in order behind it.
 
-  onMessage(data: Buffer, isBinary: boolean): void {
-    this.handler.onMessage(data, isBinary);
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
+    if (this.decompressing) {
+      this.hold(Opcode.Binary, data, isBinary, compressed, 0, null);
+    } else if (compressed) {
+      this.decompress(data, isBinary);
+    } else {
+      this.handler.onMessage(data, isBinary);
+    }
   }
 
   onPing(payload: Buffer): void {
+    if (this.decompressing) {
+      this.hold(Opcode.Ping, payload, false, false, 0, null);
+      return;
+    }
     // RFC 6455 §5.5.2-3: answer a ping with a pong carrying the same application data,
     // unless we already sent our close frame.
     if (this.autoPong && !this.closeFrameSent) this.pong(payload);
@@ -156,11 +252,19 @@ export class Connection implements FrameSink {
   }
 
   onPong(payload: Buffer): void {
+    if (this.decompressing) {
+      this.hold(Opcode.Pong, payload, false, false, 0, null);
+      return;
+    }
     // RFC 6455 §5.5.3: an unsolicited pong is delivered and never answered.
     this.handler.onPong(payload);
   }
 
   onClose(code: number, reason: Buffer): void {
+    if (this.decompressing) {
+      this.hold(Opcode.Close, reason, false, false, code, null);
+      return;
+    }
     this.closeFrameReceived = true;
     this.closeCodeReceived = code;
     this.closeReasonReceived = reason;
@@ -174,14 +278,74 @@ export class Connection implements FrameSink {
   }
 
   onError(error: ProtocolError): void {
-    // RFC 6455 §7.1.7: fail the connection: send a close frame with the code, then drop TCP.
+    if (this.decompressing) {
+      this.hold(0, EMPTY, false, false, 0, error);
+      return;
+    }
+    this.fail(error);
+  }
+
+  /** RFC 6455 §7.1.7: fail the connection: send a close frame with the code, then drop TCP. */
+  private fail(error: ProtocolError): void {
+    this.decoder.stop();
+    this.heldEvents.length = 0;
     if (!this.closeFrameSent) {
       this.closeFrameSent = true;
       this.readyState = ReadyState.CLOSING;
-      this.writeFrame(Opcode.Close, encodeClosePayload(error.closeCode, undefined), true);
+      this.queueFrame(Opcode.Close, encodeClosePayload(error.closeCode, undefined), true, false, undefined);
     }
     this.handler.onProtocolError(error);
     this.handler.endTransport();
+  }
+
+  private hold(opcode: number, data: Buffer, isBinary: boolean, compressed: boolean, code: number, error: ProtocolError | null): void {
+    this.heldEvents.push({ opcode, data, isBinary, compressed, code, error });
+  }
+
+  private decompress(data: Buffer, isBinary: boolean): void {
+    this.decompressing = true;
+    this.handler.holdReading(true);
+    this.extension!.decompress(data, true, this.maxPayload, (error, result) => {
+      this.decompressing = false;
+      if (this.readyState === ReadyState.CLOSED) return;
+      if (error !== null || result === undefined) {
+        // 1009 (too big once inflated) or 1007 (corrupt data), from the extension.
+        this.fail(error instanceof ProtocolError ? error : new ProtocolError(CloseCode.InvalidPayload, String(error)));
+        return;
+      }
+      // RFC 6455 §8.1: the inflated text must be valid UTF-8.
+      if (!isBinary && !this.skipUtf8Validation && !isValidUtf8(result)) {
+        this.fail(new ProtocolError(CloseCode.InvalidPayload, 'invalid UTF-8 in text message'));
+        return;
+      }
+      this.handler.onMessage(result, isBinary);
+      this.releaseHeldEvents();
+    });
+  }
+
+  /** Replay the events that waited behind a decompression, until the next one starts. */
+  private releaseHeldEvents(): void {
+    const held = this.heldEvents;
+    while (held.length > 0 && !this.decompressing && this.readyState !== ReadyState.CLOSED) {
+      const event = held.shift()!;
+      switch (event.opcode) {
+        case Opcode.Binary:
+          this.onMessage(event.data, event.isBinary, event.compressed);
+          break;
+        case Opcode.Ping:
+          this.onPing(event.data);
+          break;
+        case Opcode.Pong:
+          this.onPong(event.data);
+          break;
+        case Opcode.Close:
+          this.onClose(event.code, event.data);
+          break;
+        default:
+          this.fail(event.error!);
+      }
+    }
+    if (!this.decompressing) this.handler.holdReading(false);
   }
 }
 

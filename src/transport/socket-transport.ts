@@ -35,6 +35,8 @@ export class SocketTransport implements ConnectionHandler {
   readonly connection: Connection;
   private closeTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private userPaused = false;
+  private readingHeld = false;
 
   constructor(
     readonly socket: Socket,
@@ -60,16 +62,19 @@ export class SocketTransport implements ConnectionHandler {
     return this.socket.writableLength;
   }
 
+  /** Paused by the application (`pause()`), whatever the connection itself asks. */
   get isPaused(): boolean {
-    return this.socket.isPaused();
+    return this.userPaused;
   }
 
   pause(): void {
+    this.userPaused = true;
     this.socket.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.userPaused = false;
+    if (!this.readingHeld) this.socket.resume();
   }
 
   /** Drop the connection at once, without a closing handshake. */
@@ -138,6 +143,13 @@ export class SocketTransport implements ConnectionHandler {
 
   awaitPeerClose(): void {
     this.armCloseTimer();
+  }
+
+  holdReading(hold: boolean): void {
+    if (this.readingHeld === hold) return;
+    this.readingHeld = hold;
+    if (hold) this.socket.pause();
+    else if (!this.userPaused) this.socket.resume();
   }
 
   endTransport(): void {

@@ -32,6 +32,10 @@ class Recorder implements ConnectionHandler {
   endTransport(): void {
     this.events.push('endTransport');
   }
+  holds: boolean[] = [];
+  holdReading(hold: boolean): void {
+    this.holds.push(hold);
+  }
   /** The frames we wrote, decoded (server frames are unmasked). */
   frames(): Array<{ opcode: number; fin: boolean; payload: Buffer }> {
     const all = Buffer.concat(this.written);
