@@ -10,6 +10,8 @@ import { HandshakeError } from './handshake/handshake-error.js';
 import { RequestHeadParser, type HeadLimits } from './handshake/head-parser.js';
 import { buildAcceptResponse, buildErrorResponse, validateUpgradeRequest } from './handshake/server-handshake.js';
 import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade-request.js';
+import { DEFAULT_MAX_PAYLOAD } from './protocol/connection.js';
+import { DEFAULT_CLOSE_TIMEOUT } from './transport/socket-transport.js';
 import { WebSocket, type WebSocketCoreOptions } from './websocket.js';
 
 export type { UpgradeRequest } from './upgrade-request.js';
@@ -99,7 +101,13 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     if (modes !== 1) {
       throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
+    // As in `ws`, `options` shows the defaults of the options the sockets use.
     this.options = {
+      maxPayload: DEFAULT_MAX_PAYLOAD,
+      skipUTF8Validation: false,
+      autoPong: true,
+      closeTimeout: DEFAULT_CLOSE_TIMEOUT,
+      clientTracking: true,
       ...options,
       WebSocket: options.WebSocket ?? (WebSocket as T),
       perMessageDeflate: options.perMessageDeflate === true ? {} : (options.perMessageDeflate ?? false),

@@ -81,6 +81,20 @@ describe.each(impls)('WebSocketServer compatibility: $name', (impl) => {
     );
   });
 
+  test('options show the defaults', () => {
+    const wss = new impl.Server({ noServer: true });
+    expect(wss.options).toMatchObject({
+      noServer: true,
+      maxPayload: 100 * 1024 * 1024,
+      skipUTF8Validation: false,
+      autoPong: true,
+      closeTimeout: 30_000,
+      clientTracking: true,
+      perMessageDeflate: false,
+      WebSocket: impl.WebSocket,
+    });
+  });
+
   test('standalone: the callback and listening event, address(), an echo round trip', async () => {
     let called = false;
     const wss = new impl.Server({ port: 0, host: '127.0.0.1' }, () => {
