@@ -46,8 +46,9 @@ export class SocketTransport implements ConnectionHandler {
     head: Buffer,
   ) {
     this.connection = new Connection(role, this, options);
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
+    // handleUpgrade may be given any Duplex, not only a net.Socket.
+    if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
+    if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
     // Bytes that arrived with the handshake belong to the frame stream: they are read first.
     if (head.length > 0) socket.unshift(head);
     socket.on('data', this.onData);
