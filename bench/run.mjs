@@ -41,7 +41,7 @@ const { values: opts } = parseArgs({
 
 const MODE = opts.quick ? 'quick' : 'full';
 const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 3));
-const TIMING = opts.quick ? { warmupMs: 500, durationMs: 2000 } : { warmupMs: 1000, durationMs: 3000 };
+const TIMING = opts.quick ? { warmupMs: 500, durationMs: 1500 } : { warmupMs: 1000, durationMs: 3000 };
 const IDLE_CONNECTIONS = opts.quick ? 5000 : 10000;
 
 const CONTENDERS = [
@@ -102,7 +102,7 @@ const SCENARIOS = [
     title: `${IDLE_CONNECTIONS.toLocaleString('en-US')} idle connections`,
     short: `${IDLE_CONNECTIONS / 1000}k idle`,
     quick: true,
-    load: ['--scenario', 'idle', '--conns', String(IDLE_CONNECTIONS), '--settle', '2000'],
+    load: ['--scenario', 'idle', '--conns', String(IDLE_CONNECTIONS), '--settle', opts.quick ? '1000' : '2000'],
   },
 ];
 

@@ -84,7 +84,7 @@ export function utf8Text(size) {
 /**
  * Walks the frames a server sends, reading headers only and skipping payloads.
  * `feed(chunk)` returns how many data messages (FIN frames of text/binary/continuation) completed.
- * A frame header split across chunks is kept in `pending` and joined with the next chunk (rare).
+ * A frame header split across chunks is copied to `pending` and joined with the next chunk (rare).
  */
 export class FrameCounter {
   constructor(expectedLength = -1) {
@@ -100,13 +100,15 @@ export class FrameCounter {
     this.fragments = 0; // data frames without FIN (servers here should not fragment echoes)
   }
 
-  feed(chunk) {
+  /** Counts the frames in `chunk[0, length)`. The chunk may be a reused read buffer: nothing keeps a view of it. */
+  feed(chunk, length = chunk.length) {
     let buf = chunk;
+    let end = length;
     if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
+      buf = Buffer.concat([this.pending, chunk.subarray(0, length)]);
+      end = buf.length;
       this.pending = null;
     }
-    const end = buf.length;
     let i = 0;
     let messages = 0;
     while (i < end) {

@@ -127,6 +127,31 @@ function metricSection(run, group, charts) {
       groups: chartGroups,
     }),
   });
+  if (group.efficiencyKey) {
+    const efficiencyChart = group.chart.replace('.svg', '-per-cpu.svg');
+    lines.push('', `![${group.title} per server CPU-second](charts/${efficiencyChart})`);
+    charts.push({
+      file: efficiencyChart,
+      svg: barChart({
+        title: `${group.title}, per second of server CPU`,
+        subtitle: `${group.unit} divided by the CPU time the server got; median of ${run.rounds} round(s) relative to ws + bufferutil (= 1, dashed). ${group.better} is better.`,
+        axisLabel: `ratio to ws + bufferutil (${group.better.toLowerCase()} is better)`,
+        baseline: 1,
+        series: run.contenders.map((c) => ({ name: c.label, color: c.color })),
+        groups: scenarios.map((scenario) => {
+          const base = summarize(run, scenario, run.contenders.find((c) => c.id === BASELINE), group.efficiencyKey).median;
+          return {
+            label: scenario.short,
+            bars: run.contenders.map((contender) => {
+              const s = summarize(run, scenario, contender, group.efficiencyKey);
+              if (s.values.length === 0) return null;
+              return { value: s.median / base, min: s.min / base, max: s.max / base, text: `${ratioText(s.median / base)} · ${group.format(s.median)}` };
+            }),
+          };
+        }),
+      }),
+    });
+  }
   lines.push('');
   return lines.join('\n');
 }
@@ -224,13 +249,13 @@ const GROUPS = [
     id: 'memory',
     title: 'Server memory per idle connection',
     description:
-      "Growth of the server's RSS (VmRSS in /proc/<pid>/status) from before to 2 s after opening the connections, divided by their number; the connections are open and idle. The server first serves and drops 200 connections so that lazily loaded code is not counted.",
+      "Growth of the server's RSS (VmRSS in /proc/<pid>/status) from before opening the connections to a settle time after the last one opened (2 s; 1 s in quick mode), divided by their number; the connections are open and idle. RSS includes garbage not yet collected. The server first serves and drops 200 connections so that lazily loaded code is not counted. \"opened/s\" is how fast the generator got them all open (128 handshakes at a time).",
     chart: 'memory.svg',
     key: 'bytesPerConn',
-    unit: 'bytes/conn',
-    shortUnit: 'B/conn',
+    unit: 'KiB/conn',
+    shortUnit: 'KiB/conn',
     better: 'Lower',
-    format: (v) => compact(v, 0),
+    format: (v) => (Number.isFinite(v) ? (v / 1024).toFixed(2) : '–'),
     extraHeader: 'opened/s',
     extraKey: 'opensPerSec',
     extra: (v) => compact(v),
