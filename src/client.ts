@@ -168,6 +168,17 @@ export function parseTarget(address: string | URL): ClientTarget {
 
 type HeaderValue = string | number | readonly string[];
 
+/** Header fields the handshake writes itself; the application's values for them are not sent. */
+const HANDSHAKE_FIELDS: ReadonlySet<string> = new Set([
+  'upgrade',
+  'connection',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+  'sec-websocket-accept',
+]);
+
 /**
  * The handshake request, shaped like the parts of `http.ClientRequest` applications use: headers
  * can be read, and changed until the request is sent (in a 'redirect' listener); `destroy()` ends
@@ -239,10 +250,11 @@ export class HandshakeRequest extends EventEmitter {
     this.destroy();
   }
 
-  /** @internal Header fields in order, arrays as repeated fields. */
+  /** @internal The application's header fields in order (arrays as repeated fields), without the handshake's own. */
   _fields(): Array<[string, string]> {
     const fields: Array<[string, string]> = [];
-    for (const [name, value] of this.#headers.values()) {
+    for (const [key, [name, value]] of this.#headers) {
+      if (HANDSHAKE_FIELDS.has(key)) continue;
       if (typeof value === 'object') for (const item of value) fields.push([name, String(item)]);
       else fields.push([name, String(value)]);
     }
@@ -488,16 +500,6 @@ function parseContentLength(values: readonly string[]): number {
 
 const SUPPORTED_VERSIONS: readonly number[] = [8, 13];
 
-/** Header fields the handshake writes itself; the application's values for them are not sent. */
-const HANDSHAKE_FIELDS: ReadonlySet<string> = new Set([
-  'upgrade',
-  'connection',
-  'sec-websocket-key',
-  'sec-websocket-version',
-  'sec-websocket-protocol',
-  'sec-websocket-extensions',
-  'sec-websocket-accept',
-]);
 
 /** Which part of the exchange the current attempt is in. */
 const PHASE_HEAD = 0; // waiting for the response head
@@ -523,6 +525,7 @@ export class ClientHandshake {
   private request: HandshakeRequest | null = null;
   private timer: NodeJS.Timeout | undefined;
   private key = '';
+  private offer = NO_EXTENSIONS;
   private parser: ResponseHeadParser | null = null;
   private body: BodyReader | null = null;
   private response: HandshakeResponse | null = null;
@@ -575,10 +578,23 @@ export class ClientHandshake {
     this.fail(new Error(message));
   }
 
-  /** The request for `target` with the headers of this hop (RFC 9110 §15.4: credentials stay with their origin). */
+  /**
+   * The request for `target` with the headers of this hop (RFC 9110 §15.4: credentials stay with their
+   * origin). The handshake's own fields are listed for the application to read; the request writer
+   * sends its own values for them.
+   */
   private prepare(target: ClientTarget): HandshakeRequest {
     const request = new HandshakeRequest(target, this.onRequestDestroyed);
+    this.key = generateKey();
     request.setHeader('Host', target.hostHeader);
+    request.setHeader('Sec-WebSocket-Version', this.version);
+    request.setHeader('Sec-WebSocket-Key', this.key);
+    request.setHeader('Connection', 'Upgrade');
+    request.setHeader('Upgrade', 'websocket');
+    if (this.protocols.length > 0) request.setHeader('Sec-WebSocket-Protocol', this.protocols.join(','));
+    // ---- extension hook: permessage-deflate builds its offer here -------------------------------
+    this.offer = extensionOffer(this.options);
+    if (this.offer.header !== '') request.setHeader('Sec-WebSocket-Extensions', this.offer.header);
     for (const [, name, value] of this.carried) request.setHeader(name, value);
     if (target.credentials !== undefined && !request.hasHeader('authorization')) {
       request.setHeader('Authorization', basicAuthorization(target.credentials));
@@ -597,9 +613,6 @@ export class ClientHandshake {
   /** Builds the request bytes (throws for invalid input), connects and sends. */
   private start(request: HandshakeRequest): void {
     const target = this.target;
-    this.key = generateKey();
-    // ---- extension hook: permessage-deflate adds its offer here ---------------------------------
-    const extensions = extensionOffer(this.options);
     const bytes = buildClientRequest({
       host: target.host,
       port: target.port,
@@ -607,7 +620,7 @@ export class ClientHandshake {
       path: target.path,
       key: this.key,
       protocols: this.protocols,
-      extensions: extensions.header,
+      extensions: this.offer.header,
       headers: request._fields(),
       version: this.version,
     });
@@ -688,7 +701,7 @@ export class ClientHandshake {
     response.push(null);
     this.owner._upgradeResponse(response);
     if (this.phase !== PHASE_HEAD) return; // the listener closed the WebSocket
-    const accepted = validateServerResponse(head, this.key, this.protocols, extensionOffer(this.options).names);
+    const accepted = validateServerResponse(head, this.key, this.protocols, this.offer.names);
     if (accepted instanceof HandshakeError) {
       this.fail(new Error(accepted.message));
       return;

@@ -39,7 +39,7 @@ async function echoServer(): Promise<string> {
       }),
   );
   const address = server.address();
-  if (typeof address === 'string') throw new Error('no port');
+  if (address === null || typeof address === 'string') throw new Error('no port');
   return `ws://127.0.0.1:${address.port}`;
 }
 

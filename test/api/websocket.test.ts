@@ -53,7 +53,7 @@ async function wsServer(
       }),
   );
   const address = server.address();
-  if (typeof address === 'string') throw new Error('no port');
+  if (address === null || typeof address === 'string') throw new Error('no port');
   return { url: `ws://127.0.0.1:${address.port}`, received, closes, events };
 }
 
@@ -317,7 +317,7 @@ describe('close', () => {
   test.each(CLIENTS)('%s: a Uint8Array reason; close() again while CLOSING is a no-op', async (_name, Client) => {
     const { url, closes } = await wsServer();
     const ws = await open(Client, url);
-    ws.close(3001, new Uint8Array(Buffer.from('bytes')));
+    ws.close(3001, new Uint8Array(Buffer.from('bytes')) as Buffer);
     ws.close(3002, 'second');
     ws.close(12 as number); // no validation once CLOSING, as in ws
     await closed(ws);
