@@ -31,6 +31,8 @@ import type { Extension, TransformCallback } from './extension.js';
 /** RFC 7692 §7.2.1: the tail of a sync flush (an empty stored block). */
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const EMPTY = Buffer.alloc(0);
+/** BFINAL 0, BTYPE 00 (stored) and padding: the start of an empty stored block. */
+const EMPTY_BLOCK_HEADER = Buffer.from([0x00]);
 
 export interface DirectionConfig {
   /** The negotiated LZ77 window, 8-15. */
@@ -141,7 +143,8 @@ export class PerMessageDeflateCodec implements Extension {
   private inflater: zlib.InflateRaw | null = null;
   /** Bytes written to `inflater`; more than it consumed means its deflate stream has ended. */
   private inflaterInput = 0;
-  /** Inflated bytes of the message being received. */
+  /** Compressed and inflated bytes of the message being received. */
+  private messageInput = 0;
   private messageInflated = 0;
   private deflater: zlib.DeflateRaw | null = null;
 
@@ -229,6 +232,15 @@ export class PerMessageDeflateCodec implements Extension {
   // ---- receive --------------------------------------------------------------------------------
 
   private inflate(job: Job): void {
+    if (job.fin && job.data.length === 0 && this.messageInput === 0) {
+      // A message without any compressed byte: a valid one has at least the header bits of its last
+      // block, and the trailer alone would leave zlib inside a half-read stored block. Nothing to inflate.
+      process.nextTick(() => {
+        if (this.inbound.current === job) this.finish(this.inbound, job, EMPTY);
+      });
+      return;
+    }
+    this.messageInput += job.data.length;
     let stream = this.inflater;
     if (stream === null) {
       stream = zlib.createInflateRaw({ ...this.config.inflateOptions, windowBits: this.config.receive.windowBits });
@@ -277,6 +289,7 @@ export class PerMessageDeflateCodec implements Extension {
     if (stream !== this.inflater || this.inbound.current !== job) return;
     const result = this.inbound.take();
     if (job.fin) {
+      this.messageInput = 0;
       this.messageInflated = 0;
       // Input left unconsumed: the deflate stream ended (BFINAL); the next message needs a new one.
       if (stream.bytesWritten < this.inflaterInput) this.releaseInflater();
@@ -335,9 +348,11 @@ export class PerMessageDeflateCodec implements Extension {
     if (stream !== this.deflater || this.outbound.current !== job) return;
     let result = this.outbound.take();
     if (job.fin) {
-      // RFC 7692 §7.2.1: remove the 00 00 ff ff the sync flush ended with. (A flush with nothing new
-      // to flush emits nothing; an empty last piece is fine: the receiver appends the trailer.)
+      // RFC 7692 §7.2.1: remove the 00 00 ff ff the sync flush ended with, so the message ends with the
+      // header bits of an empty stored block. A flush with nothing new to flush emits nothing: then
+      // send those bits alone (00), which the receiver's trailer completes (§7.2.3.6).
       if (endsWithTrailer(result)) result = result.subarray(0, result.length - TRAILER.length);
+      else if (result.length === 0) result = Buffer.from(EMPTY_BLOCK_HEADER);
       if (this.config.send.noContextTakeover) {
         if (this.outbound.queued > 0) stream.reset();
         else this.releaseDeflater();
