@@ -209,14 +209,18 @@ export class PerMessageDeflateCodec implements Extension {
     });
   }
 
-  /** The current job of `lane` is done: free its slot, start the next, then call back. */
+  /**
+   * The current job of `lane` is done: free its slot, start the next, and call back on the next tick,
+   * outside zlib's stream machinery (a throwing callback cannot corrupt it), in the same queue as the
+   * failure callbacks so the order holds.
+   */
   private finish(lane: Lane, job: Job, result: Buffer): void {
     lane.current = null;
     const release = lane.release!;
     lane.release = null;
     release();
     this.pump(lane);
-    job.cb(null, result);
+    process.nextTick(job.cb, null, result);
   }
 
   private fail(error: ProtocolError | Error): void {
@@ -232,11 +236,14 @@ export class PerMessageDeflateCodec implements Extension {
   // ---- receive --------------------------------------------------------------------------------
 
   private inflate(job: Job): void {
-    if (job.fin && job.data.length === 0 && this.messageInput === 0) {
-      // A message without any compressed byte: a valid one has at least the header bits of its last
-      // block, and the trailer alone would leave zlib inside a half-read stored block. Nothing to inflate.
+    if (job.data.length === 0 && (!job.fin || this.messageInput === 0)) {
+      // Nothing to inflate: an empty piece, or a message without any compressed byte (a valid one has
+      // at least the header bits of its last block; the trailer alone would leave zlib inside a
+      // half-read stored block).
       process.nextTick(() => {
-        if (this.inbound.current === job) this.finish(this.inbound, job, EMPTY);
+        if (this.inbound.current !== job) return;
+        if (job.fin) this.messageInflated = 0;
+        this.finish(this.inbound, job, EMPTY);
       });
       return;
     }

@@ -153,6 +153,18 @@ describe('RFC 7692 §7.2.3 examples', () => {
     server.close();
   });
 
+  it('a final block that ends a non-final piece: the rest of the message is ignored', async () => {
+    const created = spyStreams();
+    const { server } = ourPair();
+    const piece = async (h: string, fin: boolean) => (await run((cb) => server.decompress(Buffer.from(h, 'hex'), fin, 0, cb))).toString();
+    expect(await piece('f348cdc9c90700', false)).toBe('Hello');
+    expect(await piece('00', false)).toBe('');
+    expect(await piece('f248cdc9c90700', true)).toBe('');
+    expect(await piece('f248cdc9c90700', true)).toBe('Hello');
+    expect(created.inflaters).toHaveLength(2);
+    server.close();
+  });
+
   it('an empty message compresses to 00, also after other messages (§7.2.3.6)', async () => {
     const { client, server } = ourPair();
     for (const message of ['', 'Hello', '', '', 'Hello']) {
@@ -359,10 +371,11 @@ function rejection(promise: Promise<unknown>): Promise<ProtocolError> {
 
 describe('limits while inflating', () => {
   const zeros = 10 * MiB;
-  const bomb = zlib.deflateRawSync(Buffer.alloc(zeros), { flush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  const bomb = zlib.deflateRawSync(Buffer.alloc(zeros), SYNC).subarray(0, -4);
 
   it('a 10 MiB bomb against a 1 MiB limit fails with 1009 after inflating about 1 MiB', async () => {
     expect(bomb.length).toBeLessThan(20 * KiB);
+    expect(zlib.inflateRawSync(Buffer.concat([bomb, TRAILER]), SYNC).length).toBe(zeros);
     const created = spyStreams();
     const { server } = ourPair();
     const error = await rejection(run((cb) => server.decompress(bomb, true, MiB, cb)));
