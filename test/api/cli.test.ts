@@ -1,0 +1,200 @@
+// The command line, run as a child process from the TypeScript sources (through tsx).
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, test } from 'vitest';
+import { WebSocketServer as WsServer } from 'ws';
+import { WebSocket } from '../../src/index.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const children: ChildProcessWithoutNullStreams[] = [];
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill();
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+interface Cli {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves once stdout (or stderr) contains `text`. */
+  waitFor: (text: string, stream?: 'stdout' | 'stderr') => Promise<void>;
+  exit: Promise<number | null>;
+}
+
+function cli(args: string[]): Cli {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "import('./src/cli.ts').then((m) => m.main(process.argv.slice(1)))", '--', ...args], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const waitFor = async (text: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<void> => {
+    const source = stream === 'stdout' ? child.stdout : child.stderr;
+    const read = (): string => (stream === 'stdout' ? out : err);
+    // Bounded: each round waits for more output (or the exit).
+    for (let i = 0; i < 10_000 && !read().includes(text); i++) {
+      if (child.exitCode !== null) break;
+      await Promise.race([once(source, 'data'), exit]);
+    }
+    if (!read().includes(text)) throw new Error(`no ${JSON.stringify(text)} in ${stream}: ${JSON.stringify(read())}; stderr: ${err}`);
+  };
+  return { child, stdout: () => out, stderr: () => err, waitFor, exit };
+}
+
+/** A `ws` echo server; records request headers; closes with `closeWith` when it gets "bye". */
+async function echo(options: { closeWith?: [number, string] } = {}): Promise<{ url: string; heads: Array<Record<string, unknown>> }> {
+  const server = new WsServer({ port: 0, host: '127.0.0.1', handleProtocols: (protocols) => protocols.values().next().value ?? false });
+  await once(server, 'listening');
+  const heads: Array<Record<string, unknown>> = [];
+  server.on('connection', (socket, request) => {
+    heads.push(request.headers);
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary && data.toString() === 'bye' && options.closeWith !== undefined) socket.close(...options.closeWith);
+      else socket.send(data, { binary: isBinary });
+    });
+    socket.send(Buffer.from([0xde, 0xad]));
+  });
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  );
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { url: `ws://127.0.0.1:${address.port}`, heads };
+}
+
+describe('rfc6455 --help', () => {
+  test('prints the usage and exits 0', async () => {
+    const run = cli(['--help']);
+    expect(await run.exit).toBe(0);
+    expect(run.stdout()).toContain('rfc6455 serve');
+    expect(run.stdout()).toContain('rfc6455 connect <url>');
+  });
+
+  test('an unknown command or option: usage on stderr, exit 2', async () => {
+    const unknown = cli(['frobnicate']);
+    expect(await unknown.exit).toBe(2);
+    expect(unknown.stderr()).toContain('unknown command: frobnicate');
+    const option = cli(['connect', '--bogus', 'ws://127.0.0.1:1']);
+    expect(await option.exit).toBe(2);
+    expect(option.stderr()).toContain('Usage:');
+  });
+});
+
+describe('rfc6455 connect', () => {
+  test('sends stdin lines, prints messages, closes with 1000 at the end of stdin (exit 0)', async () => {
+    const { url } = await echo();
+    const run = cli(['connect', url]);
+    await run.waitFor('connected to', 'stderr');
+    await run.waitFor('<binary 2 bytes> dead');
+    run.child.stdin.write('hello\n');
+    await run.waitFor('hello\n');
+    run.child.stdin.write('second line\nthird\n');
+    await run.waitFor('third\n');
+    run.child.stdin.end();
+    expect(await run.exit).toBe(0);
+    expect(run.stdout()).toBe('<binary 2 bytes> dead\nhello\nsecond line\nthird\n');
+    expect(run.stderr()).toContain('closed: 1000');
+  });
+
+  test('--protocol and --header go into the request', async () => {
+    const { url, heads } = await echo();
+    const run = cli(['connect', url, '--protocol', 'chat', '--protocol', 'v2', '--header', 'X-One: 1', '--header', 'Authorization: Bearer t']);
+    await run.waitFor('(subprotocol chat)', 'stderr');
+    run.child.stdin.end();
+    expect(await run.exit).toBe(0);
+    expect(String(heads[0]!['sec-websocket-protocol']).replace(/ /g, '')).toBe('chat,v2');
+    expect(heads[0]!['x-one']).toBe('1');
+    expect(heads[0]!.authorization).toBe('Bearer t');
+  });
+
+  test('the server closing with another code exits 1 and prints the code and reason', async () => {
+    const { url } = await echo({ closeWith: [4001, 'go away'] });
+    const run = cli(['connect', url]);
+    await run.waitFor('connected to', 'stderr');
+    run.child.stdin.write('bye\n');
+    expect(await run.exit).toBe(1);
+    expect(run.stderr()).toContain('closed: 4001 go away');
+  });
+
+  test('a refused connection: the error, then exit 1', async () => {
+    const dead = createServer();
+    dead.listen(0, '127.0.0.1');
+    await once(dead, 'listening');
+    const { port } = dead.address() as { port: number };
+    await new Promise<void>((resolve) => dead.close(() => resolve()));
+    const run = cli(['connect', `ws://127.0.0.1:${port}`]);
+    expect(await run.exit).toBe(1);
+    expect(run.stderr()).toContain('ECONNREFUSED');
+    expect(run.stderr()).toContain('closed: 1006');
+  });
+
+  test('an invalid URL exits 2', async () => {
+    const run = cli(['connect', 'ftp://127.0.0.1/']);
+    expect(await run.exit).toBe(2);
+    expect(run.stderr()).toContain('The URL\'s protocol must be one of');
+  });
+
+  test('--no-check accepts a self-signed certificate; without it the connection fails', async () => {
+    const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
+    const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
+    const https = createHttpsServer({ cert, key });
+    const wss = new WsServer({ server: https });
+    wss.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
+    https.listen(0, '127.0.0.1');
+    await once(https, 'listening');
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const client of wss.clients) client.terminate();
+          https.close(() => resolve());
+        }),
+    );
+    const url = `wss://localhost:${(https.address() as { port: number }).port}`;
+    const checked = cli(['connect', url]);
+    expect(await checked.exit).toBe(1);
+    expect(checked.stderr()).toContain('self-signed');
+    const unchecked = cli(['connect', url, '--no-check']);
+    await unchecked.waitFor('connected to', 'stderr');
+    unchecked.child.stdin.write('over tls\n');
+    await unchecked.waitFor('over tls\n');
+    unchecked.child.stdin.end();
+    expect(await unchecked.exit).toBe(0);
+  });
+});
+
+describe('rfc6455 serve --echo', () => {
+  test('echoes text and binary messages on the chosen host, port and path', async () => {
+    const run = cli(['serve', '--echo', '--port', '0', '--host', '127.0.0.1', '--path', '/echo']);
+    await run.waitFor('listening on ws://127.0.0.1:');
+    const url = /listening on (ws:\/\/\S+)/.exec(run.stdout())![1]!;
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/echo$/);
+    const ws = new WebSocket(url);
+    await once(ws, 'open');
+    const replies: Array<[string, boolean]> = [];
+    ws.on('message', (data, isBinary) => replies.push([String(data), isBinary]));
+    ws.send('text');
+    ws.send(Buffer.from('bin'));
+    for (let i = 0; i < 100 && replies.length < 2; i++) await once(ws, 'message');
+    expect(replies).toEqual([
+      ['text', false],
+      ['bin', true],
+    ]);
+    ws.close();
+    await once(ws, 'close');
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+  });
+});
