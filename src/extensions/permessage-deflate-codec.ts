@@ -18,6 +18,11 @@
  *   1007. A failure releases both streams, and every pending or later call gets the same error.
  * - A compressed message that ends its deflate stream (a block with BFINAL set, §7.2.3.4) is accepted;
  *   the bytes after the final block are ignored and the next message starts a fresh stream (as in `ws`).
+ * - An empty message compresses to 00 (the header bits of an empty stored block, §7.2.3.6), also when
+ *   it is the empty last piece of a fragmented one. A received message without any compressed byte
+ *   inflates to nothing without touching zlib (the trailer alone would leave zlib inside a half-read
+ *   stored block and desynchronize the next message).
+ * - Callbacks run on a later tick (process.nextTick), outside zlib's stream callbacks.
  * - Every zlib operation goes through the process-wide concurrency limiter, one operation per direction
  *   at a time, so each direction completes in call order.
  */
