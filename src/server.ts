@@ -4,7 +4,9 @@ import type { Server as HttpsServer } from 'node:https';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
+import { negotiateExtensions, type ServerExtensionNegotiator } from './extensions/extension.js';
+import { PerMessageDeflate, type PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
+import { formatExtensions, type ExtensionOffer } from './handshake/token-list.js';
 import { acceptKeyFor } from './handshake/accept-key.js';
 import { HandshakeError } from './handshake/handshake-error.js';
 import { RequestHeadParser, type HeadLimits } from './handshake/head-parser.js';
@@ -92,6 +94,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   private server: NetServer | HttpServer | HttpsServer | null = null;
   private removeServerListeners: (() => void) | null = null;
   private state: ServerState = 'running';
+  /** permessage-deflate when enabled; the handshake only knows the negotiator interface. */
+  private readonly negotiators: ServerExtensionNegotiator[];
   /** close() was called in server/noServer mode: emit 'close' when the last client is gone. */
   private closeWhenEmpty = false;
 
@@ -112,6 +116,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       WebSocket: options.WebSocket ?? (WebSocket as T),
       perMessageDeflate: options.perMessageDeflate === true ? {} : (options.perMessageDeflate ?? false),
     };
+
+    const deflate = this.options.perMessageDeflate;
+    this.negotiators = deflate === false || deflate === undefined ? [] : [new PerMessageDeflate(deflate)];
 
     let server: NetServer | HttpServer | HttpsServer;
     const onUpgrade = (req: UpgradeRequest, socket: Duplex, head: Buffer): void => {
@@ -216,11 +223,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       return;
     }
 
-    // Extension negotiation (RFC 6455 §9.1) goes here: permessage-deflate reads the parsed offers
-    // (`upgrade.extensions`) and `this.options.perMessageDeflate`, picks what it accepts and the
-    // Sec-WebSocket-Extensions value to answer (an unacceptable offer is a 400, as in `ws`), and
-    // the accepted extension is handed to the socket with it. Until then none is accepted.
-    const extensions = '';
+    const extensions = upgrade.extensions;
 
     const verifyClient = this.options.verifyClient;
     if (verifyClient === undefined) {
@@ -251,7 +254,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   private completeUpgrade(
     key: string,
     offered: readonly string[],
-    extensions: string,
+    offers: readonly ExtensionOffer[],
     req: UpgradeRequest,
     socket: Duplex,
     head: Buffer,
@@ -281,6 +284,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       }
     }
 
+    // RFC 6455 §9.1: the server accepts at most the extensions it supports, from the client's offers.
+    const negotiated = negotiateExtensions(this.negotiators, offers);
+    const extensions = formatExtensions(negotiated.responses);
+    const extension = negotiated.extensions[0] ?? null;
+
     let response: Buffer;
     try {
       response =
@@ -289,6 +297,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
           : buildAcceptResponse(key, protocol, extensions, this.extraHeaders(key, protocol, extensions, req));
     } catch (error) {
       // An invalid header from the application: its own misuse, so it throws; the socket goes.
+      extension?.close();
       socket.destroy();
       throw error;
     }
@@ -297,7 +306,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
 
     // As in `ws`, the class gets the server's options (a subclass may read them).
     const ws = new this.options.WebSocket(null, undefined, this.options as ConstructorParameters<T>[2]) as InstanceType<T>;
-    ws._attach(socket as Socket, 'server', head, { url: req.url ?? '', protocol, extensions }, {
+    ws._attach(socket as Socket, 'server', head, { url: req.url ?? '', protocol, extensions: negotiated.extensions.map((e) => e.name).join(',') }, {
+      extension,
       maxPayload: this.options.maxPayload,
       skipUtf8Validation: this.options.skipUTF8Validation,
       autoPong: this.options.autoPong,
