@@ -9,7 +9,8 @@ const { values } = parseArgs({
     target: { type: 'string', default: 'rfc6455' },
     url: { type: 'string', default: 'ws://127.0.0.1:9002' },
     agent: { type: 'string' },
-    'case-timeout': { type: 'string', default: '120' },
+    // Only a guard against a hung client: wstest's own case limits (up to 480 s) decide first.
+    'case-timeout': { type: 'string', default: '600' },
     'update-reports-only': { type: 'boolean', default: false },
   },
 });

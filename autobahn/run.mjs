@@ -27,7 +27,7 @@ const USAGE = `usage: node autobahn/run.mjs [--server] [--client] [--cases 1.*,2
   --cases LIST           comma-separated case patterns (default: every case)
   --target NAME          rfc6455 (default) or ws (the baseline)
   --allow-unimplemented  UNIMPLEMENTED cases do not fail the run (counted as skipped)
-  --timeout MINUTES      limit for each side (default 25, or env AUTOBAHN_TIMEOUT_MINUTES)`;
+  --timeout MINUTES      limit for each side (default 30, or env AUTOBAHN_TIMEOUT_MINUTES)`;
 
 function say(message) {
   console.log(`autobahn: ${message}`);
@@ -48,7 +48,7 @@ function parseCli() {
         cases: { type: 'string' },
         target: { type: 'string', default: 'rfc6455' },
         'allow-unimplemented': { type: 'boolean', default: false },
-        timeout: { type: 'string', default: process.env.AUTOBAHN_TIMEOUT_MINUTES || '25' },
+        timeout: { type: 'string', default: process.env.AUTOBAHN_TIMEOUT_MINUTES || '30' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -237,7 +237,11 @@ async function serverSide({ options, wstest, run, children, signal, started }) {
   const outcome = await Promise.race([tester.exited, abortable(signal)]);
   run.expected = watcher.state.expected;
   if (outcome === 'aborted') {
-    run.error = `timed out after ${options.timeoutMs / 60_000} min (report incomplete)`;
+    run.error = `timed out after ${options.timeoutMs / 60_000} min (partial report)`;
+    // With its peer gone, fuzzingclient writes the report of the cases run so far and exits.
+    await server.stop();
+    const grace = new Promise((resolve) => setTimeout(resolve, 30_000).unref());
+    await Promise.race([tester.exited, grace]);
     return;
   }
   if (outcome.code !== 0) run.error = `wstest fuzzingclient failed (${exitText(outcome)}); see ${join(run.outdir, 'wstest.log')}`;
