@@ -323,13 +323,18 @@ describe('WebSocketServer (rfc6455)', () => {
     expect(wss.clients.size).toBe(1);
   });
 
-  test('perMessageDeflate is stored (true: defaults) and no extension is negotiated yet', async () => {
+  test('perMessageDeflate is stored (true: defaults), negotiated when enabled, off by default', async () => {
     expect(new WebSocketServer({ noServer: true, perMessageDeflate: true }).options.perMessageDeflate).toEqual({});
     expect(new WebSocketServer({ noServer: true }).options.perMessageDeflate).toBe(false);
-    const { port } = await standalone({ perMessageDeflate: { threshold: 0 } });
-    const response = await rawUpgrade(port, '/', ['Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits']);
-    expect(response.status).toBe(101);
-    expect(response.headers.has('sec-websocket-extensions')).toBe(false);
+    const offer = ['Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits'];
+    const on = await standalone({ perMessageDeflate: { threshold: 0 } });
+    const accepted = await rawUpgrade(on.port, '/', offer);
+    expect(accepted.status).toBe(101);
+    expect(String(accepted.headers.get('sec-websocket-extensions'))).toMatch(/^permessage-deflate/);
+    const off = await standalone({});
+    const declined = await rawUpgrade(off.port, '/', offer);
+    expect(declined.status).toBe(101);
+    expect(declined.headers.has('sec-websocket-extensions')).toBe(false);
   });
 
   test('server options reach the sockets: maxPayload fails an oversized message with 1009', async () => {
