@@ -283,6 +283,7 @@ export class HandshakeResponse extends Readable {
   readonly socket: Socket;
   complete = false;
   #onRead: () => void = noop;
+  #onDestroy: () => void = noop;
 
   /** @internal */
   constructor(head: ResponseHead, socket: Socket) {
@@ -299,13 +300,19 @@ export class HandshakeResponse extends Readable {
     this.headers = headers;
   }
 
-  /** @internal Called when the consumer wants more body bytes. */
-  _setReadHandler(onRead: () => void): void {
+  /** @internal `onRead`: the consumer wants more body bytes; `onDestroy`: it destroyed the response. */
+  _bind(onRead: () => void, onDestroy: () => void): void {
     this.#onRead = onRead;
+    this.#onDestroy = onDestroy;
   }
 
   override _read(): void {
     this.#onRead();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#onDestroy();
+    callback(error);
   }
 }
 
@@ -529,6 +536,7 @@ export class ClientHandshake {
   private parser: ResponseHeadParser | null = null;
   private body: BodyReader | null = null;
   private response: HandshakeResponse | null = null;
+  private bodyEnded = false;
 
   /**
    * Throws (before any I/O) for an invalid version (RangeError), URL or subprotocol (SyntaxError) or
@@ -684,12 +692,12 @@ export class ClientHandshake {
     this.response = response;
     this.body = new BodyReader(head);
     this.phase = PHASE_BODY;
+    response._bind(this.onBodyRead, this.onResponseDestroyed);
     if (!this.owner._unexpectedResponse(this.request!, response)) {
       this.fail(new Error(`Unexpected server response: ${head.status}`));
       return;
     }
     if (this.phase !== PHASE_BODY) return; // the listener closed the WebSocket
-    response._setReadHandler(this.onBodyRead);
     if (this.body.empty) this.endBody(true);
     else this.pushBody(result.rest);
   };
@@ -764,6 +772,7 @@ export class ClientHandshake {
   }
 
   private pushBody(chunk: Buffer): void {
+    if (this.bodyEnded) return;
     const socket = this.socket!;
     const response = this.response!;
     const step = this.body!.push(chunk, (piece) => {
@@ -774,15 +783,25 @@ export class ClientHandshake {
 
   /** The whole body arrived (or its framing broke): end the stream and let the socket go. */
   private endBody(complete: boolean): void {
+    this.endResponse(complete);
+    this.socket?.destroy();
+  }
+
+  private endResponse(complete: boolean): void {
+    if (this.bodyEnded) return;
+    this.bodyEnded = true;
     const response = this.response!;
-    if (response.readableEnded) return;
     response.complete = complete;
     response.push(null);
-    this.socket?.destroy();
   }
 
   private readonly onBodyRead = (): void => {
     if (this.phase === PHASE_BODY) this.socket?.resume();
+  };
+
+  /** The application destroyed the response: the socket goes too (then 'close'). */
+  private readonly onResponseDestroyed = (): void => {
+    if (this.phase === PHASE_BODY) this.socket?.destroy();
   };
 
   private readonly onError = (error: Error): void => {
@@ -798,8 +817,7 @@ export class ClientHandshake {
     if (this.phase !== PHASE_BODY) return;
     this.phase = PHASE_DONE;
     this.detach();
-    const response = this.response!;
-    if (!response.readableEnded && response.readable) response.push(null);
+    this.endResponse(false);
     this.owner._handshakeClosed();
   };
 
@@ -815,10 +833,10 @@ export class ClientHandshake {
 
   private fail(error: Error): void {
     if (this.phase === PHASE_DONE) return;
-    const response = this.phase === PHASE_BODY ? this.response : null;
+    const hadResponse = this.phase === PHASE_BODY;
     this.phase = PHASE_DONE;
     this.discard();
-    if (response !== null && !response.readableEnded) response.push(null);
+    if (hadResponse) this.endResponse(false);
     this.owner._handshakeFailed(error);
   }
 

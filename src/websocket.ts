@@ -273,11 +273,17 @@ export class WebSocket extends EventEmitter implements TransportListener {
     const fin = options?.fin ?? true;
     const connection = this._transport!.connection;
     // options.compress: permessage-deflate passes it to the connection once negotiated.
-    if (isBlob(data)) {
+    let buffer: Buffer;
+    if (typeof data === 'string') {
+      buffer = Buffer.from(data);
+    } else if (Buffer.isBuffer(data)) {
+      buffer = data;
+    } else if (isBlob(data)) {
       this._enqueue(data, EMPTY, (bytes) => connection.send(bytes, binary, fin, cb), cb);
       return;
+    } else {
+      buffer = toBuffer(data);
     }
-    const buffer = toBuffer(data);
     if (this._queue !== null) {
       this._enqueue(null, buffer, () => connection.send(buffer, binary, fin, cb), cb);
       return;

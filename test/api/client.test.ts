@@ -365,6 +365,17 @@ describe('the response', () => {
     expect(res.complete).toBe(false);
   });
 
+  test('rfc6455: destroying the response drops the connection: close 1006, no error', async () => {
+    const { port } = await rawHttp((_head, socket) => socket.write('HTTP/1.1 429 Too Many Requests\r\nContent-Length: 1000000\r\n\r\nstart'));
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    const errors: Error[] = [];
+    ws.on('error', (error) => errors.push(error));
+    ws.on('unexpected-response', (_req, res) => res.destroy());
+    const [code] = await next<[number]>(ws, 'close');
+    expect(code).toBe(1006);
+    expect(errors).toEqual([]);
+  });
+
   test("rfc6455: after a handled unexpected response the socket ends with 'close' (1006) and no error", async () => {
     const { port } = await rawHttp((_head, socket) => socket.write('HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope'));
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
