@@ -502,6 +502,7 @@ describe('after the peer closed', () => {
     // The server sends a close frame (1000) and keeps TCP open.
     const { url, received, events } = await rawServer(Buffer.from([0x88, 0x02, 0x03, 0xe8]));
     const ws = new Client(url);
+    const close = next<[number]>(ws as NodeJS.EventEmitter, 'close');
     await until(events, 'data', () => received.length > 0);
     const echo = Buffer.concat(received);
     expect(echo[0]).toBe(0x88);
@@ -509,9 +510,8 @@ describe('after the peer closed', () => {
     const error = await new Promise<Error | undefined>((resolve) => ws.send('late', (e?: Error | null) => resolve(e ?? undefined)));
     expect(error?.message).toBe('WebSocket is not open: readyState 2 (CLOSING)');
     expect(Buffer.concat(received)).toEqual(echo);
-    const close = once(ws, 'close');
     ws.terminate();
-    const [code] = (await close) as [number];
+    const [code] = await close;
     expect(code).toBe(1000);
   });
 });
