@@ -131,7 +131,6 @@ const kHandler = Symbol('handler');
 const kAttribute = Symbol('attribute');
 
 /** The EventEmitter listener registered for one WHATWG listener. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type EmitterListener = (this: EventSocket, ...args: any[]) => void;
 
 interface Wrapper extends EmitterListener {

@@ -72,7 +72,8 @@ export interface WebSocketEvents {
   redirect: (url: string, request: HandshakeRequest) => void;
 }
 
-type AnyListener = (...args: any[]) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** EventEmitter's own listener type, for events not listed in WebSocketEvents. */
+type AnyListener = (...args: any[]) => void;
 
 // Typed overloads for the events above; any other name falls through to EventEmitter's signature.
 export interface WebSocket {
