@@ -130,9 +130,9 @@ export interface EventSocket extends EventEmitter {
 const kHandler = Symbol('handler');
 const kAttribute = Symbol('attribute');
 
-/** The EventEmitter listener registered for one WHATWG listener. */
 type EmitterListener = (this: EventSocket, ...args: any[]) => void;
 
+/** The EventEmitter listener registered for one WHATWG listener. */
 interface Wrapper extends EmitterListener {
   [kHandler]: unknown;
   /** Registered through an `on<event>` attribute rather than addEventListener. */
