@@ -5,8 +5,9 @@ import { WebSocketServer } from './server.js';
 import { WebSocket } from './websocket.js';
 
 const USAGE = `Usage:
-  rfc6455 serve [--echo] [--port 8080] [--host HOST] [--path /PATH]
+  rfc6455 serve [--echo] [--port 8080] [--host HOST] [--path /PATH] [--deflate | --no-deflate]
       Run a WebSocket server; with --echo every message is sent back as it came.
+      permessage-deflate is on with --echo (--no-deflate turns it off), else with --deflate.
 
   rfc6455 connect <url> [--protocol NAME]... [--header "Name: value"]... [--no-check]
       Connect to a ws:, wss: or ws+unix: URL. Each line read from stdin is sent as a text
@@ -59,6 +60,8 @@ function serve(argv: string[]): void {
       port: { type: 'string', default: '8080' },
       host: { type: 'string' },
       path: { type: 'string' },
+      deflate: { type: 'boolean', default: false },
+      'no-deflate': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -66,13 +69,15 @@ function serve(argv: string[]): void {
     process.stdout.write(USAGE);
     return;
   }
+  // permessage-deflate: on for the echo server (browsers and conformance runs offer it), else opt-in.
+  const perMessageDeflate = !values['no-deflate'] && (values.echo || values.deflate);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`Invalid port: ${values.port}\n`);
     process.exitCode = 2;
     return;
   }
-  const server = new WebSocketServer({ port, host: values.host, path: values.path }, () => {
+  const server = new WebSocketServer({ port, host: values.host, path: values.path, perMessageDeflate }, () => {
     const address = server.address();
     const where = typeof address === 'string' ? address : `${values.host ?? '0.0.0.0'}:${address?.port}`;
     process.stdout.write(`rfc6455 ${values.echo ? 'echo ' : ''}server listening on ws://${where}${values.path ?? '/'}\n`);

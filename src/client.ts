@@ -6,11 +6,12 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { unescape as percentDecode } from 'node:querystring';
 import { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import type { PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
+import { acceptExtensions, type ClientExtensionNegotiator } from './extensions/extension.js';
+import { PerMessageDeflate, type PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
 import { buildClientRequest, generateKey, validateServerResponse } from './handshake/client-handshake.js';
 import { HandshakeError } from './handshake/handshake-error.js';
 import { ResponseHeadParser, type ResponseHead } from './handshake/head-parser.js';
-import type { ExtensionOffer } from './handshake/token-list.js';
+import { formatExtensions } from './handshake/token-list.js';
 import type { MaskKeySource } from './protocol/random-source.js';
 import type { TransportOptions } from './transport/socket-transport.js';
 import type { WebSocketCoreOptions } from './websocket.js';
@@ -73,7 +74,7 @@ export interface ClientOptions extends WebSocketCoreOptions, Pick<TlsConnectionO
   followRedirects?: boolean;
   /** Redirects followed before failing with 'Maximum redirects exceeded'. Default 10. */
   maxRedirects?: number;
-  /** permessage-deflate offer (RFC 7692): accepted and stored; see the extension hook below. Default true. */
+  /** Offer permessage-deflate (RFC 7692) with these options; false = no offer. Default true (as in `ws`). */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Fills the 4-byte masking key of each frame (as `ws`). Default: the system CSPRNG. */
   generateMask?: (mask: Buffer) => void;
@@ -600,7 +601,7 @@ export class ClientHandshake {
     request.setHeader('Connection', 'Upgrade');
     request.setHeader('Upgrade', 'websocket');
     if (this.protocols.length > 0) request.setHeader('Sec-WebSocket-Protocol', this.protocols.join(','));
-    // ---- extension hook: permessage-deflate builds its offer here -------------------------------
+    // RFC 6455 §9.1: the extensions we offer (the handshake only knows the negotiator interface).
     this.offer = extensionOffer(this.options);
     if (this.offer.header !== '') request.setHeader('Sec-WebSocket-Extensions', this.offer.header);
     for (const [, name, value] of this.carried) request.setHeader(name, value);
@@ -714,6 +715,12 @@ export class ClientHandshake {
       this.fail(new Error(accepted.message));
       return;
     }
+    // RFC 7692 §5: an answer that is not valid for our offer fails the connection.
+    const extensions = acceptExtensions(this.offer.negotiators, accepted.extensions);
+    if (extensions instanceof Error) {
+      this.fail(new Error(`Invalid Sec-WebSocket-Extensions header: ${extensions.message}`));
+      return;
+    }
     // As `ws`: a client that offered subprotocols requires the server to pick one of them.
     if (this.protocols.length > 0 && accepted.protocol === undefined) {
       this.fail(new Error('Server sent no subprotocol'));
@@ -723,13 +730,13 @@ export class ClientHandshake {
     this.detach();
     socket.pause();
     const options = this.options;
-    // ---- extension hook: the accepted extensions (accepted.extensions) configure the connection here.
     this.owner._attach(
       socket,
       'client',
       rest,
-      { url: this.target.href, protocol: accepted.protocol ?? '', extensions: extensionNames(accepted.extensions) },
+      { url: this.target.href, protocol: accepted.protocol ?? '', extensions: extensions.map((e) => e.name).join(',') },
       {
+        extension: extensions[0] ?? null,
         maxPayload: options.maxPayload,
         skipUtf8Validation: options.skipUTF8Validation,
         autoPong: options.autoPong,
@@ -862,25 +869,23 @@ export class ClientHandshake {
   }
 }
 
-// ---- extension hook (permessage-deflate, RFC 7692) ---------------------------------------------
-// `options.perMessageDeflate` is accepted and kept in the options. The extension builds its
-// Sec-WebSocket-Extensions offer here and lists the names a server may accept; the accepted
-// parameters come back in `accepted.extensions` (see `upgrade()`), where the codec is set up.
+// ---- the extension offer (permessage-deflate, RFC 7692) ---------------------------------------
 interface ExtensionOfferSet {
   /** Sec-WebSocket-Extensions value to send ('' for none). */
   header: string;
   /** Extension names the server may accept. */
   names: string[];
+  /** The negotiators that check the server's answer. */
+  negotiators: ClientExtensionNegotiator[];
 }
 
-const NO_EXTENSIONS: ExtensionOfferSet = { header: '', names: [] };
+const NO_EXTENSIONS: ExtensionOfferSet = { header: '', names: [], negotiators: [] };
 
-function extensionOffer(_options: ClientOptions): ExtensionOfferSet {
-  return NO_EXTENSIONS;
-}
-
-function extensionNames(extensions: readonly ExtensionOffer[]): string {
-  return extensions.map((extension) => extension.name).join(',');
+function extensionOffer(options: ClientOptions): ExtensionOfferSet {
+  const deflate = options.perMessageDeflate ?? true;
+  if (deflate === false) return NO_EXTENSIONS;
+  const negotiator = new PerMessageDeflate(deflate);
+  return { header: formatExtensions([negotiator.offer()]), names: [negotiator.name], negotiators: [negotiator] };
 }
 
 function basicAuthorization(credentials: string): string {

@@ -273,23 +273,24 @@ export class WebSocket extends EventEmitter implements TransportListener {
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
     const connection = this._transport!.connection;
-    // options.compress: permessage-deflate passes it to the connection once negotiated.
+    // As in `ws`: compress by default when permessage-deflate was negotiated (`compress: false` opts out).
+    const compress = options?.compress !== false;
     let buffer: Buffer;
     if (typeof data === 'string') {
       buffer = Buffer.from(data);
     } else if (Buffer.isBuffer(data)) {
       buffer = data;
     } else if (isBlob(data)) {
-      this._enqueue(data, EMPTY, (bytes) => connection.send(bytes, binary, fin, cb), cb);
+      this._enqueue(data, EMPTY, (bytes) => connection.send(bytes, binary, fin, cb, compress), cb);
       return;
     } else {
       buffer = toBuffer(data);
     }
     if (this._queue !== null) {
-      this._enqueue(null, buffer, () => connection.send(buffer, binary, fin, cb), cb);
+      this._enqueue(null, buffer, () => connection.send(buffer, binary, fin, cb, compress), cb);
       return;
     }
-    connection.send(buffer, binary, fin, cb);
+    connection.send(buffer, binary, fin, cb, compress);
   }
 
   /** Send a ping (at most 125 bytes, else RangeError). `mask` is accepted and ignored. */
