@@ -104,6 +104,8 @@ export class Connection implements FrameSink {
   /** An outgoing message is being compressed; later writes wait in `heldWrites`. */
   private compressing = false;
   private readonly heldWrites: HeldWrite[] = [];
+  /** The transport is to be ended once the held writes are out. */
+  private endAfterWrites = false;
 
   constructor(
     readonly role: Role,
@@ -168,7 +170,7 @@ export class Connection implements FrameSink {
     this.readyState = ReadyState.CLOSING;
     this.queueFrame(Opcode.Close, payload, true, false, cb);
     if (this.closeFrameReceived) {
-      this.handler.endTransport();
+      this.endTransport();
     } else {
       this.handler.awaitPeerClose();
     }
@@ -184,6 +186,12 @@ export class Connection implements FrameSink {
     for (const write of held) {
       if (write.cb !== undefined) process.nextTick(write.cb, new Error('WebSocket is not open: the connection closed'));
     }
+  }
+
+  /** Half-close TCP once every frame queued before this point is written (after a compression). */
+  private endTransport(): void {
+    if (this.compressing) this.endAfterWrites = true;
+    else this.handler.endTransport();
   }
 
   /** Write a frame now, or behind the message being compressed, so that frames leave in call order. */
@@ -214,6 +222,10 @@ export class Connection implements FrameSink {
       while (held.length > 0 && !this.compressing) {
         const write = held.shift()!;
         this.queueFrame(write.opcode, write.data, write.fin, write.compress, write.cb);
+      }
+      if (this.endAfterWrites && !this.compressing) {
+        this.endAfterWrites = false;
+        this.handler.endTransport();
       }
     });
   }
@@ -270,7 +282,7 @@ export class Connection implements FrameSink {
     this.closeReasonReceived = reason;
     if (this.closeFrameSent) {
       // RFC 6455 §7.1.2: both close frames exchanged; the TCP connection can go.
-      this.handler.endTransport();
+      this.endTransport();
     } else {
       // RFC 6455 §5.5.1: echo the status code (1000 when the peer sent none).
       this.close(code === CloseCode.NoStatus ? CloseCode.Normal : code);
@@ -295,7 +307,7 @@ export class Connection implements FrameSink {
       this.queueFrame(Opcode.Close, encodeClosePayload(error.closeCode, undefined), true, false, undefined);
     }
     this.handler.onProtocolError(error);
-    this.handler.endTransport();
+    this.endTransport();
   }
 
   private hold(opcode: number, data: Buffer, isBinary: boolean, compressed: boolean, code: number, error: ProtocolError | null): void {

@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'vitest';
+import type { Extension } from '../../src/extensions/extension.js';
+import { PerMessageDeflate } from '../../src/extensions/permessage-deflate.js';
 import { encodeFrame } from '../../src/framing/frame-encoder.js';
 import { Opcode } from '../../src/framing/opcodes.js';
 import type { ProtocolError } from '../../src/framing/protocol-error.js';
@@ -221,5 +223,80 @@ describe('Connection (client role)', () => {
     encodeFrame(out, Opcode.Text, Buffer.from('ok'), true, false, null);
     connection.receive(Buffer.concat(out));
     expect(handler.messages).toEqual([['ok', false]]);
+  });
+});
+
+describe('Connection with permessage-deflate', () => {
+  /** A negotiated pair: the server's extension for the Connection, the client's to make test frames. */
+  function negotiatedPair(): { server: Extension; client: Extension } {
+    const clientSide = new PerMessageDeflate({ threshold: 0 });
+    const accepted = new PerMessageDeflate({ threshold: 0 }).negotiate([clientSide.offer()]);
+    if (accepted === null) throw new Error('negotiation failed');
+    const client = clientSide.accept(accepted.response);
+    if (client instanceof Error) throw client;
+    return { server: accepted.extension, client };
+  }
+
+  function compress(extension: Extension, data: string): Promise<Buffer> {
+    return new Promise((resolve, reject) =>
+      extension.compress(Buffer.from(data), true, (error, result) => (error ? reject(error) : resolve(result!))),
+    );
+  }
+
+  function compressedClientFrame(payload: Buffer): Buffer {
+    const out: Buffer[] = [];
+    encodeFrame(out, Opcode.Text, payload, true, true, KEY);
+    return Buffer.concat(out);
+  }
+
+  const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+  test('a compressed message is inflated and the events behind it keep their order', async () => {
+    const { server, client } = negotiatedPair();
+    const { connection, handler } = setup('server', { extension: server });
+    const deflated = await compress(client, 'squeeze me '.repeat(50));
+    connection.receive(Buffer.concat([compressedClientFrame(deflated), clientFrame(Opcode.Text, 'plain'), clientFrame(Opcode.Ping, 'p')]));
+    // Nothing is delivered before the inflate completes; reading is held meanwhile.
+    expect(handler.messages).toEqual([]);
+    expect(handler.events).toEqual([]);
+    expect(handler.holds).toEqual([true]);
+    for (let i = 0; i < 50 && handler.messages.length < 2; i++) await settle();
+    expect(handler.messages).toEqual([
+      ['squeeze me '.repeat(50), false],
+      ['plain', false],
+    ]);
+    expect(handler.events).toEqual(['ping:p']);
+    expect(handler.holds).toEqual([true, false]);
+    client.close();
+    connection.transportClosed();
+  });
+
+  test('corrupt compressed data fails with 1007', async () => {
+    const { server } = negotiatedPair();
+    const { connection, handler } = setup('server', { extension: server });
+    connection.receive(compressedClientFrame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00])));
+    for (let i = 0; i < 50 && handler.errors.length === 0; i++) await settle();
+    expect(handler.events).toEqual(['error:1007', 'endTransport']);
+    connection.transportClosed();
+  });
+
+  test('a close behind a compressed send leaves after it, and TCP ends only then', async () => {
+    const { server, client } = negotiatedPair();
+    const { connection, handler } = setup('server', { extension: server });
+    connection.send(Buffer.from('compress this please '.repeat(20)), false, true, undefined, true);
+    connection.receive(clientFrame(Opcode.Close, Buffer.from([0x03, 0xe8])));
+    expect(handler.written).toEqual([]);
+    expect(handler.events).toEqual([]);
+    for (let i = 0; i < 50 && handler.events.length === 0; i++) await settle();
+    expect(handler.events).toEqual(['endTransport']);
+    const frames = handler.frames();
+    expect(frames.map((f) => f.opcode)).toEqual([Opcode.Text, Opcode.Close]);
+    expect(Buffer.concat(handler.written)[0]! & 0x40).toBe(0x40); // RSV1 on the compressed message
+    const inflated = await new Promise<Buffer>((resolve, reject) =>
+      client.decompress(frames[0]!.payload, true, 0, (error, result) => (error ? reject(error) : resolve(result!))),
+    );
+    expect(inflated.toString()).toBe('compress this please '.repeat(20));
+    client.close();
+    connection.transportClosed();
   });
 });
