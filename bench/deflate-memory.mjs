@@ -84,7 +84,13 @@ if (role === 'server') {
   process.on('message', async (m) => {
     if (m === 'send') {
       let echoed = 0;
+      let sent = 0;
       const open = sockets.filter((ws) => ws.readyState === WebSocket.OPEN);
+      const progress = setInterval(() => {
+        const closed = sockets.filter((ws) => ws.readyState !== WebSocket.OPEN).length;
+        console.error(`client: ${sent} sent, ${echoed} echoed of ${open.length}, ${closed} closed`);
+      }, 10_000);
+      progress.unref();
       await new Promise((resolve) => {
         let i = 0;
         const WINDOW = 500;
@@ -99,9 +105,11 @@ if (role === 'server') {
             else sendNext();
           });
           ws.send(text);
+          sent++;
         };
         for (let k = 0; k < WINDOW; k++) sendNext();
       });
+      clearInterval(progress);
       process.send({ echoed });
     } else if (m === 'exit') {
       process.exit(0);
