@@ -2,12 +2,13 @@
 //
 //   bash -c 'ulimit -n 20000; node bench/deflate-memory.mjs [connections]'
 //
-// For each mode (plain, deflate) a fresh server child (our library from src/, through tsx) and a client
+// For each mode (below) a fresh server child (our library from src/, through tsx) and a client
 // child (the `ws` package) run; the parent reads the server's VmRSS from /proc/<pid>/status:
 //   base   after listening, no connection
 //   idle   after N connections completed the handshake and stay idle
 //   used   after one 16 KiB message each way on every connection (client -> server, echoed back),
-//          with context takeover (the default), so both zlib contexts stay alive
+//          with context takeover (mode deflate: both zlib contexts stay alive) and without it (mode
+//          deflate-no-context-takeover: the server releases its zlib state after each message)
 // and reports (idle - base) / N and (used - base) / N in KiB. The server runs with --expose-gc and
 // collects garbage before every sample. Every phase has a deadline; the whole run is bounded.
 import { spawn } from 'node:child_process';
@@ -34,8 +35,10 @@ function message(seed) {
 if (role === 'server') {
   // ---- server child: our library, echo ------------------------------------------------------------
   const { WebSocketServer } = await import('../src/index.ts');
-  const deflate = process.argv[3] === 'deflate';
-  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: deflate, backlog: 4096 });
+  const mode = process.argv[3];
+  const perMessageDeflate =
+    mode === 'plain' ? false : mode === 'deflate' ? true : { serverNoContextTakeover: true, clientNoContextTakeover: true };
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate, backlog: 4096 });
   await once(server, 'listening');
   server.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
@@ -53,7 +56,7 @@ if (role === 'server') {
   // ---- client child: `ws`, N connections ----------------------------------------------------------
   const { WebSocket } = await import('ws');
   const port = Number(process.argv[3]);
-  const deflate = process.argv[4] === 'deflate';
+  const deflate = process.argv[4] !== 'plain';
   const count = Number(process.argv[5]);
   const sockets = [];
   let opened = 0;
@@ -181,10 +184,10 @@ if (role === 'server') {
   const deadline = setTimeout(() => {
     console.error('deflate-memory: overall time limit reached');
     process.exit(2);
-  }, 6 * PHASE_TIMEOUT_MS);
+  }, 9 * PHASE_TIMEOUT_MS);
   console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${new Date().toISOString()}`);
   const rows = [];
-  for (const mode of ['plain', 'deflate']) rows.push(await run(mode));
+  for (const mode of ['plain', 'deflate', 'deflate-no-context-takeover']) rows.push(await run(mode));
   console.table(rows);
   clearTimeout(deadline);
 }
