@@ -1,5 +1,6 @@
 // Packs rfc6455, installs the tarball into an empty project and checks that plain Node can use it:
-// `require('rfc6455')`, `import 'rfc6455'`, the type declarations, and the `rfc6455` command.
+// `require('rfc6455')` (the WebSocket class, as `require('ws')`), `import 'rfc6455'` (named exports and the
+// class as default), the type declarations, and the `rfc6455` command.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,14 +16,30 @@ try {
   writeFileSync(join(work, 'package.json'), '{ "name": "consumer", "private": true }\n');
   run('npm', ['install', '--silent', '--no-audit', '--no-fund', join(work, tarball)], work);
 
+  // As with ws: the CommonJS module is the WebSocket class, carrying the other exports as properties.
   const cjs = run(process.execPath, ['-e', `
-    const m = require('rfc6455');
-    if (typeof m.WebSocket !== 'function' || typeof m.WebSocketServer !== 'function') throw new Error('CJS exports missing');
-    console.log('require ok');`], work);
+    const assert = require('node:assert');
+    const WebSocket = require('rfc6455');
+    assert.strictEqual(typeof WebSocket, 'function', 'require() returns the WebSocket class');
+    assert.strictEqual(WebSocket.WebSocket, WebSocket, 'WebSocket.WebSocket');
+    assert.strictEqual(typeof WebSocket.WebSocketServer, 'function', 'WebSocket.WebSocketServer');
+    assert.strictEqual(WebSocket.Server, WebSocket.WebSocketServer, 'WebSocket.Server');
+    assert.strictEqual(typeof WebSocket.createWebSocketStream, 'function', 'WebSocket.createWebSocketStream');
+    assert.strictEqual(WebSocket.OPEN, 1, 'WebSocket.OPEN');
+    const { WebSocket: named, WebSocketServer, CloseCode } = require('rfc6455');
+    assert.strictEqual(named, WebSocket, 'destructured WebSocket');
+    assert.strictEqual(WebSocketServer, WebSocket.Server, 'destructured WebSocketServer');
+    assert.strictEqual(typeof CloseCode, 'object', 'destructured CloseCode');
+    console.log('require ok (the WebSocket class, with Server, WebSocketServer, WebSocket, createWebSocketStream)');`], work);
   const esm = run(process.execPath, ['--input-type=module', '-e', `
-    import { WebSocket, WebSocketServer } from 'rfc6455';
-    if (typeof WebSocket !== 'function' || typeof WebSocketServer !== 'function') throw new Error('ESM exports missing');
-    console.log('import ok');`], work);
+    import assert from 'node:assert';
+    import WebSocketDefault, { WebSocket, WebSocketServer, createWebSocketStream } from 'rfc6455';
+    assert.strictEqual(typeof WebSocket, 'function', 'named WebSocket');
+    assert.strictEqual(typeof WebSocketServer, 'function', 'named WebSocketServer');
+    assert.strictEqual(typeof createWebSocketStream, 'function', 'named createWebSocketStream');
+    assert.strictEqual(WebSocketDefault, WebSocket, 'the default export is the WebSocket class');
+    assert.strictEqual(WebSocketDefault.Server, WebSocketServer, 'WebSocket.Server');
+    console.log('import ok (named exports, default export is the WebSocket class)');`], work);
   const pkg = join(work, 'node_modules', 'rfc6455');
   for (const types of ['dist/esm/index.d.ts', 'dist/cjs/index.d.ts']) {
     if (!existsSync(join(pkg, types))) throw new Error(`missing ${types}`);
