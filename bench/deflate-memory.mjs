@@ -1,6 +1,6 @@
 // Server memory per idle connection, with and without permessage-deflate.
 //
-//   bash -c 'ulimit -n 20000; node bench/deflate-memory.mjs [connections]'
+//   bash -c 'ulimit -n 20000; node bench/deflate-memory.mjs [connections] [mode...]'
 //
 // For each mode (below) a fresh server child (our library from src/, through tsx) and a client
 // child (the `ws` package) run; the parent reads the server's VmRSS from /proc/<pid>/status:
@@ -20,7 +20,7 @@ import os from 'node:os';
 const self = fileURLToPath(import.meta.url);
 const role = process.argv[2];
 
-const PHASE_TIMEOUT_MS = 120_000;
+const PHASE_TIMEOUT_MS = 300_000;
 const MESSAGE_BYTES = 16 * 1024;
 
 /** A 16 KiB text message that compresses like typical JSON (repetitive keys, varying values). */
@@ -121,6 +121,9 @@ if (role === 'server') {
 } else {
   // ---- parent -------------------------------------------------------------------------------------
   const N = Number(process.argv[2] ?? 10_000);
+  const MODES = ['plain', 'deflate', 'deflate-no-context-takeover'];
+  const modes = process.argv.length > 3 ? process.argv.slice(3) : MODES;
+  for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}; modes: ${MODES.join(', ')}`);
 
   function vmRssKiB(pid) {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -184,10 +187,10 @@ if (role === 'server') {
   const deadline = setTimeout(() => {
     console.error('deflate-memory: overall time limit reached');
     process.exit(2);
-  }, 9 * PHASE_TIMEOUT_MS);
+  }, 4 * modes.length * PHASE_TIMEOUT_MS);
   console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${new Date().toISOString()}`);
   const rows = [];
-  for (const mode of ['plain', 'deflate', 'deflate-no-context-takeover']) rows.push(await run(mode));
+  for (const mode of modes) rows.push(await run(mode));
   console.table(rows);
   clearTimeout(deadline);
 }

@@ -617,3 +617,112 @@ describe('(f) order of mixed compressed / uncompressed messages and pings', () =
     await exercise(port, WsWebSocket, serverEvents);
   });
 });
+
+// ---- more edges: fragments, close behind a compression, the client's own limits ---------------
+
+describe('permessage-deflate: fragments, close order, client limits', () => {
+  test('our server sends a compressed message in fragments (empty last one included) to a ws client', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });
+    await once(server, 'listening');
+    cleanups.push(() => {
+      for (const c of server.clients) c.terminate();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    server.on('connection', (ws: WebSocket) => {
+      ws.send(BIG_TEXT.slice(0, 300_000), { fin: false });
+      ws.send(BIG_TEXT.slice(300_000, 700_000), { fin: false });
+      ws.send('', { fin: false });
+      ws.send(BIG_TEXT.slice(700_000), { fin: true });
+      ws.send(Buffer.from('abc'), { fin: false, binary: true });
+      ws.send(Buffer.alloc(0), { fin: true, binary: true });
+    });
+    const ws = new WsWebSocket(`ws://127.0.0.1:${portOf(server)}/`);
+    cleanups.push(() => ws.terminate());
+    const got: Array<{ data: Buffer; isBinary: boolean }> = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        got.push({ data, isBinary });
+        if (got.length === 2) resolve();
+      });
+      ws.on('close', (code) => reject(new Error(`closed ${code}`)));
+    });
+    expect(got[0]!.isBinary).toBe(false);
+    expect(got[0]!.data.toString()).toBe(BIG_TEXT);
+    expect(got[1]!.isBinary).toBe(true);
+    expect(got[1]!.data.toString()).toBe('abc');
+  });
+
+  test('close() right after a large compressed send: the message arrives, then the close frame', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });
+    await once(server, 'listening');
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    server.on('connection', (ws: WebSocket) => {
+      ws.send(BIG_TEXT);
+      ws.ping('after');
+      ws.close(4000, 'bye');
+    });
+    const ws = new WsWebSocket(`ws://127.0.0.1:${portOf(server)}/`);
+    const events: string[] = [];
+    ws.on('message', (data: Buffer) => events.push(data.toString() === BIG_TEXT ? 'big' : 'other'));
+    ws.on('ping', (data: Buffer) => events.push(`ping ${data.toString()}`));
+    const [code, reason] = (await once(ws, 'close')) as [number, Buffer];
+    expect(events).toEqual(['big', 'ping after']);
+    expect(code).toBe(4000);
+    expect(reason.toString()).toBe('bye');
+  });
+
+  test('our client with maxPayload 1 MiB closes with 1009 on a message that inflates beyond it', async () => {
+    const { port, sockets } = await wsServer({});
+    // closeTimeout: see the known issue below; without it the 'close' event waits 30 s.
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { maxPayload: MiB, closeTimeout: 300 });
+    cleanups.push(() => ws.terminate());
+    await once(ws, 'open');
+    expect(ws.extensions).toContain('permessage-deflate');
+    const serverSide = sockets[0]!;
+    const serverClosed = once(serverSide, 'close');
+    const errors: Error[] = [];
+    ws.on('error', (e: Error) => errors.push(e));
+    // (events.once would reject on the 'error' event that comes first)
+    const closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));
+    serverSide.send(Buffer.alloc(8 * MiB), { binary: true }); // ~8 KiB on the wire
+    // 1009 once the known issue below is fixed; 1006 while the peer's close reply is never read.
+    expect([1009, 1006]).toContain(await closed);
+    expect(errors.map((e) => e.message).join()).toMatch(/maxPayload/);
+    const [peerCode] = (await serverClosed) as [number];
+    expect(peerCode).toBe(1009);
+  });
+
+  test('our client: a message exactly at maxPayload once inflated is accepted', async () => {
+    const { port, sockets } = await wsServer({});
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { maxPayload: 64 * 1024 });
+    cleanups.push(() => ws.terminate());
+    await once(ws, 'open');
+    sockets[0]!.send(Buffer.alloc(64 * 1024, 7), { binary: true });
+    const [data] = (await once(ws, 'message')) as [Buffer];
+    expect(data.length).toBe(64 * 1024);
+    expect(data.every((b) => b === 7)).toBe(true);
+  });
+
+  test('terminate() while a message is being inflated: no error escapes, the socket closes', async () => {
+    const { port, sockets } = await ourServer({ perMessageDeflate: true });
+    const client = new RawClient(port);
+    await client.handshake('permessage-deflate');
+    await client.until(() => sockets.length === 1);
+    const serverSide = sockets[0]!;
+    const closed = once(serverSide, 'close');
+    const payload = deflateMessage(Buffer.alloc(4 * MiB));
+    client.send(frame(0x2, payload, { rsv1: true }));
+    serverSide.once('message', () => {});
+    // terminate as soon as the frame has arrived (the inflation is asynchronous)
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    serverSide.terminate();
+    await closed;
+    await client.ended;
+  });
+});
+
+// Known issue (src/protocol/connection.ts, decompress()): when an inflation fails (1009, 1007) the
+// connection fails without undoing holdReading(true), so the socket stays paused: the peer's close
+// reply and FIN are never read and the 'close' event only comes when closeTimeout (30 s) destroys the
+// socket. Not fixed here (outside src/extensions); the test below shows it once it is.
+test.todo('after a failed inflation the socket resumes reading, so the close handshake completes without closeTimeout');
