@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, test } from 'vitest';
-import { WebSocket as WsWebSocket, WebSocketServer as WsServer } from 'ws';
+import { WebSocket as WsWebSocket, WebSocketServer as WsServer, type PerMessageDeflateOptions as WsDeflateOptions } from 'ws';
 import { WebSocket, WebSocketServer } from '../../src/index.js';
 import type { PerMessageDeflateOptions } from '../../src/extensions/permessage-deflate.js';
 
@@ -155,7 +155,7 @@ describe('permessage-deflate against ws', () => {
   for (const combo of COMBOS) {
     test(`our server, ws client: ${combo.name}`, async () => {
       const { port, sockets } = await ourServer({ perMessageDeflate: combo.server });
-      const ws = new WsWebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: combo.client });
+      const ws = new WsWebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: combo.client as WsDeflateOptions });
       cleanups.push(() => ws.terminate());
       let answer = '';
       ws.on('upgrade', (res) => {
