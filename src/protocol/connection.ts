@@ -307,6 +307,8 @@ export class Connection implements FrameSink {
       this.queueFrame(Opcode.Close, encodeClosePayload(error.closeCode, undefined), true, false, undefined);
     }
     this.handler.onProtocolError(error);
+    // Reading may be held behind a decompression that failed: the peer's close and FIN must get in.
+    this.handler.holdReading(false);
     this.endTransport();
   }
 
