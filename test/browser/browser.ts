@@ -70,14 +70,14 @@ export async function startServer(
   options: Omit<WebSocketServerOptions, 'port' | 'host' | 'server' | 'noServer'> = {},
 ): Promise<{ wss: WebSocketServer; url: string; close: () => Promise<void> }> {
   const wss = new WebSocketServer({ ...options, port: 0, host: '127.0.0.1' });
-  await within(once(wss, 'listening'), 10_000, 'the WebSocketServer to listen');
+  await within(once(wss, 'listening'), 20_000, 'the WebSocketServer to listen');
   const { port } = wss.address() as AddressInfo;
   return {
     wss,
     url: `ws://127.0.0.1:${port}/`,
     close: async () => {
       for (const client of wss.clients) client.terminate();
-      await within(new Promise<void>((resolve) => wss.close(() => resolve())), 10_000, 'the WebSocketServer to close');
+      await within(new Promise<void>((resolve) => wss.close(() => resolve())), 20_000, 'the WebSocketServer to close');
     },
   };
 }

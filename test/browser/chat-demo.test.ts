@@ -95,7 +95,7 @@ function waitForStatus(page: Page, text: string): Promise<unknown> {
   return page.waitForFunction(
     (expected) => (globalThis as unknown as PageGlobals).document.getElementById('status')?.textContent === expected,
     text,
-    { timeout: 10_000 },
+    { timeout: 20_000 },
   );
 }
 
@@ -134,7 +134,7 @@ describe('the chat demo in Chromium', () => {
             expected,
           ),
         'alice:' + message,
-        { timeout: 10_000 },
+        { timeout: 20_000 },
       );
     }
     // Shown as text: the only <b> in the log is the name of the one chat line.
@@ -152,7 +152,7 @@ describe('the chat demo in Chromium', () => {
         { code: 1001, reason: 'server shutting down', wasClean: true },
       ]);
     }
-    expect(await within(demo.exit, 10_000, 'the demo to exit')).toBe(0);
+    expect(await within(demo.exit, 20_000, 'the demo to exit')).toBe(0);
     expect(demo.output()).toContain('shutting down');
   });
 });

@@ -45,7 +45,7 @@ describe('permessage-deflate with Chromium', () => {
             resolve(ws);
           }),
         ),
-        10_000,
+        20_000,
         'a connection from the browser',
       );
       const page = await openBlankPage(browser, pageServer.url);
@@ -113,7 +113,7 @@ describe('permessage-deflate with Chromium', () => {
       // Step 2: a clean close after compressed traffic.
       const serverClosed = within(
         new Promise<number>((resolve) => ws.once('close', (code) => resolve(code))),
-        10_000,
+        20_000,
         'the server-side close',
       );
       const close = await page.evaluate(async () => {
@@ -122,7 +122,7 @@ describe('permessage-deflate with Chromium', () => {
           ws.addEventListener('close', (event) => resolve({ code: event.code, wasClean: event.wasClean })),
         );
         ws.close(1000);
-        const deadline = new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('page timed out: close')), 10_000));
+        const deadline = new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('page timed out: close')), 20_000));
         return Promise.race([closed, deadline]);
       });
       expect(close).toEqual({ code: 1000, wasClean: true });

@@ -39,7 +39,7 @@ function nextConnection(wss: Awaited<ReturnType<typeof startServer>>['wss']) {
         resolve({ ws, closed });
       });
     }),
-    10_000,
+    20_000,
     'a connection from the browser',
   );
 }
@@ -73,14 +73,14 @@ describe('browser <-> WebSocketServer', () => {
         const closed = new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve) =>
           ws.addEventListener('close', (event) => resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean })),
         );
-        await Promise.race([new Promise((resolve) => ws.addEventListener('open', resolve)), deadline(10_000, 'open')]);
+        await Promise.race([new Promise((resolve) => ws.addEventListener('open', resolve)), deadline(20_000, 'open')]);
         const extensions = ws.extensions;
         ws.send(text);
         ws.send(new Uint8Array([0, 1, 2, 127, 128, 254, 255]).buffer);
         ws.send(new Blob([new Uint8Array([9, 8, 7]), 'blob ✓']));
-        await Promise.race([allReceived, deadline(10_000, 'three echoes')]);
+        await Promise.race([allReceived, deadline(20_000, 'three echoes')]);
         ws.close(4001, 'bye');
-        const close = await Promise.race([closed, deadline(10_000, 'close')]);
+        const close = await Promise.race([closed, deadline(20_000, 'close')]);
         return { received, close, extensions };
       },
       { url: server.url, text: TEXT },
@@ -97,7 +97,7 @@ describe('browser <-> WebSocketServer', () => {
     // permessage-deflate is off by default: nothing negotiated.
     expect(result.extensions).toBe('');
     const { closed } = await connection;
-    await expect(within(closed, 10_000, 'the server-side close')).resolves.toEqual({ code: 4001, reason: 'bye' });
+    await expect(within(closed, 20_000, 'the server-side close')).resolves.toEqual({ code: 4001, reason: 'bye' });
   });
 
   test('a server-initiated close(4002, reason) reaches the browser with its code and reason, cleanly', async () => {
@@ -119,14 +119,14 @@ describe('browser <-> WebSocketServer', () => {
         ws.addEventListener('close', (event) => resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean })),
       );
       ws.addEventListener('open', () => ws.send('ready'));
-      const deadline = new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('page timed out: close')), 10_000));
+      const deadline = new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('page timed out: close')), 20_000));
       return Promise.race([closed, deadline]);
     }, server.url);
 
     expect(close).toEqual({ code: 4002, reason, wasClean: true });
     // The browser echoes the code; the server sees it in its 'close' event.
     const { closed } = await connection;
-    const serverSide = await within(closed, 10_000, 'the server-side close');
+    const serverSide = await within(closed, 20_000, 'the server-side close');
     expect(serverSide.code).toBe(4002);
   });
 
@@ -144,10 +144,50 @@ describe('browser <-> WebSocketServer', () => {
         ws.addEventListener('close', (event) => resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean })),
       );
       ws.addEventListener('open', () => ws.send('ready'));
-      const deadline = new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('page timed out: close')), 10_000));
+      const deadline = new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('page timed out: close')), 20_000));
       return Promise.race([closed, deadline]);
     }, server.url);
 
     expect(close).toEqual({ code: 1005, reason: '', wasClean: true });
+  });
+  test('a subprotocol chosen by handleProtocols is the page\'s ws.protocol; a refused handshake is an error + 1006', async () => {
+    const server = await startServer({
+      handleProtocols: (protocols) => (protocols.has('chat.v2') ? 'chat.v2' : false),
+      verifyClient: ({ req }) => !String(req.url).includes('refuse'),
+    });
+    cleanups.push(server.close);
+    const serverProtocols: string[] = [];
+    server.wss.on('connection', (ws: ServerSocket) => {
+      serverProtocols.push(ws.protocol);
+      ws.close(1000);
+    });
+    const page = await newPage();
+
+    const result = await page.evaluate(async (url) => {
+      const deadline = () =>
+        new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('page timed out: close')), 20_000));
+      const run = (target: string, protocols: string[]) => {
+        const ws = new WebSocket(target, protocols);
+        const events: string[] = [];
+        let protocol = '';
+        ws.addEventListener('open', () => {
+          events.push('open');
+          protocol = ws.protocol;
+        });
+        ws.addEventListener('error', () => events.push('error'));
+        const closed = new Promise<{ events: string[]; protocol: string; code: number; wasClean: boolean }>((resolve) =>
+          ws.addEventListener('close', (event) => resolve({ events, protocol, code: event.code, wasClean: event.wasClean })),
+        );
+        return Promise.race([closed, deadline()]);
+      };
+      return {
+        accepted: await run(url, ['chat.v1', 'chat.v2']),
+        refused: await run(url + 'refuse', ['chat.v2']),
+      };
+    }, server.url);
+
+    expect(result.accepted).toEqual({ events: ['open'], protocol: 'chat.v2', code: 1000, wasClean: true });
+    expect(serverProtocols).toEqual(['chat.v2']);
+    expect(result.refused).toEqual({ events: ['error'], protocol: '', code: 1006, wasClean: false });
   });
 });
