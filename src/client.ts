@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { acceptExtensions, type ClientExtensionNegotiator } from './extensions/extension.js';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
-import { buildClientRequest, generateKey, validateServerResponse } from './handshake/client-handshake.js';
+import { REQUEST_RESERVED, buildClientRequest, generateKey, validateServerResponse } from './handshake/client-handshake.js';
 import { HandshakeError } from './handshake/handshake-error.js';
 import { ResponseHeadParser, type ResponseHead } from './handshake/head-parser.js';
 import { formatExtensions } from './handshake/token-list.js';
@@ -169,17 +169,6 @@ export function parseTarget(address: string | URL): ClientTarget {
 
 type HeaderValue = string | number | readonly string[];
 
-/** Header fields the handshake writes itself; the application's values for them are not sent. */
-const HANDSHAKE_FIELDS: ReadonlySet<string> = new Set([
-  'upgrade',
-  'connection',
-  'sec-websocket-key',
-  'sec-websocket-version',
-  'sec-websocket-protocol',
-  'sec-websocket-extensions',
-  'sec-websocket-accept',
-]);
-
 /**
  * The handshake request, shaped like the parts of `http.ClientRequest` applications use: headers
  * can be read, and changed until the request is sent (in a 'redirect' listener); `destroy()` ends
@@ -255,7 +244,7 @@ export class HandshakeRequest extends EventEmitter {
   _fields(): Array<[string, string]> {
     const fields: Array<[string, string]> = [];
     for (const [key, [name, value]] of this.#headers) {
-      if (HANDSHAKE_FIELDS.has(key)) continue;
+      if (REQUEST_RESERVED.has(key)) continue;
       if (typeof value === 'object') for (const item of value) fields.push([name, String(item)]);
       else fields.push([name, String(value)]);
     }
@@ -563,7 +552,7 @@ export class ClientHandshake {
       for (const name of Object.keys(headers)) {
         const lower = name.toLowerCase();
         const value = headers[name];
-        if (value !== undefined && !HANDSHAKE_FIELDS.has(lower)) this.carried.push([lower, name, value]);
+        if (value !== undefined && !REQUEST_RESERVED.has(lower)) this.carried.push([lower, name, value]);
       }
     }
     if (options.origin !== undefined) {

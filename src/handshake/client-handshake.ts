@@ -37,7 +37,8 @@ export function generateKey(randomBytes: (n: number) => Buffer = cryptoRandomByt
   return nonce.toString('base64');
 }
 
-const REQUEST_RESERVED: ReadonlySet<string> = new Set([
+/** Header fields the client handshake writes itself: an application may not set them. */
+export const REQUEST_RESERVED: ReadonlySet<string> = new Set([
   'upgrade',
   'connection',
   'sec-websocket-key',
