@@ -254,10 +254,12 @@ export function renderMarkdown(sides, meta) {
   out.push('');
   out.push(`Written by \`node autobahn/run.mjs\`; do not edit by hand.`);
   out.push('');
+  out.push(`- Library: ${meta.library}`);
   out.push(`- Date: ${meta.date}`);
   out.push(`- Node: ${meta.node}`);
   out.push(`- Commit: ${meta.commit}`);
   out.push(`- Machine: ${meta.machine}`);
+  out.push(`- Load: ${meta.load}`);
   out.push(`- wstest: ${meta.wstest}`);
   out.push(`- Cases: ${meta.cases}`);
   out.push(`- Strictness: ${meta.allowUnimplemented ? 'UNIMPLEMENTED allowed (`--allow-unimplemented`)' : 'strict'}`);

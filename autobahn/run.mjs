@@ -316,10 +316,21 @@ async function clientSide({ options, wstest, run, children, signal, started }) {
 
 // --- Main.
 
-function metadata(options, wstest) {
+function libraryVersion(target) {
+  const file = target === 'ws' ? join(ROOT, 'node_modules', 'ws', 'package.json') : join(ROOT, 'package.json');
+  try {
+    return `${target} ${JSON.parse(readFileSync(file, 'utf8')).version}`;
+  } catch {
+    return target;
+  }
+}
+
+function metadata(options, wstest, loadAtStart) {
   const cpus = os.cpus();
   return {
     target: options.target,
+    library: libraryVersion(options.target),
+    load: `${loadAtStart.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end (1-minute load average; other work slows the suite)`,
     date: new Date().toISOString(),
     node: process.version,
     commit: quickOutput('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }) ?? 'unknown',
@@ -352,10 +363,11 @@ async function main() {
 
   const sides = [options.server && 'server', options.client && 'client'].filter(Boolean);
   say(`target ${options.target}, ${sides.join(' + ')} side${sides.length > 1 ? 's side by side' : ''}, cases ${options.cases?.join(',') ?? '*'}`);
+  const loadAtStart = os.loadavg()[0];
   const runs = await Promise.all(sides.map((side) => runSide(side, options, wstest)));
 
   const summaries = runs.map((run) => summarizeSide(readSide(run), options.allowUnimplemented));
-  const meta = metadata(options, wstest);
+  const meta = metadata(options, wstest, loadAtStart);
   console.log(renderText(summaries, meta));
 
   const resultsFile =
