@@ -22,12 +22,15 @@ const ROOT = resolve(HERE, '..');
 const TARGETS = ['rfc6455', 'ws'];
 const USAGE = `usage: node autobahn/run.mjs [--server] [--client] [--cases 1.*,2.*] [--target rfc6455|ws]
                              [--allow-unimplemented] [--timeout MINUTES]
+                             [--server-port N] [--client-port N]
   --server               test the server side only (default: both sides, side by side)
   --client               test the client side only
   --cases LIST           comma-separated case patterns (default: every case)
   --target NAME          rfc6455 (default) or ws (the baseline)
   --allow-unimplemented  UNIMPLEMENTED cases do not fail the run (counted as skipped)
-  --timeout MINUTES      limit for each side (default 30, or env AUTOBAHN_TIMEOUT_MINUTES)`;
+  --timeout MINUTES      limit for each side (default 30, or env AUTOBAHN_TIMEOUT_MINUTES)
+  --server-port N        port of the server under test (default: from fuzzingclient.json, 9001)
+  --client-port N        port of wstest's fuzzingserver (default: from fuzzingserver.json, 9002)`;
 
 function say(message) {
   console.log(`autobahn: ${message}`);
@@ -49,6 +52,8 @@ function parseCli() {
         target: { type: 'string', default: 'rfc6455' },
         'allow-unimplemented': { type: 'boolean', default: false },
         timeout: { type: 'string', default: process.env.AUTOBAHN_TIMEOUT_MINUTES || '30' },
+        'server-port': { type: 'string' },
+        'client-port': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -65,6 +70,12 @@ function parseCli() {
   if (!(timeoutMinutes > 0)) usageError(`bad --timeout ${v.timeout}`);
   const cases = v.cases?.split(',').map((c) => c.trim()).filter(Boolean);
   if (v.cases !== undefined && !cases.length) usageError('--cases needs at least one pattern');
+  const port = (name) => {
+    if (v[name] === undefined) return null;
+    const n = Number(v[name]);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) usageError(`bad --${name} ${v[name]}`);
+    return n;
+  };
   const both = !v.server && !v.client;
   return {
     server: both || v.server,
@@ -73,6 +84,8 @@ function parseCli() {
     target: v.target,
     allowUnimplemented: v['allow-unimplemented'],
     timeoutMs: timeoutMinutes * 60_000,
+    serverPort: port('server-port'),
+    clientPort: port('client-port'),
   };
 }
 
@@ -118,6 +131,13 @@ function outdirFor(specOutdir, target) {
 
 function readSpec(name) {
   return JSON.parse(readFileSync(join(HERE, name), 'utf8'));
+}
+
+/** The spec's URL, with its port replaced when one was given on the command line. */
+function urlWithPort(specUrl, port) {
+  const url = new URL(specUrl);
+  if (port !== null) url.port = String(port);
+  return url;
 }
 
 /** The spec copy wstest reads: report dir, agent and (with --cases) the case list adjusted. */
@@ -200,14 +220,14 @@ async function assertPortFree(port, host) {
 
 async function serverSide({ options, wstest, run, children, signal, started }) {
   const spec = readSpec('fuzzingclient.json');
-  const url = new URL(spec.servers[0].url);
+  const url = urlWithPort(spec.servers[0].url, options.serverPort);
   const port = Number(url.port);
   const host = url.hostname;
   run.outdir = outdirFor(spec.outdir, options.target);
   const specFile = writeSpecCopy(run.outdir, {
     ...spec,
     outdir: run.outdir,
-    servers: [{ ...spec.servers[0], agent: options.target }],
+    servers: [{ ...spec.servers[0], agent: options.target, url: url.href.replace(/\/$/, '') }],
     ...(options.cases ? { cases: options.cases } : {}),
   });
   await assertPortFree(port, host);
@@ -253,13 +273,15 @@ async function serverSide({ options, wstest, run, children, signal, started }) {
 
 async function clientSide({ options, wstest, run, children, signal, started }) {
   const spec = readSpec('fuzzingserver.json');
-  const url = new URL(spec.url);
+  const url = urlWithPort(spec.url, options.clientPort);
+  const wsUrl = url.href.replace(/\/$/, '');
   const port = Number(url.port);
   const host = url.hostname;
   run.outdir = outdirFor(spec.outdir, options.target);
   const specFile = writeSpecCopy(run.outdir, {
     ...spec,
     outdir: run.outdir,
+    url: wsUrl,
     ...(options.cases ? { cases: options.cases } : {}),
   });
   await assertPortFree(port, host);
@@ -285,7 +307,7 @@ async function clientSide({ options, wstest, run, children, signal, started }) {
   await waitForPort(port, host, { timeoutMs: 60_000, child: tester, signal });
 
   const driverLog = join(run.outdir, 'client-driver.log');
-  const driverArgs = [join(HERE, 'client-driver.mjs'), '--url', spec.url, '--agent', options.target];
+  const driverArgs = [join(HERE, 'client-driver.mjs'), '--url', wsUrl, '--agent', options.target];
   const driver = startChild('client driver', process.execPath, [...driverArgs, '--target', options.target], {
     cwd: ROOT,
     logFile: driverLog,
