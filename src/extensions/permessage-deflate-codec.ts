@@ -15,7 +15,9 @@
  * - Received data that inflates beyond `maxPayload` fails with 1009 as soon as the output crosses the
  *   limit: the stream is destroyed there, so the rest is never inflated and at most one zlib output
  *   chunk (`chunkSize`, 16 KiB by default) beyond the limit is ever allocated. Corrupt data fails with
- *   1007. A failure releases both streams, and every pending or later call gets the same error.
+ *   1007. A failure ends its own direction only: that stream is released and every pending or later
+ *   call in that direction gets the same error, while the other direction goes on (messages the
+ *   application sent before the peer's bad message still go out, ahead of the close frame).
  * - A compressed message that ends its deflate stream (a block with BFINAL set, §7.2.3.4) is accepted;
  *   the bytes after the final block are ignored and the next message starts a fresh stream (as in `ws`).
  * - An empty message compresses to 00 (the header bits of an empty stored block, §7.2.3.6), also when
@@ -61,13 +63,6 @@ export interface CodecConfig {
   inflateOptions: zlib.ZlibOptions;
 }
 
-const State = {
-  Open: 0,
-  /** A zlib error or a limit ended it; `error` says why. */
-  Failed: 1,
-  Closed: 2,
-} as const;
-type State = (typeof State)[keyof typeof State];
 
 interface Job {
   data: Buffer;
@@ -86,6 +81,8 @@ class Lane {
   release: (() => void) | null = null;
   /** Submitted to the limiter and not started yet. */
   waiting = false;
+  /** A zlib error or a limit ended this direction; every later job gets this error. */
+  error: ProtocolError | Error | null = null;
   readonly chunks: Buffer[] = [];
   length = 0;
 
@@ -140,8 +137,7 @@ export class PerMessageDeflateCodec implements Extension {
   /** The agreed parameters. */
   readonly params: ExtensionOffer;
 
-  private state: State = State.Open;
-  private error: ProtocolError | Error | null = null;
+  private closed = false;
   private readonly inbound = new Lane();
   private readonly outbound = new Lane();
 
@@ -171,9 +167,8 @@ export class PerMessageDeflateCodec implements Extension {
   }
 
   close(): void {
-    if (this.state === State.Closed) return;
-    this.state = State.Closed;
-    this.error = null;
+    if (this.closed) return;
+    this.closed = true;
     this.releaseInflater();
     this.releaseDeflater();
     this.inbound.drop();
@@ -183,17 +178,13 @@ export class PerMessageDeflateCodec implements Extension {
   // ---- scheduling -----------------------------------------------------------------------------
 
   private submit(lane: Lane, job: Job): void {
-    switch (this.state) {
-      case State.Open:
-        lane.push(job);
-        this.pump(lane);
-        return;
-      case State.Failed:
-        process.nextTick(job.cb, this.error);
-        return;
-      case State.Closed:
-        return;
+    if (this.closed) return;
+    if (lane.error !== null) {
+      process.nextTick(job.cb, lane.error);
+      return;
     }
+    lane.push(job);
+    this.pump(lane);
   }
 
   /** Ask the limiter for a slot for the lane's next job, unless one is running or asked for. */
@@ -202,7 +193,7 @@ export class PerMessageDeflateCodec implements Extension {
     lane.waiting = true;
     this.config.limiter.run((release) => {
       lane.waiting = false;
-      const job = this.state === State.Open ? lane.shift() : undefined;
+      const job = !this.closed && lane.error === null ? lane.shift() : undefined;
       if (job === undefined) {
         release();
         return;
@@ -228,14 +219,13 @@ export class PerMessageDeflateCodec implements Extension {
     process.nextTick(job.cb, null, result);
   }
 
-  private fail(error: ProtocolError | Error): void {
-    if (this.state !== State.Open) return;
-    this.state = State.Failed;
-    this.error = error;
-    this.releaseInflater();
-    this.releaseDeflater();
-    const callbacks = [...this.inbound.drop(), ...this.outbound.drop()];
-    for (const cb of callbacks) process.nextTick(cb, error);
+  /** End one direction: release its stream and fail its current and queued jobs with `error`. */
+  private fail(lane: Lane, error: ProtocolError | Error): void {
+    if (this.closed || lane.error !== null) return;
+    lane.error = error;
+    if (lane === this.inbound) this.releaseInflater();
+    else this.releaseDeflater();
+    for (const cb of lane.drop()) process.nextTick(cb, error);
   }
 
   // ---- receive --------------------------------------------------------------------------------
@@ -284,7 +274,7 @@ export class PerMessageDeflateCodec implements Extension {
     this.messageInflated += chunk.length;
     if (job.maxPayload > 0 && this.messageInflated > job.maxPayload) {
       // Checked as the bytes come out of zlib: destroying the stream here stops the inflation.
-      this.fail(new ProtocolError(CloseCode.MessageTooBig, `inflated message larger than maxPayload (${job.maxPayload} bytes)`));
+      this.fail(this.inbound, new ProtocolError(CloseCode.MessageTooBig, `inflated message larger than maxPayload (${job.maxPayload} bytes)`));
       return;
     }
     this.inbound.chunks.push(chunk);
@@ -293,7 +283,7 @@ export class PerMessageDeflateCodec implements Extension {
 
   private onInflateError(stream: zlib.InflateRaw, error: Error): void {
     if (stream !== this.inflater) return;
-    this.fail(new ProtocolError(CloseCode.InvalidPayload, `invalid compressed data: ${error.message}`));
+    this.fail(this.inbound, new ProtocolError(CloseCode.InvalidPayload, `invalid compressed data: ${error.message}`));
   }
 
   /** The pieces of `job` went through the inflater. */
@@ -353,7 +343,7 @@ export class PerMessageDeflateCodec implements Extension {
 
   private onDeflateError(stream: zlib.DeflateRaw, error: Error): void {
     if (stream !== this.deflater) return;
-    this.fail(new Error(`compression failed: ${error.message}`));
+    this.fail(this.outbound, new Error(`compression failed: ${error.message}`));
   }
 
   private deflated(stream: zlib.DeflateRaw, job: Job): void {

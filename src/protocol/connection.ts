@@ -213,6 +213,12 @@ export class Connection implements FrameSink {
         // A local zlib failure: not the peer's doing, but the stream cannot go on.
         const failure = error ?? new Error('compression failed');
         if (cb !== undefined) cb(failure);
+        this.endAfterWrites = false;
+        // What waited behind it cannot go out, except a close frame the application already asked for.
+        for (const write of this.heldWrites.splice(0)) {
+          if (write.opcode === Opcode.Close) this.writeFrame(write.opcode, write.data, true, false, write.cb);
+          else if (write.cb !== undefined) process.nextTick(write.cb, failure);
+        }
         this.fail(new ProtocolError(CloseCode.InternalError, failure.message));
         return;
       }

@@ -413,25 +413,32 @@ describe('limits while inflating', () => {
     client.close();
   });
 
-  it('after the failure, every pending and later call gets the same error and zlib state is gone', async () => {
+  it('after an inflate failure, every pending and later decompression gets the same error; compression goes on', async () => {
     const created = spyStreams();
     // One limiter slot: the compression queued after the bomb waits for it, so it is pending at the failure.
     const { client, server } = ourPair({ concurrencyLimit: 1 });
     const warmUp = await run((cb) => client.compress(Buffer.from('warm up'), true, cb));
-    await run((cb) => server.compress(warmUp, true, cb));
+    const serverWarmUp = await run((cb) => server.compress(Buffer.from('server warm up'), true, cb));
     const first = rejection(run((cb) => server.decompress(bomb, true, MiB, cb)));
     const queuedIn = rejection(run((cb) => server.decompress(warmUp, true, 0, cb)));
-    const queuedOut = rejection(run((cb) => server.compress(warmUp, true, cb)));
+    const queuedOut = run((cb) => server.compress(Buffer.from('still sent'), true, cb));
     const error = await first;
+    expect(error.closeCode).toBe(CloseCode.MessageTooBig);
     expect(await queuedIn).toBe(error);
-    expect(await queuedOut).toBe(error);
     expect(await rejection(run((cb) => server.decompress(warmUp, true, 0, cb)))).toBe(error);
-    expect(await rejection(run((cb) => server.compress(warmUp, true, cb)))).toBe(error);
-    expect(created.inflaters).toHaveLength(1);
-    expect(created.deflaters).toHaveLength(2); // the client's, the server's
     expect(created.inflaters[0]!.destroyed).toBe(true);
-    expect(created.deflaters[1]!.destroyed).toBe(true);
+    // The other direction is untouched: the server's messages, queued before and sent after the
+    // failure, inflate on the client in order with their shared context.
+    const later = await run((cb) => server.compress(Buffer.from('and later'), true, cb));
+    const received = [];
+    for (const z of [serverWarmUp, await queuedOut, later]) {
+      received.push((await run((cb) => client.decompress(z, true, 0, cb))).toString());
+    }
+    expect(received).toEqual(['server warm up', 'still sent', 'and later']);
+    expect(created.deflaters).toHaveLength(2); // the client's, the server's
+    expect(created.deflaters[1]!.destroyed).toBe(false);
     server.close();
+    expect(created.deflaters[1]!.destroyed).toBe(true);
     client.close();
   });
 });
@@ -448,7 +455,9 @@ describe('corrupt data', () => {
     expect(error).toBeInstanceOf(ProtocolError);
     expect(error.closeCode).toBe(CloseCode.InvalidPayload);
     expect(created.inflaters[0]!.destroyed).toBe(true);
-    expect(await rejection(run((cb) => server.compress(Buffer.from('x'), true, cb)))).toBe(error);
+    expect(await rejection(run((cb) => server.decompress(Buffer.from('x'), true, 0, cb)))).toBe(error);
+    // Only the receiving direction failed: the server can still send.
+    expect((await run((cb) => server.compress(Buffer.from('x'), true, cb))).length).toBeGreaterThan(0);
     server.close();
   });
 

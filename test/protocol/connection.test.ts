@@ -299,4 +299,43 @@ describe('Connection with permessage-deflate', () => {
     client.close();
     connection.transportClosed();
   });
+
+  test('a message sent before the peer\'s corrupt one still leaves, then the 1007 close, then TCP ends', async () => {
+    const { server, client } = negotiatedPair();
+    const { connection, handler } = setup('server', { extension: server });
+    // As an echo server does: the reply is being compressed when the next message fails to inflate.
+    connection.send(Buffer.from('the reply '.repeat(30)), false, true, undefined, true);
+    connection.receive(compressedClientFrame(Buffer.from([0xff, 0xee])));
+    for (let i = 0; i < 50 && !handler.events.includes('endTransport'); i++) await settle();
+    expect(handler.events).toEqual(['error:1007', 'endTransport']);
+    const frames = handler.frames();
+    expect(frames.map((f) => f.opcode)).toEqual([Opcode.Text, Opcode.Close]);
+    expect(frames[1]!.payload.readUInt16BE(0)).toBe(1007);
+    const inflated = await new Promise<Buffer>((resolve, reject) =>
+      client.decompress(frames[0]!.payload, true, 0, (error, result) => (error ? reject(error) : resolve(result!))),
+    );
+    expect(inflated.toString()).toBe('the reply '.repeat(30));
+    client.close();
+    connection.transportClosed();
+  });
+
+  test('a compressor failure: its callback and the writes behind it get the error, the close goes out with 1011', async () => {
+    const { server } = negotiatedPair();
+    const broken: Extension = Object.assign(Object.create(server) as Extension, {
+      compress(_data: Buffer, _fin: boolean, cb: (error: Error | null, result?: Buffer) => void): void {
+        setImmediate(() => cb(new Error('zlib ran out of memory')));
+      },
+    });
+    const { connection, handler } = setup('server', { extension: broken });
+    const results: string[] = [];
+    connection.send(Buffer.from('a'.repeat(2000)), false, true, (e) => results.push(`first:${e?.message ?? 'ok'}`), true);
+    connection.send(Buffer.from('behind'), false, true, (e) => results.push(`second:${e?.message ?? 'ok'}`), false);
+    for (let i = 0; i < 50 && !handler.events.includes('endTransport'); i++) await settle();
+    expect(results).toEqual(['first:zlib ran out of memory', 'second:zlib ran out of memory']);
+    expect(handler.events).toEqual(['error:1011', 'endTransport']);
+    const frames = handler.frames();
+    expect(frames.map((f) => f.opcode)).toEqual([Opcode.Close]);
+    expect(frames[0]!.payload.readUInt16BE(0)).toBe(1011);
+    connection.transportClosed();
+  });
 });
