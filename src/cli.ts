@@ -91,7 +91,12 @@ function serve(argv: string[]): void {
       ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
     });
   }
-  const stop = (): void => server.close(() => process.exit(0));
+  // Graceful: every client gets a 1001 close frame and up to 5 s to answer; a second signal exits now.
+  const stop = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`rfc6455 serve: ${signal}, closing ${server.clients.size} connection(s)\n`);
+    process.once(signal, () => process.exit(1));
+    server.shutdown({ code: 1001, reason: 'server shutting down' }).then(() => process.exit(0));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

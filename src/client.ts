@@ -15,6 +15,7 @@ import { formatExtensions } from './handshake/token-list.js';
 import type { MaskKeySource } from './protocol/random-source.js';
 import type { TransportOptions } from './transport/socket-transport.js';
 import type { WebSocketCoreOptions } from './websocket.js';
+import { transportOptionsFrom } from './core-options.js';
 
 type TlsOptionName =
   | 'ca'
@@ -532,6 +533,8 @@ export class ClientHandshake {
    * Throws (before any I/O) for an invalid version (RangeError), URL or subprotocol (SyntaxError) or
    * header (TypeError): the application's mistakes.
    */
+  private readonly transportOptions: Partial<TransportOptions>;
+
   constructor(
     private readonly owner: ClientSocketOwner,
     address: string | URL,
@@ -540,6 +543,7 @@ export class ClientHandshake {
   ) {
     this.options = options;
     this.protocols = protocols;
+    this.transportOptions = transportOptionsFrom(options);
     this.version = options.protocolVersion ?? 13;
     if (!SUPPORTED_VERSIONS.includes(this.version)) {
       throw new RangeError(`Unsupported protocol version: ${this.version} (supported versions: ${SUPPORTED_VERSIONS.join(', ')})`);
@@ -725,11 +729,8 @@ export class ClientHandshake {
       rest,
       { url: this.target.href, protocol: accepted.protocol ?? '', extensions: extensions.map((e) => e.name).join(',') },
       {
+        ...this.transportOptions,
         extension: extensions[0] ?? null,
-        maxPayload: options.maxPayload,
-        skipUtf8Validation: options.skipUTF8Validation,
-        autoPong: options.autoPong,
-        closeTimeout: options.closeTimeout,
         maskKeys: options.generateMask === undefined ? undefined : maskKeysFrom(options.generateMask),
       },
     );

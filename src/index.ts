@@ -19,7 +19,8 @@ export type {
   WebSocketCoreOptions,
   WebSocketEvents,
 } from './websocket.js';
-export type { UpgradeRequest, WebSocketServerOptions } from './server.js';
+export type { ShutdownOptions, UpgradeRequest, VerifyClientInfo, WebSocketServerOptions } from './server.js';
+export type { HeartbeatOptions } from './transport/heartbeat.js';
 export type { ClientHeaders, ClientOptions, HandshakeRequest, HandshakeResponse } from './client.js';
 export { CloseEvent, ErrorEvent, Event, MessageEvent } from './event-target.js';
 export type { AddEventListenerOptions, EventListenerLike } from './event-target.js';

@@ -12,9 +12,12 @@ import { HandshakeError } from './handshake/handshake-error.js';
 import { RequestHeadParser, type HeadLimits } from './handshake/head-parser.js';
 import { buildAcceptResponse, buildErrorResponse, validateUpgradeRequest } from './handshake/server-handshake.js';
 import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade-request.js';
-import { DEFAULT_MAX_PAYLOAD } from './protocol/connection.js';
+import { DEFAULT_MAX_PAYLOAD, ReadyState } from './protocol/connection.js';
+import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './framing/close-payload.js';
 import { DEFAULT_CLOSE_TIMEOUT } from './transport/socket-transport.js';
+import { transportOptionsFrom } from './core-options.js';
 import { WebSocket, type WebSocketCoreOptions } from './websocket.js';
+import type { TransportOptions } from './transport/socket-transport.js';
 
 export type { UpgradeRequest } from './upgrade-request.js';
 
@@ -66,6 +69,18 @@ export interface WebSocketServerOptions<T extends typeof WebSocket = typeof WebS
   handshakeTimeout?: number;
   /** Standalone mode: limits of the HTTP head parser (431 when exceeded). Default DEFAULT_HEAD_LIMITS. */
   headLimits?: Partial<HeadLimits>;
+  /** Open WebSocket connections at most; a handshake beyond it is refused with 503. 0 = unlimited (default). */
+  maxConnections?: number;
+}
+
+/** What `shutdown()` sends, and how long it waits for the clients' close frames. */
+export interface ShutdownOptions {
+  /** The close code sent to every client. Default 1001 (going away). */
+  code?: number;
+  /** The close reason (at most 123 bytes of UTF-8). Default none. */
+  reason?: string;
+  /** Milliseconds to wait for the closing handshakes before terminating the rest. Default 5000. */
+  timeout?: number;
 }
 
 type Resolved<T extends typeof WebSocket> = Omit<WebSocketServerOptions<T>, 'WebSocket'> & { WebSocket: T };
@@ -91,6 +106,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   /** The open sockets (always empty with `clientTracking: false`). */
   readonly clients = new Set<InstanceType<T>>();
   readonly options: Resolved<T>;
+  private readonly transportOptions: Partial<TransportOptions>;
   private server: NetServer | HttpServer | HttpsServer | null = null;
   private removeServerListeners: (() => void) | null = null;
   private state: ServerState = 'running';
@@ -98,6 +114,12 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   private readonly negotiators: ServerExtensionNegotiator[];
   /** close() was called in server/noServer mode: emit 'close' when the last client is gone. */
   private closeWhenEmpty = false;
+  /** Every open socket of this server, tracked or not (for maxConnections and shutdown). */
+  private readonly live = new Set<WebSocket>();
+  /** Standalone mode: TCP connections still sending their upgrade request. */
+  private readonly pending = new Set<Socket>();
+  /** Called whenever `live` becomes empty. */
+  private liveEmptied: Array<() => void> = [];
 
   constructor(options: WebSocketServerOptions<T>, callback?: () => void) {
     super();
@@ -117,6 +139,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       perMessageDeflate: options.perMessageDeflate === true ? {} : (options.perMessageDeflate ?? false),
     };
 
+    this.transportOptions = transportOptionsFrom(this.options);
+    const maxConnections = this.options.maxConnections;
+    if (maxConnections !== undefined && (typeof maxConnections !== 'number' || !(maxConnections >= 0))) {
+      throw new TypeError(`The "maxConnections" option must be a non-negative number, not ${String(maxConnections)}`);
+    }
     const deflate = this.options.perMessageDeflate;
     this.negotiators = deflate === false || deflate === undefined ? [] : [new PerMessageDeflate(deflate)];
 
@@ -184,6 +211,43 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     } else {
       process.nextTick(() => this.emitClose());
     }
+  }
+
+  /**
+   * Graceful shutdown: stop accepting (as close()), send a close frame with `code` (1001) and `reason`
+   * to every open socket, wait up to `timeout` ms (5000) for their closing handshakes, terminate the
+   * sockets still open then (and any connection still in its opening handshake), and resolve once
+   * every socket is closed and the server has emitted 'close'. Throws (synchronously) a TypeError or
+   * RangeError for an invalid code or reason.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    const code = options.code ?? 1001;
+    const reason = options.reason;
+    const timeout = options.timeout ?? 5000;
+    if (typeof code !== 'number' || !isValidCloseCode(code)) throw new TypeError(`invalid close code: ${String(code)}`);
+    if (reason !== undefined && (typeof reason !== 'string' || Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES)) {
+      throw new RangeError(`The close reason must be a string of at most ${MAX_CLOSE_REASON_BYTES} bytes`);
+    }
+    if (typeof timeout !== 'number' || !(timeout >= 0)) throw new TypeError(`invalid timeout: ${String(timeout)}`);
+
+    const serverClosed = new Promise<void>((resolve) => {
+      if (this.state === 'closed') resolve();
+      else this.close(() => resolve());
+    });
+    const socketsClosed = new Promise<void>((resolve) => {
+      if (this.live.size === 0) resolve();
+      else this.liveEmptied.push(resolve);
+    });
+    for (const ws of this.live) {
+      if (ws.readyState === ReadyState.OPEN) ws.close(code, reason);
+    }
+    const timer = setTimeout(() => {
+      for (const ws of this.live) ws.terminate();
+      for (const socket of this.pending) socket.destroy();
+    }, timeout);
+    // Connections in their opening handshake get 503 once it completes; none may hold the listener open.
+    for (const socket of this.pending) socket.destroy();
+    return Promise.all([serverClosed, socketsClosed]).then(() => clearTimeout(timer));
   }
 
   /** Whether this server takes the request: by default, when `path` is unset or matches. */
@@ -269,6 +333,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       rejectSocket(socket, 503);
       return;
     }
+    const maxConnections = this.options.maxConnections ?? 0;
+    if (maxConnections > 0 && this.live.size >= maxConnections) {
+      rejectSocket(socket, 503, 'Too many connections');
+      return;
+    }
 
     let protocol = '';
     if (offered.length > 0) {
@@ -307,19 +376,19 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     // As in `ws`, the class gets the server's options (a subclass may read them).
     const ws = new this.options.WebSocket(null, undefined, this.options as ConstructorParameters<T>[2]) as InstanceType<T>;
     ws._attach(socket as Socket, 'server', head, { url: req.url ?? '', protocol, extensions: negotiated.extensions.map((e) => e.name).join(',') }, {
+      ...this.transportOptions,
       extension,
-      maxPayload: this.options.maxPayload,
-      skipUtf8Validation: this.options.skipUTF8Validation,
-      autoPong: this.options.autoPong,
-      closeTimeout: this.options.closeTimeout,
     });
-    if (this.options.clientTracking !== false) {
-      this.clients.add(ws);
-      ws.on('close', () => {
-        this.clients.delete(ws);
-        if (this.closeWhenEmpty && this.clients.size === 0) process.nextTick(() => this.emitClose());
-      });
-    }
+    this.live.add(ws);
+    const tracked = this.options.clientTracking !== false;
+    if (tracked) this.clients.add(ws);
+    ws.on('close', () => {
+      this.live.delete(ws);
+      if (this.live.size === 0 && this.liveEmptied.length > 0) for (const resolve of this.liveEmptied.splice(0)) resolve();
+      if (!tracked) return;
+      this.clients.delete(ws);
+      if (this.closeWhenEmpty && this.clients.size === 0) process.nextTick(() => this.emitClose());
+    });
     callback(ws, req);
   }
 
@@ -358,11 +427,17 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     const parser = new RequestHeadParser(this.options.headLimits);
     const timeout = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     const timer = timeout > 0 ? setTimeout(() => socket.destroy(), timeout) : undefined;
-    const onClose = (): void => clearTimeout(timer);
+    const pending = this.pending;
+    pending.add(socket);
+    const onClose = (): void => {
+      clearTimeout(timer);
+      pending.delete(socket);
+    };
     const onData = (chunk: Buffer): void => {
       const result = parser.push(chunk);
       if (result.kind === 'incomplete') return;
       clearTimeout(timer);
+      pending.delete(socket);
       socket.removeListener('data', onData);
       socket.removeListener('close', onClose);
       socket.pause();

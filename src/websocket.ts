@@ -19,6 +19,7 @@ import {
 import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './framing/close-payload.js';
 import type { ProtocolError } from './framing/protocol-error.js';
 import { ReadyState, type Role, type WriteCallback } from './protocol/connection.js';
+import type { HeartbeatOptions } from './transport/heartbeat.js';
 import type { WebSocketServer } from './server.js';
 import type { createWebSocketStream } from './stream.js';
 import { SocketTransport, type TransportListener, type TransportOptions } from './transport/socket-transport.js';
@@ -57,6 +58,26 @@ export interface WebSocketCoreOptions {
   autoPong?: boolean;
   /** Milliseconds to wait for the closing handshake before destroying the socket. Default 30000. */
   closeTimeout?: number;
+  /** Max frames in one received message; 0 = unlimited. Beyond: close 1008. Default 131072. */
+  maxFragments?: number;
+  /**
+   * Max received frames waiting behind a message being decompressed; 0 = unlimited. Beyond: close
+   * 1008. Default 262144.
+   */
+  maxBufferedChunks?: number;
+  /** Max automatic pongs not yet written; one more ping terminates the connection. 0 = unlimited. Default 60. */
+  maxPendingAutoPongs?: number;
+  /**
+   * Max bytes queued for sending (bufferedAmount); beyond it the connection is closed with 1008 and
+   * later sends are dropped (their callbacks get an error). 0 = unlimited (default).
+   */
+  maxBufferedAmount?: number;
+  /**
+   * Ping a connection silent for `interval` ms, terminate it when nothing arrives within `timeout` ms
+   * after that ping ('close' with 1006). Off by default. All connections with the same settings share
+   * one coarse timer.
+   */
+  heartbeat?: HeartbeatOptions;
 }
 
 /** The EventEmitter events of a WebSocket and their arguments. */
@@ -65,6 +86,8 @@ export interface WebSocketEvents {
   message: (data: RawData, isBinary: boolean) => void;
   close: (code: number, reason: Buffer) => void;
   error: (error: Error) => void;
+  /** After send() returned false: bufferedAmount went back below the high-water mark. */
+  drain: () => void;
   ping: (data: Buffer) => void;
   pong: (data: Buffer) => void;
   upgrade: (response: HandshakeResponse) => void;
@@ -142,6 +165,8 @@ export class WebSocket extends EventEmitter implements TransportListener {
   private _sentAfterClose = 0;
   private _queue: QueuedSend[] | null = null;
   private _queuedBytes = 0;
+  /** send() returned false: emit 'drain' once bufferedAmount is below the high-water mark. */
+  private _needDrain = false;
 
   /**
    * `new WebSocket(url, protocols?, options?)` opens a client connection (ws:, wss:, http:, https:,
@@ -256,9 +281,11 @@ export class WebSocket extends EventEmitter implements TransportListener {
   /**
    * Send a message (or, with `fin: false`, a fragment of one). `cb` runs once the bytes are written,
    * or with an error when they cannot be (after the close: on the next tick, as `ws`).
-   * Throws while CONNECTING.
+   * Throws while CONNECTING. Returns false when bufferedAmount is at or above the socket's high-water
+   * mark (then 'drain' follows once it is below), true otherwise; `ws` returns nothing, so code
+   * written for it is unaffected.
    */
-  send(data: SendData, options?: SendOptions | WriteCallback, cb?: WriteCallback): void {
+  send(data: SendData, options?: SendOptions | WriteCallback, cb?: WriteCallback): boolean {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
@@ -268,7 +295,7 @@ export class WebSocket extends EventEmitter implements TransportListener {
     if (typeof data === 'number') data = String(data);
     if (state !== ReadyState.OPEN) {
       this._sendAfterClose(data, cb);
-      return;
+      return false;
     }
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
@@ -282,15 +309,24 @@ export class WebSocket extends EventEmitter implements TransportListener {
       buffer = data;
     } else if (isBlob(data)) {
       this._enqueue(data, EMPTY, (bytes) => connection.send(bytes, binary, fin, cb, compress), cb);
-      return;
+      return this._belowHighWaterMark();
     } else {
       buffer = toBuffer(data);
     }
     if (this._queue !== null) {
       this._enqueue(null, buffer, () => connection.send(buffer, binary, fin, cb, compress), cb);
-      return;
+      return this._belowHighWaterMark();
     }
     connection.send(buffer, binary, fin, cb, compress);
+    return this._belowHighWaterMark();
+  }
+
+  /** The answer of send(): false (and 'drain' owed) at or above the high-water mark. */
+  private _belowHighWaterMark(): boolean {
+    const transport = this._transport;
+    if (transport === null || this.bufferedAmount < transport.highWaterMark) return true;
+    this._needDrain = true;
+    return false;
   }
 
   /** Send a ping (at most 125 bytes, else RangeError). `mask` is accepted and ignored. */
@@ -512,6 +548,7 @@ export class WebSocket extends EventEmitter implements TransportListener {
       }
     }
     this._queue = null;
+    this.onDrain();
   }
 
   // ---- TransportListener ---------------------------------------------------------------------
@@ -535,6 +572,12 @@ export class WebSocket extends EventEmitter implements TransportListener {
   onProtocolError(error: ProtocolError): void {
     if (this._readyState === ReadyState.OPEN) this._readyState = ReadyState.CLOSING;
     this._emitError(error);
+  }
+
+  onDrain(): void {
+    if (!this._needDrain || this.bufferedAmount >= this._transport!.highWaterMark) return;
+    this._needDrain = false;
+    this.emit('drain');
   }
 
   onClose(code: number, reason: Buffer): void {

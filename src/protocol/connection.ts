@@ -1,6 +1,6 @@
 import { CloseCode } from '../framing/close-codes.js';
 import { encodeClosePayload } from '../framing/close-payload.js';
-import { FrameDecoder, type FrameSink } from '../framing/frame-decoder.js';
+import { DEFAULT_MAX_FRAGMENTS, FrameDecoder, type FrameSink } from '../framing/frame-decoder.js';
 import { encodeFrame } from '../framing/frame-encoder.js';
 import { Opcode } from '../framing/opcodes.js';
 import { ProtocolError } from '../framing/protocol-error.js';
@@ -39,6 +39,10 @@ export interface ConnectionHandler {
    * received message, so that the messages behind it wait in the socket, not in memory.
    */
   holdReading(hold: boolean): void;
+  /** Drop the transport now, without a closing handshake (a limit was hit that a close frame cannot fix). */
+  abort(error: ProtocolError): void;
+  /** The writes held behind a compression have all been handed to `write()`. */
+  onWritesFlushed(): void;
 }
 
 export interface ConnectionOptions {
@@ -52,6 +56,19 @@ export interface ConnectionOptions {
   maskKeys: MaskKeySource;
   /** The extension negotiated in the opening handshake (permessage-deflate), if any. */
   extension: Extension | null;
+  /** Max frames in one received message, 0 = unlimited; beyond -> 1008. Default 131072. */
+  maxFragments: number;
+  /**
+   * Max automatic pongs queued and not yet written, 0 = unlimited; one more ping then aborts the
+   * connection (a peer that pings without reading cannot grow our memory). Default 60, as in `ws`.
+   */
+  maxPendingAutoPongs: number;
+  /**
+   * Max received frames held while an earlier message is being decompressed, 0 = unlimited; beyond
+   * -> 1008. Default 262144. (Reading stops during a decompression, so only frames already read in
+   * the same chunk can wait.)
+   */
+  maxBufferedChunks: number;
 }
 
 /** A decoder event held back while an earlier message is still being decompressed. */
@@ -74,6 +91,9 @@ interface HeldWrite {
 }
 
 export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+export const DEFAULT_MAX_PENDING_AUTO_PONGS = 60;
+export const DEFAULT_MAX_BUFFERED_CHUNKS = 262144;
+export { DEFAULT_MAX_FRAGMENTS };
 
 /**
  * The sans-I/O state machine of one WebSocket connection (RFC 6455 §5-7): bytes in through
@@ -93,6 +113,15 @@ export class Connection implements FrameSink {
   private readonly maxPayload: number;
   private readonly skipUtf8Validation: boolean;
   private readonly extension: Extension | null;
+  private readonly maxPendingAutoPongs: number;
+  private readonly maxBufferedChunks: number;
+  /** Automatic pongs handed to the transport and not yet written. */
+  private pendingAutoPongs = 0;
+  private readonly autoPongWritten = (): void => {
+    this.pendingAutoPongs--;
+  };
+  /** Payload bytes of the message being compressed and of the writes held behind it. */
+  private heldBytes = 0;
   /** Opcode of a message sent with fin=false and not yet finished, else -1. */
   private openSendOpcode = -1;
   /** Whether the fragmented message being sent goes through the extension. */
@@ -115,9 +144,12 @@ export class Connection implements FrameSink {
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.skipUtf8Validation = options.skipUtf8Validation ?? false;
     this.extension = options.extension ?? null;
+    this.maxPendingAutoPongs = options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS;
+    this.maxBufferedChunks = options.maxBufferedChunks ?? DEFAULT_MAX_BUFFERED_CHUNKS;
     this.decoder = new FrameDecoder(this, {
       role,
       maxPayload: this.maxPayload,
+      maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
       // RFC 6455 §5.2: RSV1 only when an extension claims it.
       allowRsv1: this.extension !== null,
       skipUtf8Validation: this.skipUtf8Validation,
@@ -125,6 +157,11 @@ export class Connection implements FrameSink {
     // RFC 6455 §5.1: a client masks every frame it sends, a server never does.
     this.maskKeys = role === 'client' ? (options.maskKeys ?? cryptoMaskKeySource()) : null;
     this.autoPong = options.autoPong ?? true;
+  }
+
+  /** Bytes handed to send() that wait for a compression, not yet given to the transport. */
+  get pendingBytes(): number {
+    return this.heldBytes;
   }
 
   /** Feed bytes read from the transport. Never throws. */
@@ -183,6 +220,7 @@ export class Connection implements FrameSink {
     this.extension?.close();
     this.heldEvents.length = 0;
     const held = this.heldWrites.splice(0);
+    this.heldBytes = 0;
     for (const write of held) {
       if (write.cb !== undefined) process.nextTick(write.cb, new Error('WebSocket is not open: the connection closed'));
     }
@@ -197,6 +235,7 @@ export class Connection implements FrameSink {
   /** Write a frame now, or behind the message being compressed, so that frames leave in call order. */
   private queueFrame(opcode: number, data: Buffer, fin: boolean, compress: boolean, cb: WriteCallback | undefined): void {
     if (this.compressing) {
+      this.heldBytes += data.length;
       this.heldWrites.push({ opcode, data, fin, compress, cb });
     } else if (compress) {
       this.compressFrame(opcode, data, fin, cb);
@@ -207,14 +246,17 @@ export class Connection implements FrameSink {
 
   private compressFrame(opcode: number, data: Buffer, fin: boolean, cb: WriteCallback | undefined): void {
     this.compressing = true;
+    this.heldBytes += data.length;
     this.extension!.compress(data, fin, (error, result) => {
       this.compressing = false;
+      this.heldBytes -= data.length;
       if (error !== null || result === undefined) {
         // A local zlib failure: not the peer's doing, but the stream cannot go on.
         const failure = error ?? new Error('compression failed');
         if (cb !== undefined) cb(failure);
         this.endAfterWrites = false;
         // What waited behind it cannot go out, except a close frame the application already asked for.
+        this.heldBytes = 0;
         for (const write of this.heldWrites.splice(0)) {
           if (write.opcode === Opcode.Close) this.writeFrame(write.opcode, write.data, true, false, write.cb);
           else if (write.cb !== undefined) process.nextTick(write.cb, failure);
@@ -227,12 +269,15 @@ export class Connection implements FrameSink {
       const held = this.heldWrites;
       while (held.length > 0 && !this.compressing) {
         const write = held.shift()!;
+        this.heldBytes -= write.data.length;
         this.queueFrame(write.opcode, write.data, write.fin, write.compress, write.cb);
       }
-      if (this.endAfterWrites && !this.compressing) {
+      if (this.compressing) return;
+      if (this.endAfterWrites) {
         this.endAfterWrites = false;
         this.handler.endTransport();
       }
+      this.handler.onWritesFlushed();
     });
   }
 
@@ -265,7 +310,15 @@ export class Connection implements FrameSink {
     }
     // RFC 6455 §5.5.2-3: answer a ping with a pong carrying the same application data,
     // unless we already sent our close frame.
-    if (this.autoPong && !this.closeFrameSent) this.pong(payload);
+    if (this.autoPong && !this.closeFrameSent) {
+      // A peer that pings and never reads: its pongs pile up unwritten. Stop it there.
+      if (this.maxPendingAutoPongs > 0 && this.pendingAutoPongs >= this.maxPendingAutoPongs) {
+        this.abort(new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxPendingAutoPongs} automatic pongs waiting to be written`));
+        return;
+      }
+      this.pendingAutoPongs++;
+      this.queueFrame(Opcode.Pong, payload, true, false, this.autoPongWritten);
+    }
     this.handler.onPing(payload);
   }
 
@@ -303,8 +356,24 @@ export class Connection implements FrameSink {
     this.fail(error);
   }
 
-  /** RFC 6455 §7.1.7: fail the connection: send a close frame with the code, then drop TCP. */
-  private fail(error: ProtocolError): void {
+  /**
+   * Stop everything and ask the transport to drop the connection at once, without a close frame
+   * (it could not leave anyway). The error goes to onProtocolError first.
+   */
+  abort(error: ProtocolError): void {
+    if (this.readyState === ReadyState.CLOSED) return;
+    this.decoder.stop();
+    this.heldEvents.length = 0;
+    this.handler.onProtocolError(error);
+    this.handler.abort(error);
+  }
+
+  /**
+   * RFC 6455 §7.1.7: fail the connection: send a close frame with the code, then drop TCP. Used for
+   * the peer's violations, and by the layers above for a policy limit (1008) or a local failure (1011).
+   */
+  fail(error: ProtocolError): void {
+    if (this.readyState === ReadyState.CLOSED) return;
     this.decoder.stop();
     this.heldEvents.length = 0;
     if (!this.closeFrameSent) {
@@ -319,6 +388,10 @@ export class Connection implements FrameSink {
   }
 
   private hold(opcode: number, data: Buffer, isBinary: boolean, compressed: boolean, code: number, error: ProtocolError | null): void {
+    if (this.maxBufferedChunks > 0 && this.heldEvents.length >= this.maxBufferedChunks && error === null) {
+      this.fail(new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxBufferedChunks} frames waiting behind a decompression`));
+      return;
+    }
     this.heldEvents.push({ opcode, data, isBinary, compressed, code, error });
   }
 

@@ -1,6 +1,9 @@
 import type { Socket } from 'node:net';
-import type { ProtocolError } from '../framing/protocol-error.js';
+import { CloseCode } from '../framing/close-codes.js';
+import { ProtocolError } from '../framing/protocol-error.js';
+import { heartbeatMonitor, type HeartbeatMonitor, type HeartbeatOptions, type HeartbeatTarget } from './heartbeat.js';
 import {
+  ReadyState,
   Connection,
   type ConnectionHandler,
   type ConnectionOptions,
@@ -17,11 +20,21 @@ export interface TransportListener {
   onProtocolError(error: ProtocolError): void;
   /** Once, after the TCP connection is gone: the peer's close code (1005: none in its frame, 1006: no close frame). */
   onClose(code: number, reason: Buffer): void;
+  /** What was queued for sending has drained below the socket's high-water mark. */
+  onDrain(): void;
 }
 
 export interface TransportOptions extends ConnectionOptions {
   /** How long to wait for the peer's close frame, then for TCP to end, before destroying the socket. Default 30 s. */
   closeTimeout: number;
+  /**
+   * Max bytes queued for sending and not yet written (socket buffer plus messages waiting for
+   * compression); beyond it the connection is failed with 1008 and nothing more is queued. 0 =
+   * unlimited (the default, as in `ws`).
+   */
+  maxBufferedAmount: number;
+  /** Ping silent connections and terminate the ones that stay silent. Off when undefined. */
+  heartbeat: HeartbeatOptions | undefined;
 }
 
 export const DEFAULT_CLOSE_TIMEOUT = 30_000;
@@ -31,12 +44,17 @@ export const DEFAULT_CLOSE_TIMEOUT = 30_000;
  * the frames the connection emits go to the socket, and TCP teardown follows the closing
  * handshake. Writes made while a read batch is processed leave in one `writev` (cork/uncork).
  */
-export class SocketTransport implements ConnectionHandler {
+export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
   readonly connection: Connection;
   private closeTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private userPaused = false;
   private readingHeld = false;
+  private readonly maxBufferedAmount: number;
+  private overLimit = false;
+  /** Bumped by every read, for the heartbeat monitor. */
+  activity = 0;
+  private heartbeat: HeartbeatMonitor | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -46,6 +64,7 @@ export class SocketTransport implements ConnectionHandler {
     head: Buffer,
   ) {
     this.connection = new Connection(role, this, options);
+    this.maxBufferedAmount = options.maxBufferedAmount ?? 0;
     // handleUpgrade may be given any Duplex, not only a net.Socket.
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
@@ -55,12 +74,22 @@ export class SocketTransport implements ConnectionHandler {
     socket.on('end', this.onEnd);
     socket.on('error', this.onSocketError);
     socket.on('close', this.onSocketClose);
+    socket.on('drain', this.onSocketDrain);
     socket.resume();
+    if (options.heartbeat !== undefined) {
+      this.heartbeat = heartbeatMonitor(options.heartbeat);
+      this.heartbeat.add(this);
+    }
   }
 
-  /** Bytes queued on the socket and not yet handed to the kernel. */
+  /** Bytes queued on the socket and not yet handed to the kernel, plus those waiting for compression. */
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.connection.pendingBytes;
+  }
+
+  /** Above this many buffered bytes, send() reports backpressure (the socket's writableHighWaterMark). */
+  get highWaterMark(): number {
+    return this.socket.writableHighWaterMark;
   }
 
   /** Paused by the application (`pause()`), whatever the connection itself asks. */
@@ -87,13 +116,19 @@ export class SocketTransport implements ConnectionHandler {
 
   private readonly onData = (chunk: Buffer): void => {
     const socket = this.socket;
+    this.activity++;
     socket.cork();
     try {
       this.connection.receive(chunk);
     } finally {
       // An exception from an application handler propagates, but the batched writes still leave.
       socket.uncork();
+      if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
     }
+  };
+
+  private readonly onSocketDrain = (): void => {
+    this.listener.onDrain();
   };
 
   private readonly onEnd = (): void => {
@@ -111,6 +146,10 @@ export class SocketTransport implements ConnectionHandler {
     if (this.closed) return;
     this.closed = true;
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    if (this.heartbeat !== null) {
+      this.heartbeat.delete(this);
+      this.heartbeat = null;
+    }
     const connection = this.connection;
     connection.transportClosed();
     this.listener.onClose(connection.closeCodeReceived, connection.closeReasonReceived);
@@ -124,6 +163,29 @@ export class SocketTransport implements ConnectionHandler {
       return;
     }
     this.socket.write(data, cb);
+    // Inside a read batch (corked) the check waits for the uncork, when the batch has been tried.
+    if (this.maxBufferedAmount > 0 && this.socket.writableCorked === 0) this.checkBufferedAmount();
+  }
+
+  /** One slow reader must not hold the memory of a busy sender: fail it with 1008 past the limit. */
+  private checkBufferedAmount(): void {
+    if (this.overLimit || this.bufferedAmount <= this.maxBufferedAmount) return;
+    this.overLimit = true;
+    this.connection.fail(
+      new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxBufferedAmount} bytes waiting to be sent (maxBufferedAmount)`),
+    );
+  }
+
+  heartbeatPing(): void {
+    if (this.connection.readyState === ReadyState.OPEN && !this.connection.closeFrameSent) this.connection.ping(EMPTY);
+  }
+
+  abort(): void {
+    this.socket.destroy();
+  }
+
+  onWritesFlushed(): void {
+    if (!this.socket.writableNeedDrain) this.listener.onDrain();
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
@@ -165,3 +227,5 @@ export class SocketTransport implements ConnectionHandler {
     this.closeTimer.unref?.();
   }
 }
+
+const EMPTY = Buffer.alloc(0);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, type FrameDecoderOptions, type FrameSink } from '../../src/framing/frame-decoder.js';
+import { DEFAULT_MAX_FRAGMENTS, FrameDecoder, type FrameDecoderOptions, type FrameSink } from '../../src/framing/frame-decoder.js';
 import { ProtocolError } from '../../src/framing/protocol-error.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -676,5 +676,38 @@ describe('FrameDecoder: stop() and sink failures', () => {
     const sink = new Recorder();
     expect(() => new FrameDecoder(sink, { maxPayload: -1 })).toThrow(RangeError);
     expect(() => new FrameDecoder(sink, { role: 'peer' as 'server' })).toThrow(TypeError);
+  });
+});
+
+describe('FrameDecoder: maxFragments', () => {
+  const fragmented = (count: number): Buffer =>
+    Buffer.concat([text('a', { fin: count === 1 }), ...Array.from({ length: count - 1 }, (_, i) => cont('b', { fin: i === count - 2 }))]);
+
+  it('a message of exactly maxFragments frames is delivered; one more frame gets 1008', () => {
+    expect(decode(fragmented(3), [], { maxFragments: 3 }).events).toEqual([msg('abb')]);
+    expect(errorCode(fragmented(4), { maxFragments: 3 })).toBe(1008);
+  });
+
+  it('the count is per message: it starts again after each fin', () => {
+    const events = decode(Buffer.concat([fragmented(3), fragmented(3), fragmented(2)]), [], { maxFragments: 3 }).events;
+    expect(events).toEqual([msg('abb'), msg('abb'), msg('ab')]);
+  });
+
+  it('control frames between fragments do not count', () => {
+    const bytes = Buffer.concat([text('a', { fin: false }), ping('x'), ping('y'), cont('b', { fin: false }), ping('z'), cont('c')]);
+    const events = decode(bytes, [], { maxFragments: 3 }).events;
+    expect(events.filter((e) => e[0] === 'message')).toEqual([msg('abc')]);
+  });
+
+  it('the default (131072) accepts Autobahn 9.3.1 (4 MiB in 64-byte frames) and stops a million 1-byte frames', () => {
+    expect(DEFAULT_MAX_FRAGMENTS).toBe(131072);
+    expect((4 * 1024 * 1024) / 64).toBeLessThanOrEqual(DEFAULT_MAX_FRAGMENTS);
+    const oneByteFrames = Buffer.concat([text('a', { fin: false }), ...Array.from({ length: DEFAULT_MAX_FRAGMENTS }, () => cont('b', { fin: false }))]);
+    expect(errorCode(oneByteFrames)).toBe(1008);
+  });
+
+  it('0 means unlimited; a negative value is refused', () => {
+    expect(decode(fragmented(50), [], { maxFragments: 0 }).events).toEqual([msg('a' + 'b'.repeat(49))]);
+    expect(() => new FrameDecoder({ onMessage() {}, onPing() {}, onPong() {}, onClose() {}, onError() {} }, { maxFragments: -1 })).toThrow(RangeError);
   });
 });

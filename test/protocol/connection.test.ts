@@ -3,7 +3,7 @@ import type { Extension } from '../../src/extensions/extension.js';
 import { PerMessageDeflate } from '../../src/extensions/permessage-deflate.js';
 import { encodeFrame } from '../../src/framing/frame-encoder.js';
 import { Opcode } from '../../src/framing/opcodes.js';
-import type { ProtocolError } from '../../src/framing/protocol-error.js';
+import { ProtocolError } from '../../src/framing/protocol-error.js';
 import { Connection, ReadyState, type ConnectionHandler, type Role } from '../../src/protocol/connection.js';
 
 /** Records everything the core asks of its environment. */
@@ -33,6 +33,13 @@ class Recorder implements ConnectionHandler {
   }
   endTransport(): void {
     this.events.push('endTransport');
+  }
+  abort(error: ProtocolError): void {
+    this.events.push(`abort:${error.closeCode}`);
+  }
+  flushes = 0;
+  onWritesFlushed(): void {
+    this.flushes++;
   }
   holds: boolean[] = [];
   holdReading(hold: boolean): void {
@@ -336,6 +343,74 @@ describe('Connection with permessage-deflate', () => {
     const frames = handler.frames();
     expect(frames.map((f) => f.opcode)).toEqual([Opcode.Close]);
     expect(frames[0]!.payload.readUInt16BE(0)).toBe(1011);
+    connection.transportClosed();
+  });
+});
+
+describe('Connection limits', () => {
+  test('maxPendingAutoPongs: pongs not yet written are counted; one ping more aborts with 1008', () => {
+    const { connection, handler } = setup('server', { maxPendingAutoPongs: 3 });
+    // The Recorder never completes a write, like a socket whose peer does not read.
+    connection.receive(Buffer.concat([clientFrame(Opcode.Ping, '1'), clientFrame(Opcode.Ping, '2'), clientFrame(Opcode.Ping, '3')]));
+    expect(handler.frames().map((f) => f.payload.toString())).toEqual(['1', '2', '3']);
+    expect(handler.events).toEqual(['ping:1', 'ping:2', 'ping:3']);
+    connection.receive(Buffer.concat([clientFrame(Opcode.Ping, '4'), clientFrame(Opcode.Text, 'after')]));
+    expect(handler.events).toEqual(['ping:1', 'ping:2', 'ping:3', 'error:1008', 'abort:1008']);
+    expect(handler.messages).toEqual([]);
+    expect(handler.frames()).toHaveLength(3);
+  });
+
+  test('maxPendingAutoPongs: written pongs free their place', () => {
+    const written: Array<(() => void) | undefined> = [];
+    const { connection, handler } = setup('server', { maxPendingAutoPongs: 2 });
+    handler.write = (data: Buffer, cb?: () => void) => {
+      handler.written.push(Buffer.from(data));
+      written.push(cb);
+    };
+    for (let i = 0; i < 10; i++) {
+      connection.receive(clientFrame(Opcode.Ping, String(i)));
+      for (const cb of written.splice(0)) cb?.();
+    }
+    expect(handler.events.filter((e) => e.startsWith('abort') || e.startsWith('error'))).toEqual([]);
+    expect(handler.frames()).toHaveLength(10);
+  });
+
+  test('maxFragments reaches the decoder: one frame over it fails with 1008', () => {
+    const { connection, handler } = setup('server', { maxFragments: 2 });
+    connection.receive(Buffer.concat([clientFrame(Opcode.Text, 'a', false), clientFrame(Opcode.Continuation, 'b', false), clientFrame(Opcode.Continuation, 'c')]));
+    expect(handler.events).toEqual(['error:1008', 'endTransport']);
+    expect(handler.frames().map((f) => [f.opcode, f.payload.readUInt16BE(0)])).toEqual([[Opcode.Close, 1008]]);
+  });
+
+  test('fail() from the layers above: a close frame with the code, then the transport ends', () => {
+    const { connection, handler } = setup('server');
+    connection.fail(new ProtocolError(1008, 'send buffer limit'));
+    expect(handler.events).toEqual(['error:1008', 'endTransport']);
+    expect(handler.frames().map((f) => f.payload.readUInt16BE(0))).toEqual([1008]);
+    // Once only: a second failure sends nothing more.
+    connection.fail(new ProtocolError(1011, 'again'));
+    expect(handler.frames()).toHaveLength(1);
+  });
+});
+
+describe('Connection limits with permessage-deflate', () => {
+  test('maxBufferedChunks: frames waiting behind a decompression beyond the limit fail with 1008', async () => {
+    const clientSide = new PerMessageDeflate({ threshold: 0 });
+    const accepted = new PerMessageDeflate({ threshold: 0 }).negotiate([clientSide.offer()]);
+    const client = clientSide.accept(accepted!.response);
+    if (client instanceof Error) throw client;
+    const { connection, handler } = setup('server', { extension: accepted!.extension, maxBufferedChunks: 2 });
+    const deflated = await new Promise<Buffer>((resolve, reject) =>
+      client.compress(Buffer.from('first'), true, (error, result) => (error ? reject(error) : resolve(result!))),
+    );
+    const out: Buffer[] = [];
+    encodeFrame(out, Opcode.Text, deflated, true, true, KEY);
+    connection.receive(Buffer.concat([...out, clientFrame(Opcode.Text, 'x'), clientFrame(Opcode.Text, 'y'), clientFrame(Opcode.Text, 'z')]));
+    expect(handler.events).toEqual(['error:1008', 'endTransport']);
+    for (let i = 0; i < 50 && handler.messages.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    // The message received before the violation is still delivered; the held ones are not.
+    expect(handler.messages).toEqual([['first', false]]);
+    client.close();
     connection.transportClosed();
   });
 });
