@@ -284,10 +284,17 @@ export class Connection implements FrameSink {
   private writeFrame(opcode: number, payload: Buffer, fin: boolean, rsv1: boolean, cb?: WriteCallback): void {
     const out = this.out;
     encodeFrame(out, opcode, payload, fin, rsv1, this.maskKeys === null ? null : this.maskKeys());
-    const last = out.length - 1;
-    for (let i = 0; i < last; i++) this.handler.write(out[i]!);
-    this.handler.write(out[last]!, cb);
+    // One buffer, or a header and the payload. Taken out of `out` before writing: a write can re-enter
+    // (a limit tripped by it fails the connection, which writes a close frame through here).
+    const first = out[0]!;
+    const second = out.length === 2 ? out[1]! : null;
     out.length = 0;
+    if (second === null) {
+      this.handler.write(first, cb);
+    } else {
+      this.handler.write(first);
+      this.handler.write(second, cb);
+    }
   }
 
   // ---- FrameSink: events from the decoder -------------------------------------------------

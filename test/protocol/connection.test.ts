@@ -414,3 +414,25 @@ describe('Connection limits with permessage-deflate', () => {
     connection.transportClosed();
   });
 });
+
+describe('Connection write re-entrancy', () => {
+  test('a write that fails the connection (a send limit) puts every frame on the wire once, in order', () => {
+    const { connection, handler } = setup('server');
+    const original = handler.write.bind(handler);
+    let tripped = false;
+    handler.write = (data: Buffer) => {
+      original(data);
+      // As the transport's maxBufferedAmount check does, from inside the write of the payload.
+      if (!tripped && data.length === 2000) {
+        tripped = true;
+        connection.fail(new ProtocolError(1008, 'over the limit'));
+      }
+    };
+    connection.send(Buffer.alloc(2000, 0x61), false);
+    const frames = handler.frames();
+    expect(frames.map((f) => [f.opcode, f.payload.length])).toEqual([
+      [Opcode.Text, 2000],
+      [Opcode.Close, 2],
+    ]);
+  });
+});
