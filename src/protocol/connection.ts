@@ -350,8 +350,10 @@ export class Connection implements FrameSink {
       // RFC 6455 §7.1.2: both close frames exchanged; the TCP connection can go.
       this.endTransport();
     } else {
-      // RFC 6455 §5.5.1: echo the status code (1000 when the peer sent none).
-      this.close(code === CloseCode.NoStatus ? CloseCode.Normal : code);
+      // RFC 6455 §5.5.1: echo the status code (1000 when the peer sent none) and, as `ws` does, the
+      // reason (copied into the new frame: the received one is a view of the read chunk).
+      if (code === CloseCode.NoStatus) this.close(CloseCode.Normal);
+      else this.close(code, reason);
     }
   }
 
