@@ -214,7 +214,9 @@ export class WebSocket extends EventEmitter implements TransportListener {
 
   /** An unknown type is ignored, as in `ws`. */
   set binaryType(type: BinaryType) {
-    if (BINARY_TYPES.includes(type)) this._binaryType = type;
+    if (!BINARY_TYPES.includes(type)) return;
+    this._binaryType = type;
+    if (this._transport !== null) this._transport.connection.recordFragments = type === 'fragments';
   }
 
   /** Bytes queued and not yet written to the socket (plus, as `ws`, bytes sent after the close). */
@@ -404,6 +406,7 @@ export class WebSocket extends EventEmitter implements TransportListener {
     this._protocol = negotiated.protocol;
     this._extensions = negotiated.extensions;
     this._transport = new SocketTransport(socket, role, this, options, head);
+    if (this._binaryType === 'fragments') this._transport.connection.recordFragments = true;
     this._readyState = ReadyState.OPEN;
   }
 
@@ -553,9 +556,9 @@ export class WebSocket extends EventEmitter implements TransportListener {
 
   // ---- TransportListener ---------------------------------------------------------------------
 
-  onMessage(data: Buffer, isBinary: boolean): void {
+  onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void {
     if (isBinary && this._binaryType !== 'nodebuffer') {
-      this.emit('message', convertBinary(data, this._binaryType), true);
+      this.emit('message', convertBinary(data, this._binaryType, fragmentEnds), true);
     } else {
       this.emit('message', data, isBinary);
     }
@@ -640,13 +643,23 @@ function toBuffer(data: SendData): Buffer {
   return Buffer.from(data as unknown as string);
 }
 
-function convertBinary(data: Buffer, binaryType: BinaryType): RawData {
+function convertBinary(data: Buffer, binaryType: BinaryType, fragmentEnds: readonly number[] | null | undefined): RawData {
   switch (binaryType) {
     case 'arraybuffer':
       if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data.buffer as ArrayBuffer;
       return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-    case 'fragments':
-      return [data];
+    case 'fragments': {
+      // One Buffer per frame, as views of the joined message (a compressed message: one piece).
+      if (fragmentEnds === undefined || fragmentEnds === null) return [data];
+      const pieces: Buffer[] = [];
+      let start = 0;
+      for (const end of fragmentEnds) {
+        pieces.push(data.subarray(start, end));
+        start = end;
+      }
+      if (start < data.length) pieces.push(data.subarray(start));
+      return pieces;
+    }
     case 'blob':
       return new Blob([data]);
     default:

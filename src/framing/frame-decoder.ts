@@ -33,9 +33,11 @@ export interface FrameDecoderOptions {
 export interface FrameSink {
   /**
    * A complete data message. compressed = RSV1 was set on its first frame (then data is the raw
-   * compressed payload and is NOT UTF-8 checked; an extension inflates it).
+   * compressed payload and is NOT UTF-8 checked; an extension inflates it). With `recordFragments`,
+   * a binary uncompressed message of several frames also gets `fragmentEnds`: the offset in `data`
+   * where each frame but the last ends.
    */
-  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void;
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean, fragmentEnds?: readonly number[] | null): void;
   onPing(payload: Buffer): void;
   onPong(payload: Buffer): void;
   /** A valid close frame (code 1005 when the payload was empty). After this the decoder ignores all further input. */
@@ -75,6 +77,8 @@ export class FrameDecoder {
   maxFragments: number;
   allowRsv1: boolean;
   skipUtf8Validation: boolean;
+  /** Report where the frames of a fragmented binary message end (binaryType 'fragments'). */
+  recordFragments = false;
 
   private readonly sink: FrameSink;
   private readonly requireMask: boolean;
@@ -105,6 +109,8 @@ export class FrameDecoder {
   private messageLength = 0;
   /** Frames of the message so far, including the current one. */
   private messageFragments = 0;
+  /** With recordFragments: where each finished frame of the message ends in the joined bytes. */
+  private fragmentEnds: number[] | null = null;
   /** Joined bytes of a message that spans frames or chunks; grows geometrically. */
   private joined: Buffer | null = null;
   private joinedLength = 0;
@@ -363,7 +369,14 @@ export class FrameDecoder {
   /** The last payload byte of a data frame was read (or the frame was empty). */
   private endDataFrame(): void {
     this.state = HEADER;
-    if (!this.fin) return;
+    if (!this.fin) {
+      if (this.recordFragments && this.messageOpcode === Opcode.Binary && !this.messageCompressed && this.joinedLength > 0) {
+        // Frames that carried no byte make no piece (as in `ws`).
+        const ends = (this.fragmentEnds ??= []);
+        if (ends.length === 0 || ends[ends.length - 1]! < this.joinedLength) ends.push(this.joinedLength);
+      }
+      return;
+    }
     // RFC 6455 §8.1: a text message must end on a code point boundary, else 1007.
     if (this.messageValidate && !this.utf8.finish()) {
       this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence');
@@ -394,7 +407,13 @@ export class FrameDecoder {
     this.messageOpcode = 0;
     this.messageLength = 0;
     this.messageFragments = 0;
-    this.sink.onMessage(data, isBinary, compressed);
+    const ends = this.fragmentEnds;
+    if (ends === null) {
+      this.sink.onMessage(data, isBinary, compressed);
+    } else {
+      this.fragmentEnds = null;
+      this.sink.onMessage(data, isBinary, compressed, ends);
+    }
   }
 
   private endControlFrame(payload: Buffer): void {
@@ -459,6 +478,7 @@ export class FrameDecoder {
 
   private finish(): void {
     this.state = DONE;
+    this.fragmentEnds = null;
     this.joined = null;
     this.joinedLength = 0;
   }

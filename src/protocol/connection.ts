@@ -25,7 +25,8 @@ export type WriteCallback = (error?: Error | null) => void;
 export interface ConnectionHandler {
   /** Bytes to put on the wire, in order. `cb` runs once they are written (or failed). */
   write(data: Buffer, cb?: WriteCallback): void;
-  onMessage(data: Buffer, isBinary: boolean): void;
+  /** A message; `fragmentEnds` as FrameSink.onMessage's (with recordFragments only). */
+  onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void;
   onPing(payload: Buffer): void;
   onPong(payload: Buffer): void;
   /** The peer violated the protocol; a close frame with `error.closeCode` has been queued. */
@@ -75,6 +76,7 @@ export interface ConnectionOptions {
 interface HeldEvent {
   opcode: number;
   data: Buffer;
+  ends: readonly number[] | null;
   isBinary: boolean;
   compressed: boolean;
   code: number;
@@ -157,6 +159,11 @@ export class Connection implements FrameSink {
     // RFC 6455 §5.1: a client masks every frame it sends, a server never does.
     this.maskKeys = role === 'client' ? (options.maskKeys ?? cryptoMaskKeySource()) : null;
     this.autoPong = options.autoPong ?? true;
+  }
+
+  /** Report the frame boundaries of fragmented binary messages (binaryType 'fragments'). */
+  set recordFragments(record: boolean) {
+    this.decoder.recordFragments = record;
   }
 
   /** Bytes handed to send() that wait for a compression, not yet given to the transport. */
@@ -300,13 +307,15 @@ export class Connection implements FrameSink {
   // ---- FrameSink: events from the decoder -------------------------------------------------
   // While a received message is decompressed, later events wait in order behind it.
 
-  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean, fragmentEnds?: readonly number[] | null): void {
     if (this.decompressing) {
-      this.hold(Opcode.Binary, data, isBinary, compressed, 0, null);
+      this.hold(Opcode.Binary, data, isBinary, compressed, 0, null, fragmentEnds ?? null);
     } else if (compressed) {
       this.decompress(data, isBinary);
-    } else {
+    } else if (fragmentEnds === undefined || fragmentEnds === null) {
       this.handler.onMessage(data, isBinary);
+    } else {
+      this.handler.onMessage(data, isBinary, fragmentEnds);
     }
   }
 
@@ -396,12 +405,20 @@ export class Connection implements FrameSink {
     this.endTransport();
   }
 
-  private hold(opcode: number, data: Buffer, isBinary: boolean, compressed: boolean, code: number, error: ProtocolError | null): void {
+  private hold(
+    opcode: number,
+    data: Buffer,
+    isBinary: boolean,
+    compressed: boolean,
+    code: number,
+    error: ProtocolError | null,
+    ends: readonly number[] | null = null,
+  ): void {
     if (this.maxBufferedChunks > 0 && this.heldEvents.length >= this.maxBufferedChunks && error === null) {
       this.fail(new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxBufferedChunks} frames waiting behind a decompression`));
       return;
     }
-    this.heldEvents.push({ opcode, data, isBinary, compressed, code, error });
+    this.heldEvents.push({ opcode, data, ends, isBinary, compressed, code, error });
   }
 
   private decompress(data: Buffer, isBinary: boolean): void {
@@ -432,7 +449,7 @@ export class Connection implements FrameSink {
       const event = held.shift()!;
       switch (event.opcode) {
         case Opcode.Binary:
-          this.onMessage(event.data, event.isBinary, event.compressed);
+          this.onMessage(event.data, event.isBinary, event.compressed, event.ends);
           break;
         case Opcode.Ping:
           this.onPing(event.data);

@@ -13,7 +13,7 @@ import {
 
 /** Events the transport reports upward (to the public API object). */
 export interface TransportListener {
-  onMessage(data: Buffer, isBinary: boolean): void;
+  onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void;
   onPing(payload: Buffer): void;
   onPong(payload: Buffer): void;
   /** The peer broke the protocol; the connection is being failed with `error.closeCode`. */
@@ -188,8 +188,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
     if (!this.socket.writableNeedDrain) this.listener.onDrain();
   }
 
-  onMessage(data: Buffer, isBinary: boolean): void {
-    this.listener.onMessage(data, isBinary);
+  onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void {
+    this.listener.onMessage(data, isBinary, fragmentEnds);
   }
 
   onPing(payload: Buffer): void {

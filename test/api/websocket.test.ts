@@ -360,6 +360,27 @@ describe('close', () => {
 });
 
 describe('binaryType', () => {
+  test.each(CLIENTS)("%s: 'fragments' gives one Buffer per frame of a fragmented binary message", async (_name, Client) => {
+    const { url } = await wsServer((socket) => {
+      socket.on('message', () => {
+        // Uncompressed (no deflate offer below), so every frame arrives as sent.
+        socket.send(Buffer.from('ab'), { fin: false });
+        socket.send(Buffer.from(''), { fin: false });
+        socket.send(Buffer.from('cde'), { fin: false });
+        socket.send(Buffer.from('f'), { fin: true });
+        socket.send(Buffer.from('whole'));
+      });
+    });
+    const ws = await open(Client, url, { perMessageDeflate: false });
+    ws.binaryType = 'fragments';
+    const messages: string[][] = [];
+    ws.on('message', (data: unknown) => messages.push((data as Buffer[]).map((piece) => piece.toString())));
+    ws.send('go');
+    for (let i = 0; i < 100 && messages.length < 2; i++) await once(ws, 'message');
+    // Frames without a byte make no piece.
+    expect(messages).toEqual([['ab', 'cde', 'f'], ['whole']]);
+  });
+
   test.each(CLIENTS)('%s: nodebuffer, arraybuffer, fragments, blob; text stays a Buffer; unknown types are ignored', async (_name, Client) => {
     const { url } = await wsServer((socket) => {
       socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));

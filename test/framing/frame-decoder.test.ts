@@ -711,3 +711,29 @@ describe('FrameDecoder: maxFragments', () => {
     expect(() => new FrameDecoder({ onMessage() {}, onPing() {}, onPong() {}, onClose() {}, onError() {} }, { maxFragments: -1 })).toThrow(RangeError);
   });
 });
+
+describe('FrameDecoder: recordFragments', () => {
+  function endsOf(bytes: Buffer, record: boolean, cuts: number[] = []): Array<readonly number[] | null | undefined> {
+    const ends: Array<readonly number[] | null | undefined> = [];
+    const decoder = new FrameDecoder(
+      { onMessage: (_d, _b, _c, e) => ends.push(e), onPing() {}, onPong() {}, onClose() {}, onError() {} },
+      { role: 'server' },
+    );
+    decoder.recordFragments = record;
+    const bounds = [0, ...cuts, bytes.length];
+    for (let i = 0; i + 1 < bounds.length; i++) decoder.push(Buffer.from(bytes.subarray(bounds[i]!, bounds[i + 1]!)));
+    return ends;
+  }
+  const fragmentedBinary = Buffer.concat([binary('ab', { fin: false }), cont('', { fin: false }), cont('cde', { fin: false }), cont('f')]);
+
+  it('gives the end of each frame that carried bytes (but the last), in any chunking', () => {
+    expect(endsOf(fragmentedBinary, true)).toEqual([[2, 5]]);
+    expect(endsOf(fragmentedBinary, true, [1, 7, 9, 13, 20])).toEqual([[2, 5]]);
+  });
+
+  it('nothing for single-frame or text messages, or when not asked', () => {
+    expect(endsOf(binary('whole'), true)).toEqual([undefined]);
+    expect(endsOf(Buffer.concat([text('ab', { fin: false }), cont('c')]), true)).toEqual([undefined]);
+    expect(endsOf(fragmentedBinary, false)).toEqual([undefined]);
+  });
+});
