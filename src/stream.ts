@@ -1,6 +1,6 @@
 // createWebSocketStream: a WebSocket as a node Duplex (the semantics of `ws`'s), with backpressure
-// both ways: a full readable side pauses the socket, and each write completes when its message has
-// been written to the socket.
+// both ways: a full readable side pauses the socket, and a write completes at once while send()
+// returns true, else on the WebSocket's 'drain'.
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { ReadyState } from './protocol/connection.js';
 import type { WebSocket } from './websocket.js';
@@ -102,7 +102,19 @@ export function createWebSocketStream(ws: WebSocket, options?: DuplexOptions): D
       ws.once('open', () => duplex._write(chunk, _encoding, callback));
       return;
     }
-    ws.send(chunk, callback);
+    // Backpressure as send() reports it: the next write is taken at once while the socket keeps up,
+    // and after 'drain' when it does not. A write that fails reports its error here, unless the
+    // write was already acknowledged (then the WebSocket's 'error' or 'close' ends the stream).
+    let settled = false;
+    const settle = (error?: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      ws.removeListener('drain', onDrain);
+      callback(error);
+    };
+    const onDrain = (): void => settle();
+    if (ws.send(chunk, (error) => error && settle(error))) settle();
+    else if (!settled) ws.once('drain', onDrain);
   };
 
   duplex.on('end', onDuplexEnd);

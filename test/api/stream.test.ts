@@ -130,17 +130,24 @@ describe.each(FLAVORS)('%s', (_name, connect, stream) => {
     expect(ws.isPaused).toBe(false);
   });
 
-  test('backpressure on the writable side: write() returns false past the mark, drain follows, order is kept', async () => {
+  test('backpressure on the writable side: write() returns false once the socket is behind, drain follows, order is kept', async () => {
     const side = await server();
     const ws = tracked(connect(side.url));
     const duplex = stream(ws, { writableHighWaterMark: 1024 });
     await once(ws, 'open');
-    const results: boolean[] = [];
-    for (let i = 0; i < 8; i++) results.push(duplex.write(Buffer.alloc(4096, i)));
-    expect(results[0]).toBe(false);
-    await once(duplex, 'drain');
-    await until(side.events, 'message', () => side.received.length === 8);
-    expect(side.received.map((b) => [b.length, b[0]])).toEqual([...Array(8).keys()].map((i) => [4096, i]));
+    // The peer stops reading: the kernel buffers fill, then the WebSocket's, then the stream's.
+    side.socket().pause();
+    const CHUNK = 256 * 1024;
+    let written = 0;
+    // Bounded: 50 MiB is far more than loopback's kernel buffers can hold.
+    while (written < 200 && duplex.write(Buffer.alloc(CHUNK, written & 0xff))) written++;
+    written++; // the write that returned false is queued too
+    expect(written).toBeLessThan(200);
+    const drained = once(duplex, 'drain');
+    side.socket().resume();
+    await drained;
+    await until(side.events, 'message', () => side.received.length === written);
+    expect(side.received.map((b) => [b.length, b[0]])).toEqual([...Array(written).keys()].map((i) => [CHUNK, i & 0xff]));
   });
 
   test('end() closes the WebSocket (1005) once written; the stream then ends and closes', async () => {
