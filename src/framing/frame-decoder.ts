@@ -85,7 +85,8 @@ export class FrameDecoder {
   private state = HEADER;
 
   // A header split across chunks is gathered here.
-  private readonly header = Buffer.alloc(MAX_HEADER);
+  // Allocated on first use (most connections never split a header): idle connections stay small.
+  private header: Buffer | null = null;
   private headerHave = 0;
   private headerNeed = 2;
 
@@ -99,7 +100,7 @@ export class FrameDecoder {
   private payloadRead = 0;
 
   // A control frame payload split across chunks is gathered here.
-  private readonly control = Buffer.alloc(MAX_CONTROL_PAYLOAD);
+  private control: Buffer | null = null;
 
   // The current data message (messageOpcode 0 = none open).
   private messageOpcode = 0;
@@ -171,7 +172,7 @@ export class FrameDecoder {
           const need = this.startFrame(chunk[pos]!, chunk[pos + 1]!);
           if (need === 0) return;
           if (end - pos < need) {
-            chunk.copy(this.header, 0, pos, end);
+            chunk.copy((this.header ??= Buffer.allocUnsafe(MAX_HEADER)), 0, pos, end);
             this.headerHave = end - pos;
             this.headerNeed = need;
             return;
@@ -183,18 +184,19 @@ export class FrameDecoder {
           const target = this.headerHave < 2 ? 2 : this.headerNeed;
           let n = target - this.headerHave;
           if (n > end - pos) n = end - pos;
-          for (let i = 0; i < n; i++) this.header[this.headerHave + i] = chunk[pos + i]!;
+          const header = (this.header ??= Buffer.allocUnsafe(MAX_HEADER));
+          for (let i = 0; i < n; i++) header[this.headerHave + i] = chunk[pos + i]!;
           this.headerHave += n;
           pos += n;
           if (this.headerHave < target) return;
           if (target === 2) {
-            const need = this.startFrame(this.header[0]!, this.header[1]!);
+            const need = this.startFrame(header[0]!, header[1]!);
             if (need === 0) return;
             this.headerNeed = need;
             if (need > 2) continue;
           }
           this.headerHave = 0;
-          if (!this.readHeader(this.header, 0)) return;
+          if (!this.readHeader(header, 0)) return;
         }
         if (this.payloadLength === 0) this.endEmptyFrame();
         continue;
@@ -213,13 +215,14 @@ export class FrameDecoder {
         } else {
           const n = remaining < available ? remaining : available;
           if (this.masked) unmask(chunk, pos, pos + n, this.maskKey, this.payloadRead & 3);
-          for (let i = 0; i < n; i++) this.control[this.payloadRead + i] = chunk[pos + i]!;
+          const control = (this.control ??= Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD));
+          for (let i = 0; i < n; i++) control[this.payloadRead + i] = chunk[pos + i]!;
           this.payloadRead += n;
           pos += n;
           if (this.payloadRead === this.payloadLength) {
             // The sink may keep the payload: hand it a copy, not the scratch.
             const payload = Buffer.allocUnsafe(this.payloadLength);
-            this.control.copy(payload, 0, 0, this.payloadLength);
+            control.copy(payload, 0, 0, this.payloadLength);
             this.endControlFrame(payload);
           }
         }

@@ -119,9 +119,8 @@ export class Connection implements FrameSink {
   private readonly maxBufferedChunks: number;
   /** Automatic pongs handed to the transport and not yet written. */
   private pendingAutoPongs = 0;
-  private readonly autoPongWritten = (): void => {
-    this.pendingAutoPongs--;
-  };
+  /** Created with the first automatic pong: a connection that is never pinged does not pay for it. */
+  private autoPongWritten: (() => void) | null = null;
   /** Payload bytes of the message being compressed and of the writes held behind it. */
   private heldBytes = 0;
   /** Opcode of a message sent with fin=false and not yet finished, else -1. */
@@ -333,7 +332,7 @@ export class Connection implements FrameSink {
         return;
       }
       this.pendingAutoPongs++;
-      this.queueFrame(Opcode.Pong, payload, true, false, this.autoPongWritten);
+      this.queueFrame(Opcode.Pong, payload, true, false, (this.autoPongWritten ??= () => void this.pendingAutoPongs--));
     }
     this.handler.onPing(payload);
   }

@@ -39,6 +39,29 @@ export interface TransportOptions extends ConnectionOptions {
 
 export const DEFAULT_CLOSE_TIMEOUT = 30_000;
 
+/** The transport of a socket, for the socket event handlers below (shared by all connections). */
+const kTransport = Symbol('rfc6455.transport');
+type TransportSocket = Socket & { [kTransport]: SocketTransport };
+
+function onSocketData(this: TransportSocket, chunk: Buffer): void {
+  this[kTransport].onData(chunk);
+}
+function onSocketEnd(this: TransportSocket): void {
+  // The peer half-closed: nothing more will arrive, so finish our side too.
+  this.end();
+}
+function onSocketError(this: TransportSocket): void {
+  // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with
+  // 1006 through 'close'; it never throws.
+  this.destroy();
+}
+function onSocketClose(this: TransportSocket): void {
+  this[kTransport].onClose();
+}
+function onSocketDrain(this: TransportSocket): void {
+  this[kTransport].listener.onDrain();
+}
+
 /**
  * Binds one socket to one protocol Connection: socket reads go to `connection.receive()`,
  * the frames the connection emits go to the socket, and TCP teardown follows the closing
@@ -51,6 +74,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
   private userPaused = false;
   private readingHeld = false;
   private readonly maxBufferedAmount: number;
+  private readonly closeTimeout: number;
   private overLimit = false;
   /** Bumped by every read, for the heartbeat monitor. */
   activity = 0;
@@ -59,22 +83,25 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
   constructor(
     readonly socket: Socket,
     role: Role,
-    private readonly listener: TransportListener,
-    private readonly options: Partial<TransportOptions>,
+    readonly listener: TransportListener,
+    options: Partial<TransportOptions>,
     head: Buffer,
   ) {
     this.connection = new Connection(role, this, options);
+    // Only what is needed later is kept: no per-connection options object stays alive.
     this.maxBufferedAmount = options.maxBufferedAmount ?? 0;
+    this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     // handleUpgrade may be given any Duplex, not only a net.Socket.
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
     // Bytes that arrived with the handshake belong to the frame stream: they are read first.
     if (head.length > 0) socket.unshift(head);
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('error', this.onSocketError);
-    socket.on('close', this.onSocketClose);
-    socket.on('drain', this.onSocketDrain);
+    (socket as TransportSocket)[kTransport] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    socket.on('drain', onSocketDrain);
     socket.resume();
     if (options.heartbeat !== undefined) {
       this.heartbeat = heartbeatMonitor(options.heartbeat);
@@ -114,7 +141,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
 
   // ---- socket events ----------------------------------------------------------------------
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** @internal A chunk read from the socket. */
+  onData(chunk: Buffer): void {
     const socket = this.socket;
     this.activity++;
     socket.cork();
@@ -125,24 +153,10 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
       socket.uncork();
       if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
     }
-  };
+  }
 
-  private readonly onSocketDrain = (): void => {
-    this.listener.onDrain();
-  };
-
-  private readonly onEnd = (): void => {
-    // The peer half-closed: nothing more will arrive, so finish our side too.
-    this.socket.end();
-  };
-
-  private readonly onSocketError = (): void => {
-    // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection
-    // ends with 1006 through 'close'; it never throws.
-    this.socket.destroy();
-  };
-
-  private readonly onSocketClose = (): void => {
+  /** @internal The socket closed. */
+  onClose(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
@@ -153,7 +167,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
     const connection = this.connection;
     connection.transportClosed();
     this.listener.onClose(connection.closeCodeReceived, connection.closeReasonReceived);
-  };
+  }
 
   // ---- ConnectionHandler --------------------------------------------------------------------
 
@@ -223,7 +237,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
   private armCloseTimer(): void {
     if (this.closeTimer !== undefined || this.closed) return;
     const socket = this.socket;
-    this.closeTimer = setTimeout(() => socket.destroy(), this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
+    this.closeTimer = setTimeout(() => socket.destroy(), this.closeTimeout);
     this.closeTimer.unref?.();
   }
 }
