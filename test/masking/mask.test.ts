@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { maskInto, NEW_ARRAY_WORD_LOOP_THRESHOLD, unmask, WORD_LOOP_THRESHOLD } from '../../src/masking/mask.js';
+import { maskInto, NEW_ARRAY_WORD_LOOP_THRESHOLD, SIMD_THRESHOLD, unmask, WORD_LOOP_THRESHOLD } from '../../src/masking/mask.js';
+import { simdXor } from '../../src/masking/simd.js';
 
 /** RFC 6455 §5.3 byte by byte: octet i is XORed with key octet (keyIndex + i) mod 4 (octet 0 = MSB). */
 function reference(bytes: Uint8Array, start: number, end: number, maskKey: number, keyIndex: number): Uint8Array {
@@ -296,6 +297,43 @@ describe('maskInto', () => {
       const expected = reference(buf, 0, length, 0xa1b2c3d4, 0);
       maskInto(buf, 0, length, 0xa1b2c3d4, buf, 0);
       expectBytes(buf, expected);
+    }
+  });
+});
+
+describe('the WebAssembly SIMD path (spans of SIMD_THRESHOLD bytes and more)', () => {
+  it('runs on this Node (WebAssembly SIMD is available on Node 20, 22 and 24)', () => {
+    expect(simdXor()).not.toBeNull();
+  });
+
+  const lengths = [SIMD_THRESHOLD - 1, SIMD_THRESHOLD, SIMD_THRESHOLD + 1, SIMD_THRESHOLD + 15, SIMD_THRESHOLD + 17, 65536, 65536 + 5, 3 * 65536 + 33];
+
+  it('unmask equals the reference for every byteOffset 0..7 and keyIndex 0..3, across the 64 KiB window', () => {
+    for (const length of lengths) {
+      for (let byteOffset = 0; byteOffset < 8; byteOffset++) {
+        for (let keyIndex = 0; keyIndex < 4; keyIndex++) {
+          const buf = viewAt(byteOffset, length + 10, length + byteOffset);
+          const expected = reference(buf, 3, 3 + length, 0x9a3c71e5, keyIndex);
+          unmask(buf, 3, 3 + length, 0x9a3c71e5, keyIndex);
+          expect(firstDifference(buf, expected), `length ${length}, byteOffset ${byteOffset}, keyIndex ${keyIndex}`).toBe(-1);
+        }
+      }
+    }
+  });
+
+  it('maskInto equals the reference and leaves src untouched', () => {
+    for (const length of lengths) {
+      for (let byteOffset = 0; byteOffset < 4; byteOffset++) {
+        const src = viewAt(byteOffset, length + 4, 7 * length + byteOffset);
+        const before = Uint8Array.from(src);
+        const dst = new Uint8Array(length + 9);
+        maskInto(src, 2, 2 + length, 0x01f2e3d4, dst, 5);
+        const expected = reference(src, 2, 2 + length, 0x01f2e3d4, 0).subarray(2, 2 + length);
+        expect(firstDifference(dst.subarray(5, 5 + length), expected), `length ${length}, byteOffset ${byteOffset}`).toBe(-1);
+        expect(firstDifference(src, before)).toBe(-1);
+        expect(dst[4]).toBe(0);
+        expect(dst[5 + length]).toBe(0);
+      }
     }
   });
 });
