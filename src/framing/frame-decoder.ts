@@ -3,7 +3,7 @@
 // of one object, and a message whose single frame lies inside one chunk is delivered as a view of
 // that chunk, unmasked in place.
 import { constants as bufferConstants } from 'node:buffer';
-import { unmask } from '../masking/mask.js';
+import { unmask, unmaskInto } from '../masking/mask.js';
 import { CloseCode } from './close-codes.js';
 import { parseClosePayload } from './close-payload.js';
 import { Opcode } from './opcodes.js';
@@ -246,13 +246,14 @@ export class FrameDecoder {
 
       const n = remaining < available ? remaining : available;
       const stop = pos + n;
-      if (this.masked) unmask(chunk, pos, stop, this.maskKey, this.payloadRead & 3);
+      // Unmasked while copied into the joined message (one pass), then validated there.
+      const from = this.joinedLength;
+      this.append(chunk, pos, stop);
       // RFC 6455 §8.1: fail fast on invalid UTF-8 in the bytes received so far, else 1007.
-      if (this.messageValidate && !this.utf8.feed(chunk, pos, stop)) {
+      if (this.messageValidate && n > 0 && !this.utf8.feed(this.joined!, from, this.joinedLength)) {
         this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
         return;
       }
-      this.append(chunk, pos, stop);
       this.payloadRead += n;
       pos = stop;
       if (this.payloadRead === this.payloadLength) this.endDataFrame();
@@ -439,7 +440,8 @@ export class FrameDecoder {
   }
 
   /**
-   * Append chunk[start, stop) to the joined message. The buffer grows geometrically from a small
+   * Append chunk[start, stop) of the current frame's payload, unmasked, to the joined message (the
+   * chunk itself is left as it is). The buffer grows geometrically from a small
    * start, never beyond what has arrived by more than a doubling, and to exactly the message
    * length once its last frame is known.
    */
@@ -463,7 +465,9 @@ export class FrameDecoder {
       if (joined !== null) joined.copy(grown, 0, 0, this.joinedLength);
       this.joined = joined = grown;
     }
-    if (n < SMALL_COPY) {
+    if (this.masked) {
+      unmaskInto(chunk, start, stop, this.maskKey, this.payloadRead & 3, joined, this.joinedLength);
+    } else if (n < SMALL_COPY) {
       const base = this.joinedLength - start;
       for (let i = start; i < stop; i++) joined[base + i] = chunk[i]!;
     } else {

@@ -182,6 +182,22 @@ export function unmask(buf: Uint8Array, start: number, end: number, maskKey: num
 }
 
 /**
+ * Unmask src[srcStart, srcEnd) into dst at dstOffset (src untouched): a copy fused with the XOR, for a
+ * payload that has to be copied anyway. `maskKey`/`keyIndex` as for unmask().
+ */
+export function unmaskInto(
+  src: Uint8Array,
+  srcStart: number,
+  srcEnd: number,
+  maskKey: number,
+  keyIndex: number,
+  dst: Uint8Array,
+  dstOffset: number,
+): void {
+  maskInto(src, srcStart, srcEnd, rotateKey(maskKey, keyIndex), dst, dstOffset);
+}
+
+/**
  * Writes (src[srcStart, srcEnd) XOR key) into dst starting at dstOffset, key phase 0 at srcStart.
  * Never mutates src (a client must not change the caller's buffer). dst[dstOffset, +length) must not
  * overlap src[srcStart, srcEnd) unless it is exactly the same memory.
