@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { maskInto, NEW_ARRAY_WORD_LOOP_THRESHOLD, SIMD_THRESHOLD, unmask, WORD_LOOP_THRESHOLD } from '../../src/masking/mask.js';
+import { maskInto, NEW_ARRAY_WORD_LOOP_THRESHOLD, SIMD_THRESHOLD, unmask, unmaskInto, WORD_LOOP_THRESHOLD } from '../../src/masking/mask.js';
 import { simdXor } from '../../src/masking/simd.js';
 
 /** RFC 6455 §5.3 byte by byte: octet i is XORed with key octet (keyIndex + i) mod 4 (octet 0 = MSB). */
@@ -333,6 +333,23 @@ describe('the WebAssembly SIMD path (spans of SIMD_THRESHOLD bytes and more)', (
         expect(firstDifference(src, before)).toBe(-1);
         expect(dst[4]).toBe(0);
         expect(dst[5 + length]).toBe(0);
+      }
+    }
+  });
+});
+
+describe('unmaskInto', () => {
+  it('equals unmask in place, for every keyIndex, below and above the SIMD threshold, and leaves src untouched', () => {
+    for (const length of [0, 1, 5, 33, 200, SIMD_THRESHOLD + 7, 70_000]) {
+      for (let keyIndex = 0; keyIndex < 4; keyIndex++) {
+        const src = viewAt(keyIndex, length + 6, length * 3 + keyIndex);
+        const before = Uint8Array.from(src);
+        const expected = Uint8Array.from(src);
+        unmask(expected, 2, 2 + length, 0x5b1d2c9e, keyIndex);
+        const dst = new Uint8Array(length + 3);
+        unmaskInto(src, 2, 2 + length, 0x5b1d2c9e, keyIndex, dst, 1);
+        expect(firstDifference(dst.subarray(1, 1 + length), expected.subarray(2, 2 + length)), `length ${length}, keyIndex ${keyIndex}`).toBe(-1);
+        expect(firstDifference(src, before)).toBe(-1);
       }
     }
   });
