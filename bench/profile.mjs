@@ -1,4 +1,5 @@
 // CPU profile of the rfc6455 echo server under load: node bench/profile.mjs [--size 16 --conns 100 --inflight 16]
+// or, for connection cycles: node bench/profile.mjs --scenario handshake --concurrency 64
 // Runs `node --cpu-prof bin/rfc6455.cjs serve --echo` pinned to core 0, drives it with bench/load.mjs pinned to
 // core 1, then ranks functions by self time (share of samples) and files by the sum of their functions.
 // Writes bench/PROFILE.md and keeps the raw .cpuprofile in bench/results/ (open it in Chrome DevTools).
@@ -14,6 +15,8 @@ const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
 const { values: opts } = parseArgs({
   options: {
+    scenario: { type: 'string', default: 'throughput' },
+    concurrency: { type: 'string', default: '64' },
     size: { type: 'string', default: '16' },
     conns: { type: 'string', default: '100' },
     inflight: { type: 'string', default: '16' },
@@ -87,10 +90,10 @@ async function main() {
       1,
       [
         'bench/load.mjs',
-        '--scenario', 'throughput',
-        '--size', opts.size,
-        '--conns', opts.conns,
-        '--inflight', opts.inflight,
+        '--scenario', opts.scenario,
+        ...(opts.scenario === 'handshake'
+          ? ['--concurrency', opts.concurrency]
+          : ['--size', opts.size, '--conns', opts.conns, '--inflight', opts.inflight]),
         '--warmup', opts.warmup,
         '--duration', opts.duration,
         '--port', String(port),
@@ -119,15 +122,22 @@ async function main() {
     // not a checkout
   }
   const pct = (share) => `${(share * 100).toFixed(1)}%`;
+  const handshake = opts.scenario === 'handshake';
+  const command = handshake
+    ? `node bench/profile.mjs --scenario handshake --concurrency ${opts.concurrency}`
+    : `node bench/profile.mjs --size ${opts.size} --conns ${opts.conns} --inflight ${opts.inflight}`;
+  const rate = handshake
+    ? `${Math.round(result.perSec).toLocaleString('en-US')} connection cycles/s`
+    : `${Math.round(result.msgsPerSec).toLocaleString('en-US')} msg/s echoed`;
   const lines = [
     '# CPU profile of the rfc6455 echo server',
     '',
-    `\`node bench/profile.mjs --size ${opts.size} --conns ${opts.conns} --inflight ${opts.inflight}\` on ${new Date().toISOString()}, commit ${commit}, Node ${process.version}, ${os.cpus()[0]?.model}; load average ${os
+    `\`${command}\` on ${new Date().toISOString()}, commit ${commit}, Node ${process.version}, ${os.cpus()[0]?.model}; load average ${os
       .loadavg()
       .map((v) => v.toFixed(2))
       .join(' ')}.`,
     '',
-    `Load during the profile: ${Math.round(result.msgsPerSec).toLocaleString('en-US')} msg/s echoed, server CPU ${Math.round(result.serverCpu * 100)}%, load generator CPU ${Math.round(
+    `Load during the profile: ${rate}, server CPU ${Math.round(result.serverCpu * 100)}%, load generator CPU ${Math.round(
       result.genCpu * 100,
     )}%. ${summary.total.toLocaleString('en-US')} busy samples (plus ${summary.idle.toLocaleString('en-US')} idle ones, left out of the shares) over ${summary.seconds.toFixed(1)} s of the whole server life (start-up, warm-up, measurement, shutdown). \`writev\`/\`writeBuffer\` and other unnamed native frames are mostly the time spent in the socket system calls. Raw profile: bench/results/rfc6455-echo.cpuprofile.`,
     '',

@@ -194,13 +194,14 @@ describe.skipIf(typeof NativeWebSocket !== 'function')('the built-in WebSocket o
       if (ws.readyState === 1) ws.close();
     });
     await waitFor(() => failed, "the built-in client's error event");
-    // Our side accepted the handshake (protocol ''), then the client dropped the TCP connection.
+    // Our side accepted the handshake (protocol ''); failing it is the client's decision.
     await waitFor(() => sockets.length === 1, 'the server-side socket');
     expect(sockets[0]!.protocol).toBe('');
-    await waitFor(() => sockets[0]!.readyState === WebSocket.CLOSED, 'the server-side socket to close');
     expect(opened).toBe(false);
-    // (undici 6.28.1 in Node 22.23 leaves readyState at CONNECTING and fires no 'close' here, so
-    // neither is asserted: that is the client's business, not the server's.)
+    // What the client does with the TCP connection next is its business, not the server's, so it is
+    // not asserted: undici 6.29 (Node 22.23) closes it and leaves readyState at CONNECTING with no
+    // 'close' event; undici 7.30 (Node 24.22) fires 'close' (1006) but keeps the TCP connection open
+    // (no FIN), so our side stays OPEN until the peer or a heartbeat ends it. The cleanup terminates it.
   });
 
   test('subprotocol: the default handleProtocols picks the first offered', async () => {
