@@ -1,5 +1,6 @@
 // The benchmark run: rfc6455, ws (+bufferutil), ws (pure JS) and uWebSockets.js echo servers, each pinned to
-// core 0 and measured by bench/load.mjs pinned to core 1, interleaved A B C D per scenario and round.
+// core 0 and measured by bench/load.mjs pinned to core 1, interleaved A B C D per scenario and round; for the
+// handshake and memory scenarios also a bare net.Socket server (bench/servers/net-floor.mjs) as a reference.
 //   npm run bench         full: 3 rounds, every scenario (~10 min)
 //   npm run bench:quick   1 round, fewer scenarios, shorter windows (< 2 min)
 // Options: --rounds N, --only id,id (scenarios), --contenders id,id, --out FILE (default bench/RESULTS.md),
@@ -82,6 +83,18 @@ const CONTENDERS = [
     ready: /^\{"ready".*$/m,
     check: (native) => (native.some((p) => /uws_linux_[^/]*\.node$/.test(p)) ? '' : 'the uWS native binary is not loaded (JS fallback?)'),
     notes: 'maxPayloadLength 64 MiB, maxBackpressure 256 MiB (default 64 KiB drops echoes), idleTimeout off, no compression',
+  },
+  {
+    id: 'floor',
+    label: 'net.Socket floor',
+    color: '#868e96',
+    args: (port) => ['bench/servers/net-floor.mjs', '--port', String(port), '--host', '127.0.0.1'],
+    ready: /^\{"ready".*$/m,
+    check: () => '',
+    // Not a WebSocket library: it answers the generator's upgrade and close and nothing else.
+    scenarios: ['hs-1', 'hs-64', 'idle'],
+    notes:
+      'not a contender but a reference: the least a node:net server can do per connection (101 with the accept key, a close frame back, end), with no validation, framing or API. What any library built on net.Socket pays in Node and the kernel',
   },
 ];
 
@@ -273,6 +286,7 @@ async function main() {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of scenarios) {
       for (const contender of contenders) {
+        if (contender.scenarios && !contender.scenarios.includes(scenario.id)) continue;
         const measurement = await measure(contender, scenario, round);
         run.measurements.push(measurement);
         save();

@@ -67,6 +67,11 @@ function measurementsOf(run, scenario, contender) {
   return run.measurements.filter((m) => m.scenario === scenario.id && m.contender === contender.id);
 }
 
+/** The contenders measured in any of `scenarios` (a reference such as the net.Socket floor takes part in a few only). */
+function taking(run, scenarios) {
+  return run.contenders.filter((contender) => scenarios.some((scenario) => measurementsOf(run, scenario, contender).length > 0));
+}
+
 function flag(run, scenario, contender) {
   const bad = measurementsOf(run, scenario, contender).filter((m) => problemsOf(m).length > 0).length;
   return bad > 0 ? ` ⚠${bad}` : '';
@@ -81,6 +86,7 @@ function generatorFlag(run, scenario, contender) {
 function metricSection(run, group, charts) {
   const scenarios = run.scenarios.filter((s) => s.group === group.id);
   if (scenarios.length === 0) return '';
+  const contenders = taking(run, scenarios);
   const lines = [`## ${group.title}`, '', group.description, ''];
   lines.push(`![${group.title}](charts/${group.chart})`, '');
   const efficiencyHeader = group.efficiencyKey ? `${group.unit} per server CPU-second | vs ws | ` : '';
@@ -94,7 +100,7 @@ function metricSection(run, group, charts) {
     const base = summarize(run, scenario, baseline, group.key).median;
     const baseEfficiency = group.efficiencyKey ? summarize(run, scenario, baseline, group.efficiencyKey).median : NaN;
     const bars = [];
-    for (const contender of run.contenders) {
+    for (const contender of contenders) {
       const s = summarize(run, scenario, contender, group.key);
       const ratio = s.median / base;
       const extra = group.extraHeader ? `${group.extra(summarize(run, scenario, contender, group.extraKey).median)} | ` : '';
@@ -123,7 +129,7 @@ function metricSection(run, group, charts) {
       subtitle: `Median of ${run.rounds} round(s) relative to ws + bufferutil (= 1, dashed); whiskers: min–max. ${group.better} is better.`,
       axisLabel: `ratio to ws + bufferutil (${group.better.toLowerCase()} is better)`,
       baseline: 1,
-      series: run.contenders.map((c) => ({ name: c.label, color: c.color })),
+      series: contenders.map((c) => ({ name: c.label, color: c.color })),
       groups: chartGroups,
     }),
   });
@@ -137,12 +143,12 @@ function metricSection(run, group, charts) {
         subtitle: `${group.unit} divided by the CPU time the server got; median of ${run.rounds} round(s) relative to ws + bufferutil (= 1, dashed). ${group.better} is better.`,
         axisLabel: `ratio to ws + bufferutil (${group.better.toLowerCase()} is better)`,
         baseline: 1,
-        series: run.contenders.map((c) => ({ name: c.label, color: c.color })),
+        series: contenders.map((c) => ({ name: c.label, color: c.color })),
         groups: scenarios.map((scenario) => {
           const base = summarize(run, scenario, run.contenders.find((c) => c.id === BASELINE), group.efficiencyKey).median;
           return {
             label: scenario.short,
-            bars: run.contenders.map((contender) => {
+            bars: contenders.map((contender) => {
               const s = summarize(run, scenario, contender, group.efficiencyKey);
               if (s.values.length === 0) return null;
               return { value: s.median / base, min: s.min / base, max: s.max / base, text: `${ratioText(s.median / base)} · ${group.format(s.median)}` };
@@ -160,6 +166,7 @@ function metricSection(run, group, charts) {
 function latencySection(run, charts) {
   const scenario = run.scenarios.find((s) => s.group === 'latency');
   if (!scenario) return '';
+  const contenders = taking(run, [scenario]);
   const baseline = run.contenders.find((c) => c.id === BASELINE);
   const keys = [
     ['p50us', 'p50'],
@@ -178,7 +185,7 @@ function latencySection(run, charts) {
   ];
   const chartGroups = keys.map(([, label]) => ({ label, bars: [] }));
   const base = Object.fromEntries(keys.map(([key]) => [key, summarize(run, scenario, baseline, key).median]));
-  for (const contender of run.contenders) {
+  for (const contender of contenders) {
     const s = Object.fromEntries(keys.map(([key]) => [key, summarize(run, scenario, contender, key)]));
     const rate = summarize(run, scenario, contender, 'msgsPerSec').median;
     lines.push(
@@ -207,7 +214,7 @@ function latencySection(run, charts) {
       subtitle: `Median of ${run.rounds} round(s) relative to ws + bufferutil (= 1, dashed); whiskers: min–max. Lower is better.`,
       axisLabel: 'ratio to ws + bufferutil (lower is better)',
       baseline: 1,
-      series: run.contenders.map((c) => ({ name: c.label, color: c.color })),
+      series: contenders.map((c) => ({ name: c.label, color: c.color })),
       groups: chartGroups,
     }),
   });

@@ -47,8 +47,9 @@ function onSocketData(this: TransportSocket, chunk: Buffer): void {
   this[kTransport].onData(chunk);
 }
 function onSocketEnd(this: TransportSocket): void {
-  // The peer half-closed: nothing more will arrive, so finish our side too.
-  this.end();
+  // The peer half-closed: nothing more will arrive, so finish our side too. Usually our side has
+  // ended already (we answered its close frame); a second end() would build an Error just to drop it.
+  if (!this.writableEnded) this.end();
 }
 function onSocketError(this: TransportSocket): void {
   // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with
@@ -230,7 +231,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
   }
 
   endTransport(): void {
-    this.socket.end();
+    if (!this.socket.writableEnded) this.socket.end();
     this.armCloseTimer();
   }
 

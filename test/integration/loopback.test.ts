@@ -90,6 +90,36 @@ describe('rfc6455 server and client over loopback', () => {
     expect(client.readyState).toBe(WebSocket.CLOSED);
   });
 
+  test('the close handshake ends our side of TCP once, also when the peer half-closes after it', async () => {
+    const { server, port } = await echoServer();
+    const ends: number[] = [];
+    let serverSocketClosed!: Promise<unknown>;
+    server.on('connection', (ws: WebSocket) => {
+      const socket = ws._socket!;
+      serverSocketClosed = once(socket, 'close');
+      const end = socket.end;
+      // A second end() would only build an Error to drop it (ERR_STREAM_ALREADY_FINISHED).
+      socket.end = function (this: Socket, ...args: unknown[]) {
+        ends.push(this.writableEnded ? 1 : 0);
+        return (end as (...a: unknown[]) => Socket).apply(this, args);
+      } as Socket['end'];
+    });
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => {
+      // Once the 101 is in, the close frame, as a client that waits for the handshake would send it.
+      if (chunks.push(chunk) === 1) socket.write(maskedFrame(Opcode.Close, Buffer.from([0x03, 0xe8])));
+    });
+    socket.on('end', () => socket.end()); // the server closes TCP first (RFC 6455 §7.1.1), then us
+    socket.write(upgradeRequest());
+    await once(socket, 'close');
+    await serverSocketClosed;
+    const bytes = Buffer.concat(chunks);
+    expect(statusOf(bytes)).toBe(101);
+    expect([...bytes.subarray(bytes.length - 4)]).toEqual([0x88, 0x02, 0x03, 0xe8]);
+    expect(ends).toEqual([0]);
+  });
+
   test('a 4 MiB message round-trips intact', async () => {
     const { port } = await echoServer();
     const client = new WebSocket(`ws://127.0.0.1:${port}/`);
