@@ -61,20 +61,22 @@ export function foldHeaders(fields: ReadonlyMap<string, readonly string[]>): Inc
   return headers as IncomingHttpHeaders;
 }
 
-/** The parsed head behind each StandaloneRequest, so the handshake need not rebuild it. */
-const heads = new WeakMap<UpgradeRequest, RequestHead>();
-
-/** The request object of the standalone listener, built from our own parsed head. */
+/**
+ * The request object of the standalone listener, built from our own parsed head. `headers` and
+ * `headersDistinct` are built on first read, as node:http's IncomingMessage does.
+ */
 export class StandaloneRequest implements UpgradeRequest {
   readonly method: string;
   readonly url: string;
   readonly httpVersion: string;
   readonly httpVersionMajor: number;
   readonly httpVersionMinor: number;
-  readonly headers: IncomingHttpHeaders;
   readonly rawHeaders: string[];
   readonly socket: Socket;
-  private distinct: NodeJS.Dict<string[]> | undefined;
+  /** The parsed head, so the handshake need not rebuild it. */
+  readonly #head: RequestHead;
+  #headers: IncomingHttpHeaders | undefined;
+  #distinct: NodeJS.Dict<string[]> | undefined;
 
   constructor(head: RequestHead, socket: Socket) {
     this.method = head.method;
@@ -83,10 +85,24 @@ export class StandaloneRequest implements UpgradeRequest {
     // The head parser accepts only "1.x" with a single-digit minor version.
     this.httpVersionMajor = head.version.charCodeAt(0) - 0x30;
     this.httpVersionMinor = head.version.charCodeAt(2) - 0x30;
-    this.headers = foldHeaders(head.headers);
     this.rawHeaders = head.rawHeaders;
     this.socket = socket;
-    heads.set(this, head);
+    this.#head = head;
+  }
+
+  /** @internal */
+  static headOf(request: UpgradeRequest): RequestHead | undefined {
+    return #head in request ? request.#head : undefined;
+  }
+
+  get headers(): IncomingHttpHeaders {
+    if (this.#headers === undefined) this.#headers = foldHeaders(this.#head.headers);
+    return this.#headers;
+  }
+
+  set headers(headers: IncomingHttpHeaders) {
+    // Assignable, as on IncomingMessage (some middleware rewrites them).
+    this.#headers = headers;
   }
 
   get connection(): Socket {
@@ -94,12 +110,12 @@ export class StandaloneRequest implements UpgradeRequest {
   }
 
   get headersDistinct(): NodeJS.Dict<string[]> {
-    if (this.distinct === undefined) {
+    if (this.#distinct === undefined) {
       const distinct: NodeJS.Dict<string[]> = Object.create(null);
-      for (const [name, values] of heads.get(this)!.headers) distinct[name] = values.slice();
-      this.distinct = distinct;
+      for (const [name, values] of this.#head.headers) distinct[name] = values.slice();
+      this.#distinct = distinct;
     }
-    return this.distinct;
+    return this.#distinct;
   }
 }
 
@@ -108,7 +124,7 @@ export class StandaloneRequest implements UpgradeRequest {
  * IncomingMessage (method, url, version and rawHeaders, which node:http keeps line by line).
  */
 export function requestHeadOf(request: UpgradeRequest): RequestHead {
-  const kept = heads.get(request);
+  const kept = StandaloneRequest.headOf(request);
   if (kept !== undefined) return kept;
   const fields = new Map<string, string[]>();
   const raw = request.rawHeaders;

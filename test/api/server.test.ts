@@ -128,6 +128,13 @@ describe('upgrade-request: IncomingMessage-shaped requests', () => {
     expect(req.headersDistinct['set-cookie']).toEqual(['a', 'b']);
     expect(req.headersDistinct).toBe(req.headersDistinct);
     expect(req.connection).toBe(socket);
+    // headers: built once on first read, and assignable as on IncomingMessage.
+    expect(req.headers).toBe(req.headers);
+    req.headers = { host: 'replaced' };
+    expect(req.headers).toEqual({ host: 'replaced' });
+    expect(requestHeadOf(req)).toBe(parsed);
+    // The kept head is private: nothing new among the request's own keys.
+    expect(Object.keys(req).sort()).toEqual(['httpVersion', 'httpVersionMajor', 'httpVersionMinor', 'method', 'rawHeaders', 'socket', 'url']);
   });
 });
 
