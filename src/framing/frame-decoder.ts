@@ -53,8 +53,15 @@ export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
  */
 export const DEFAULT_MAX_FRAGMENTS = 131072;
 
-/** The most a joined message buffer starts with before bytes have arrived to justify more. */
-const JOIN_INITIAL_MAX = 64 * 1024;
+/**
+ * A message of one frame up to this size that spans chunks is written straight into a buffer of its
+ * exact size; larger ones and fragmented ones are gathered as pieces and joined once at the end.
+ */
+const DIRECT_MAX = 64 * 1024;
+/** A piece at least this long, and at least half of its chunk, is kept as a view of the chunk. */
+const MIN_VIEW_PIECE = 2048;
+/** Smaller pieces are copied into shared tail buffers of this size (larger ones get their own). */
+const TAIL_SIZE = 16 * 1024;
 /** Copies shorter than this take a byte loop instead of a native call. */
 const SMALL_COPY = 32;
 /** RFC 6455 §5.5: control frame payloads are at most 125 bytes. */
@@ -112,9 +119,21 @@ export class FrameDecoder {
   private messageFragments = 0;
   /** With recordFragments: where each finished frame of the message ends in the joined bytes. */
   private fragmentEnds: number[] | null = null;
-  /** Joined bytes of a message that spans frames or chunks; grows geometrically. */
+  /** A one-frame message of at most DIRECT_MAX bytes that spans chunks: its exact-size buffer. */
   private joined: Buffer | null = null;
+  /** Bytes of the current message gathered so far (in `joined`, or in `pieces` and the open tail). */
   private joinedLength = 0;
+  /**
+   * Any other message that spans frames or chunks: its bytes, unmasked, in order, joined once when it
+   * ends. Memory follows bytes, not piece count: a view is kept only of a piece of at least
+   * MIN_VIEW_PIECE bytes that is at least half of its chunk (so a kept chunk is at most twice what
+   * it brings), other pieces are copied, the small ones into shared tail buffers.
+   */
+  private pieces: Buffer[] | null = null;
+  /** The tail buffer small pieces are copied into; bytes [tailStart, tailUsed) are not in `pieces` yet. */
+  private tail: Buffer | null = null;
+  private tailStart = 0;
+  private tailUsed = 0;
   private readonly utf8 = new Utf8Validator();
 
   constructor(sink: FrameSink, options?: Partial<FrameDecoderOptions>) {
@@ -246,14 +265,7 @@ export class FrameDecoder {
 
       const n = remaining < available ? remaining : available;
       const stop = pos + n;
-      // Unmasked while copied into the joined message (one pass), then validated there.
-      const from = this.joinedLength;
-      this.append(chunk, pos, stop);
-      // RFC 6455 §8.1: fail fast on invalid UTF-8 in the bytes received so far, else 1007.
-      if (this.messageValidate && n > 0 && !this.utf8.feed(this.joined!, from, this.joinedLength)) {
-        this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
-        return;
-      }
+      if (n > 0 && !this.collect(chunk, pos, stop)) return;
       this.payloadRead += n;
       pos = stop;
       if (this.payloadRead === this.payloadLength) this.endDataFrame();
@@ -387,20 +399,35 @@ export class FrameDecoder {
       return;
     }
     let data: Buffer = EMPTY;
-    const joined = this.joined;
-    if (joined !== null) {
-      const length = this.joinedLength;
+    if (this.joined !== null) {
+      data = this.joined;
       this.joined = null;
-      this.joinedLength = 0;
-      if (length < joined.length) {
-        // Never expose uninitialized memory through the view's ArrayBuffer.
-        joined.fill(0, length);
-        data = joined.subarray(0, length);
-      } else {
-        data = joined;
-      }
+    } else if (this.pieces !== null) {
+      data = this.joinPieces();
     }
+    this.joinedLength = 0;
     this.deliver(data);
+  }
+
+  /** The gathered pieces as one buffer (the piece itself when there is only one), state cleared. */
+  private joinPieces(): Buffer {
+    this.sealTail();
+    const pieces = this.pieces!;
+    const tail = this.tail;
+    this.pieces = null;
+    this.tail = null;
+    this.tailStart = this.tailUsed = 0;
+    // One piece that is a view of a chunk or a copy of its own is the message as it is; bytes in a
+    // tail are copied out, so that a small message never holds (or shows) a whole tail buffer.
+    if (pieces.length === 1 && pieces[0]!.buffer !== tail?.buffer) return pieces[0]!;
+    const data = Buffer.allocUnsafe(this.joinedLength);
+    let at = 0;
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i]!;
+      piece.copy(data, at);
+      at += piece.length;
+    }
+    return data;
   }
 
   /** Hand a complete message to the sink and close the message state. */
@@ -440,40 +467,73 @@ export class FrameDecoder {
   }
 
   /**
-   * Append chunk[start, stop) of the current frame's payload, unmasked, to the joined message (the
-   * chunk itself is left as it is). The buffer grows geometrically from a small
-   * start, never beyond what has arrived by more than a doubling, and to exactly the message
-   * length once its last frame is known.
+   * Take chunk[start, stop) of the current data frame's payload (start < stop) into the message being
+   * joined, unmasked, and check its UTF-8 there; false after a violation.
    */
-  private append(chunk: Buffer, start: number, stop: number): void {
+  private collect(chunk: Buffer, start: number, stop: number): boolean {
     const n = stop - start;
-    if (n === 0) return;
-    const needed = this.joinedLength + n;
-    let joined = this.joined;
-    if (joined === null || joined.length < needed) {
-      let size: number;
-      if (joined === null) {
-        size = this.payloadLength < JOIN_INITIAL_MAX ? this.payloadLength : JOIN_INITIAL_MAX;
-      } else {
-        size = joined.length * 2;
-      }
-      if (size < needed) size = needed;
-      // With the final frame the whole message length is known; before it, the limit bounds it.
-      const cap = this.fin ? this.messageLength : this.messageLimit();
-      if (size > cap) size = cap;
-      const grown = Buffer.allocUnsafe(size);
-      if (joined !== null) joined.copy(grown, 0, 0, this.joinedLength);
-      this.joined = joined = grown;
+    const from = this.joinedLength;
+    let into: Buffer;
+    let at: number;
+    if (from === 0 && this.pieces === null && this.fin && this.messageFragments === 1 && this.payloadLength <= DIRECT_MAX) {
+      // A one-frame message of known, bounded size: its exact buffer, written once.
+      this.joined = Buffer.allocUnsafe(this.payloadLength);
     }
-    if (this.masked) {
-      unmaskInto(chunk, start, stop, this.maskKey, this.payloadRead & 3, joined, this.joinedLength);
-    } else if (n < SMALL_COPY) {
-      const base = this.joinedLength - start;
-      for (let i = start; i < stop; i++) joined[base + i] = chunk[i]!;
+    if (this.joined !== null) {
+      into = this.joined;
+      at = from;
+      this.copyPayload(chunk, start, stop, into, at);
+    } else if (n >= MIN_VIEW_PIECE && n * 2 >= chunk.length) {
+      // Kept as a view of the chunk (it belongs to the decoder), unmasked in place.
+      if (this.masked) unmask(chunk, start, stop, this.maskKey, this.payloadRead & 3);
+      this.sealTail();
+      (this.pieces ??= []).push(chunk.subarray(start, stop));
+      into = chunk;
+      at = start;
+    } else if (n > TAIL_SIZE / 2) {
+      this.sealTail();
+      into = Buffer.allocUnsafe(n);
+      at = 0;
+      this.copyPayload(chunk, start, stop, into, at);
+      (this.pieces ??= []).push(into);
     } else {
-      chunk.copy(joined, this.joinedLength, start, stop);
+      this.pieces ??= [];
+      if (this.tail === null || this.tail.length - this.tailUsed < n) {
+        this.sealTail();
+        this.tail = Buffer.allocUnsafe(TAIL_SIZE);
+        this.tailStart = this.tailUsed = 0;
+      }
+      into = this.tail;
+      at = this.tailUsed;
+      this.copyPayload(chunk, start, stop, into, at);
+      this.tailUsed += n;
     }
-    this.joinedLength = needed;
+    this.joinedLength = from + n;
+    // RFC 6455 §8.1: fail fast on invalid UTF-8 in the bytes received so far, else 1007.
+    if (this.messageValidate && !this.utf8.feed(into, at, at + n)) {
+      this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+      return false;
+    }
+    return true;
+  }
+
+  /** chunk[start, stop) of the current frame's payload, unmasked, to dst at `at` (the chunk is left as it is). */
+  private copyPayload(chunk: Buffer, start: number, stop: number, dst: Buffer, at: number): void {
+    if (this.masked) {
+      unmaskInto(chunk, start, stop, this.maskKey, this.payloadRead & 3, dst, at);
+    } else if (stop - start < SMALL_COPY) {
+      const base = at - start;
+      for (let i = start; i < stop; i++) dst[base + i] = chunk[i]!;
+    } else {
+      chunk.copy(dst, at, start, stop);
+    }
+  }
+
+  /** The bytes copied into the tail since the last piece become a piece, so that the order holds. */
+  private sealTail(): void {
+    if (this.tailUsed === this.tailStart) return;
+    this.pieces!.push(this.tail!.subarray(this.tailStart, this.tailUsed));
+    this.tailStart = this.tailUsed;
   }
 
   /** Report the first violation and stop. Returns 0 so header checks can `return this.fail(...)`. */
@@ -488,6 +548,9 @@ export class FrameDecoder {
     this.fragmentEnds = null;
     this.joined = null;
     this.joinedLength = 0;
+    this.pieces = null;
+    this.tail = null;
+    this.tailStart = this.tailUsed = 0;
   }
 }
 
