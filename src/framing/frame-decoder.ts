@@ -78,6 +78,9 @@ const PAYLOAD = 1;
 const DONE = 2;
 
 const EMPTY = Buffer.alloc(0);
+/** A piece whose bytes are already unmasked (see FrameDecoder.pieceMasks). */
+const NOT_MASKED = -1;
+const KEY_INDEX_UNIT = 0x100000000;
 
 export class FrameDecoder {
   maxPayload: number;
@@ -130,6 +133,11 @@ export class FrameDecoder {
    * it brings), other pieces are copied, the small ones into shared tail buffers.
    */
   private pieces: Buffer[] | null = null;
+  /**
+   * Per piece: NOT_MASKED, or the masking still to undo (maskKey + keyIndex * 2^32) for a view of a
+   * binary message's chunk, unmasked only while it is copied into the joined message (one pass).
+   */
+  private pieceMasks: number[] | null = null;
   /** The tail buffer small pieces are copied into; bytes [tailStart, tailUsed) are not in `pieces` yet. */
   private tail: Buffer | null = null;
   private tailStart = 0;
@@ -413,18 +421,26 @@ export class FrameDecoder {
   private joinPieces(): Buffer {
     this.sealTail();
     const pieces = this.pieces!;
+    const masks = this.pieceMasks!;
     const tail = this.tail;
-    this.pieces = null;
+    this.pieces = this.pieceMasks = null;
     this.tail = null;
     this.tailStart = this.tailUsed = 0;
     // One piece that is a view of a chunk or a copy of its own is the message as it is; bytes in a
     // tail are copied out, so that a small message never holds (or shows) a whole tail buffer.
-    if (pieces.length === 1 && pieces[0]!.buffer !== tail?.buffer) return pieces[0]!;
+    if (pieces.length === 1 && pieces[0]!.buffer !== tail?.buffer) {
+      const only = pieces[0]!;
+      const mask = masks[0]!;
+      if (mask !== NOT_MASKED) unmask(only, 0, only.length, mask % KEY_INDEX_UNIT, Math.floor(mask / KEY_INDEX_UNIT));
+      return only;
+    }
     const data = Buffer.allocUnsafe(this.joinedLength);
     let at = 0;
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
-      piece.copy(data, at);
+      const mask = masks[i]!;
+      if (mask === NOT_MASKED) piece.copy(data, at);
+      else unmaskInto(piece, 0, piece.length, mask % KEY_INDEX_UNIT, Math.floor(mask / KEY_INDEX_UNIT), data, at);
       at += piece.length;
     }
     return data;
@@ -484,10 +500,15 @@ export class FrameDecoder {
       at = from;
       this.copyPayload(chunk, start, stop, into, at);
     } else if (n >= MIN_VIEW_PIECE && n * 2 >= chunk.length) {
-      // Kept as a view of the chunk (it belongs to the decoder), unmasked in place.
-      if (this.masked) unmask(chunk, start, stop, this.maskKey, this.payloadRead & 3);
+      // Kept as a view of the chunk (it belongs to the decoder). Text is unmasked in place now, to
+      // check its UTF-8; other bytes are unmasked while they are joined.
       this.sealTail();
-      (this.pieces ??= []).push(chunk.subarray(start, stop));
+      let mask = NOT_MASKED;
+      if (this.masked) {
+        if (this.messageValidate) unmask(chunk, start, stop, this.maskKey, this.payloadRead & 3);
+        else mask = this.maskKey + (this.payloadRead & 3) * KEY_INDEX_UNIT;
+      }
+      this.addPiece(chunk.subarray(start, stop), mask);
       into = chunk;
       at = start;
     } else if (n > TAIL_SIZE / 2) {
@@ -495,9 +516,10 @@ export class FrameDecoder {
       into = Buffer.allocUnsafe(n);
       at = 0;
       this.copyPayload(chunk, start, stop, into, at);
-      (this.pieces ??= []).push(into);
+      this.addPiece(into, NOT_MASKED);
     } else {
       this.pieces ??= [];
+      this.pieceMasks ??= [];
       if (this.tail === null || this.tail.length - this.tailUsed < n) {
         this.sealTail();
         this.tail = Buffer.allocUnsafe(TAIL_SIZE);
@@ -532,8 +554,13 @@ export class FrameDecoder {
   /** The bytes copied into the tail since the last piece become a piece, so that the order holds. */
   private sealTail(): void {
     if (this.tailUsed === this.tailStart) return;
-    this.pieces!.push(this.tail!.subarray(this.tailStart, this.tailUsed));
+    this.addPiece(this.tail!.subarray(this.tailStart, this.tailUsed), NOT_MASKED);
     this.tailStart = this.tailUsed;
+  }
+
+  private addPiece(piece: Buffer, mask: number): void {
+    (this.pieces ??= []).push(piece);
+    (this.pieceMasks ??= []).push(mask);
   }
 
   /** Report the first violation and stop. Returns 0 so header checks can `return this.fail(...)`. */
@@ -548,7 +575,7 @@ export class FrameDecoder {
     this.fragmentEnds = null;
     this.joined = null;
     this.joinedLength = 0;
-    this.pieces = null;
+    this.pieces = this.pieceMasks = null;
     this.tail = null;
     this.tailStart = this.tailUsed = 0;
   }
