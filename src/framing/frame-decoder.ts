@@ -127,10 +127,10 @@ export class FrameDecoder {
   /** Bytes of the current message gathered so far (in `joined`, or in `pieces` and the open tail). */
   private joinedLength = 0;
   /**
-   * Any other message that spans frames or chunks: its bytes, unmasked, in order, joined once when it
-   * ends. Memory follows bytes, not piece count: a view is kept only of a piece of at least
-   * MIN_VIEW_PIECE bytes that is at least half of its chunk (so a kept chunk is at most twice what
-   * it brings), other pieces are copied, the small ones into shared tail buffers.
+   * Any other message that spans frames or chunks: its bytes in order (see pieceMasks), joined once
+   * when it ends. Memory follows bytes, not piece count: a view is kept only of a piece of at least
+   * MIN_VIEW_PIECE bytes that is at least half of its chunk's memory (so a kept chunk is at most
+   * twice what it brings), other pieces are copied, the small ones into shared tail buffers.
    */
   private pieces: Buffer[] | null = null;
   /**
@@ -499,7 +499,7 @@ export class FrameDecoder {
       into = this.joined;
       at = from;
       this.copyPayload(chunk, start, stop, into, at);
-    } else if (n >= MIN_VIEW_PIECE && n * 2 >= chunk.length) {
+    } else if (n >= MIN_VIEW_PIECE && n * 2 >= chunk.buffer.byteLength) {
       // Kept as a view of the chunk (it belongs to the decoder). Text is unmasked in place now, to
       // check its UTF-8; other bytes are unmasked while they are joined.
       this.sealTail();
