@@ -292,6 +292,7 @@ export function renderReport(run) {
     '',
   ];
   if (meta.note) lines.push(`> ${meta.note}`, '');
+  lines.push('The performance targets, where each stands, and what bounds the ones not met: [TARGETS.md](TARGETS.md) (written by hand).', '');
   lines.push(
     'Ratios are medians divided by the median of `ws` with bufferutil. ⚠n: n measurements of that cell had a problem (listed at the end). ⚑: the load generator used more than 85% of its core in some round, so that cell may be limited by the generator rather than the server. CPU columns are the fraction of one core used during the measured window (median over rounds, and the maximum); the server figure covers all its threads. "Per server CPU-second" divides the count by the CPU time the server actually got: when the server is below ~95% of its core, something else (another process, or the generator) held it back, and that column is the fairer comparison.',
     '',
