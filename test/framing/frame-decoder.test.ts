@@ -615,7 +615,9 @@ describe('FrameDecoder: zero copy and memory', () => {
     const decoder = new FrameDecoder(sink);
     const a = Buffer.alloc(3000, 0x61);
     const b = Buffer.alloc(4000, 0x62);
-    const chunk = Buffer.concat([binary(a, { fin: false }), cont(b, { fin: false })]);
+    const bytes = Buffer.concat([binary(a, { fin: false }), cont(b, { fin: false })]);
+    // A chunk with memory of its own, as a socket read is (Buffer.concat may take Node's pool).
+    const chunk = Buffer.from(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
     decoder.push(chunk);
     const pieces = (decoder as unknown as { pieces: Buffer[] }).pieces;
     expect(pieces.map((p) => p.length)).toEqual([3000, 4000]);
@@ -623,6 +625,19 @@ describe('FrameDecoder: zero copy and memory', () => {
     expect(pieces[1]!.buffer).toBe(chunk.buffer);
     decoder.push(cont('c'));
     expect(sink.events).toEqual([msg(Buffer.concat([a, b, Buffer.from('c')]), true)]);
+  });
+
+  it('no view of a chunk that shares its memory with more than twice the piece (a pooled Buffer)', () => {
+    const sink = new Recorder();
+    const decoder = new FrameDecoder(sink);
+    const pool = Buffer.alloc(64 * 1024);
+    const frame = binary(Buffer.alloc(4000, 0x62), { fin: false });
+    frame.copy(pool, 100);
+    decoder.push(pool.subarray(100, 100 + frame.length));
+    // Copied, not kept: the pool's memory may be reused at once without touching the message.
+    pool.fill(0);
+    decoder.push(cont('c'));
+    expect(sink.events).toEqual([msg(Buffer.concat([Buffer.alloc(4000, 0x62), Buffer.from('c')]), true)]);
   });
 
   it('fragments of every size in random chunkings: the text arrives whole, in order, UTF-8 checked across pieces', () => {
