@@ -1,4 +1,4 @@
-// The floor of a node:net WebSocket server, for the handshake scenario only: per connection it finds the
+// The floor of a node:net WebSocket server, for the handshake and idle-memory scenarios only: per connection it finds the
 // end of the request head, answers 101 with the Sec-WebSocket-Accept of the key, and answers the
 // client's first frame (its close) with a close frame, then ends the socket. No validation, no
 // framing, no API: what a connection cycle costs in Node's net.Socket and the kernel alone, so that

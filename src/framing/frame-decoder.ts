@@ -80,6 +80,7 @@ const DONE = 2;
 const EMPTY = Buffer.alloc(0);
 /** A piece whose bytes are already unmasked (see FrameDecoder.pieceMasks). */
 const NOT_MASKED = -1;
+/** A deferred mask is kept as one number: maskKey + keyIndex * KEY_INDEX_UNIT. */
 const KEY_INDEX_UNIT = 0x100000000;
 
 export class FrameDecoder {
@@ -410,7 +411,7 @@ export class FrameDecoder {
     if (this.joined !== null) {
       data = this.joined;
       this.joined = null;
-    } else if (this.pieces !== null) {
+    } else if (this.joinedLength > 0) {
       data = this.joinPieces();
     }
     this.joinedLength = 0;
@@ -491,7 +492,7 @@ export class FrameDecoder {
     const from = this.joinedLength;
     let into: Buffer;
     let at: number;
-    if (from === 0 && this.pieces === null && this.fin && this.messageFragments === 1 && this.payloadLength <= DIRECT_MAX) {
+    if (from === 0 && this.fin && this.messageFragments === 1 && this.payloadLength <= DIRECT_MAX) {
       // A one-frame message of known, bounded size: its exact buffer, written once.
       this.joined = Buffer.allocUnsafe(this.payloadLength);
     }
@@ -518,8 +519,6 @@ export class FrameDecoder {
       this.copyPayload(chunk, start, stop, into, at);
       this.addPiece(into, NOT_MASKED);
     } else {
-      this.pieces ??= [];
-      this.pieceMasks ??= [];
       if (this.tail === null || this.tail.length - this.tailUsed < n) {
         this.sealTail();
         this.tail = Buffer.allocUnsafe(TAIL_SIZE);

@@ -46,10 +46,14 @@ type TransportSocket = Socket & { [kTransport]: SocketTransport };
 function onSocketData(this: TransportSocket, chunk: Buffer): void {
   this[kTransport].onData(chunk);
 }
+/** End our side of TCP once: a second end() only builds an Error (ERR_STREAM_ALREADY_FINISHED) to drop it. */
+function endOnce(socket: Socket): void {
+  if (!socket.writableEnded) socket.end();
+}
 function onSocketEnd(this: TransportSocket): void {
-  // The peer half-closed: nothing more will arrive, so finish our side too. Usually our side has
-  // ended already (we answered its close frame); a second end() would build an Error just to drop it.
-  if (!this.writableEnded) this.end();
+  // The peer half-closed: nothing more will arrive, so finish our side too (usually it has already:
+  // we answered its close frame).
+  endOnce(this);
 }
 function onSocketError(this: TransportSocket): void {
   // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with
@@ -231,7 +235,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
   }
 
   endTransport(): void {
-    if (!this.socket.writableEnded) this.socket.end();
+    endOnce(this.socket);
     this.armCloseTimer();
   }
 
