@@ -15,6 +15,7 @@ import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade
 import { DEFAULT_MAX_PAYLOAD, ReadyState } from './protocol/connection.js';
 import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './framing/close-payload.js';
 import { DEFAULT_CLOSE_TIMEOUT } from './transport/socket-transport.js';
+import { adoptForSharedReads, discardReads, readsShared } from './transport/shared-reads.js';
 import { transportOptionsFrom } from './core-options.js';
 import { WebSocket, type WebSocketCoreOptions } from './websocket.js';
 import type { TransportOptions } from './transport/socket-transport.js';
@@ -152,8 +153,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       this.handleUpgrade(req, socket, head, this.emitConnection);
     };
     if (options.port != null) {
-      // Our own listener hands over whole sockets (acceptSocket), not upgrades.
-      const listener = createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
+      // Our own listener hands over whole sockets (acceptSocket), not upgrades, and unread, so that
+      // they can be re-created to read into the shared buffer.
+      const listener = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.acceptSocket(socket));
       listener.listen(options.port, options.host, options.backlog, callback);
       server = listener;
     } else if (options.server) {
@@ -278,8 +280,13 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
         ? new HandshakeError(505, `HTTP/${req.httpVersion} is not supported: a WebSocket handshake needs HTTP/1.1`)
         : validateUpgradeRequest(requestHeadOf(req));
     if (upgrade instanceof HandshakeError) {
-      if (this.listenerCount('wsClientError') > 0) this.emit('wsClientError', upgrade, socket, req);
-      else rejectSocket(socket, upgrade.status, upgrade.message, upgrade.headers);
+      if (this.listenerCount('wsClientError') > 0) {
+        // The listener answers and ends the socket; a shared-read one must read on to see the peer's FIN.
+        if (readsShared(socket)) discardReads(socket as Socket);
+        this.emit('wsClientError', upgrade, socket, req);
+      } else {
+        rejectSocket(socket, upgrade.status, upgrade.message, upgrade.headers);
+      }
       return;
     }
     if (!this.shouldHandle(req)) {
@@ -422,20 +429,24 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     return extra;
   }
 
-  /** Standalone mode: read the request head with our parser, then hand the upgrade over. */
-  private acceptSocket(socket: Socket): void {
+  /**
+   * Standalone mode: read the request head with our parser, then hand the upgrade over. The socket is
+   * re-created to read into the shared buffer where possible (then the bytes after the head are copied
+   * out of it), else it reads through 'data'.
+   */
+  private acceptSocket(accepted: Socket): void {
     const parser = new RequestHeadParser(this.options.headLimits);
-    const timeout = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-    const timer = timeout > 0 ? setTimeout(() => socket.destroy(), timeout) : undefined;
     const pending = this.pending;
-    pending.add(socket);
-    const onClose = (): void => {
-      clearTimeout(timer);
-      pending.delete(socket);
-    };
-    const onData = (chunk: Buffer): void => {
+    let done = false;
+    const onHead = (chunk: Buffer, borrowed: boolean): void => {
+      if (done) {
+        // Reading is paused once the head is complete; bytes now would have nowhere to go.
+        socket.destroy();
+        return;
+      }
       const result = parser.push(chunk);
       if (result.kind === 'incomplete') return;
+      done = true;
       clearTimeout(timer);
       pending.delete(socket);
       socket.removeListener('data', onData);
@@ -448,10 +459,23 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
         rejectSocket(socket, 426, undefined, [['Upgrade', 'websocket']]);
       } else {
         socket.removeListener('error', destroyOnError);
-        this.handleUpgrade(new StandaloneRequest(result.head, socket), socket, result.rest, this.emitConnection);
+        const rest = borrowed ? Buffer.from(result.rest) : result.rest;
+        this.handleUpgrade(new StandaloneRequest(result.head, socket), socket, rest, this.emitConnection);
       }
     };
-    socket.on('data', onData);
+    const onData = (chunk: Buffer): void => onHead(chunk, false);
+    const socket = adoptForSharedReads(accepted, { onSharedRead: (chunk) => onHead(chunk, true) }) ?? accepted;
+    const timeout = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    const timer = timeout > 0 ? setTimeout(() => socket.destroy(), timeout) : undefined;
+    pending.add(socket);
+    const onClose = (): void => {
+      clearTimeout(timer);
+      pending.delete(socket);
+    };
+    if (socket === accepted) {
+      socket.on('data', onData);
+      socket.resume();
+    }
     socket.on('error', destroyOnError);
     socket.on('close', onClose);
   }

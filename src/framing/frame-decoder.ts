@@ -1,7 +1,8 @@
 // RFC 6455 §5: a streaming frame parser. Bytes come in split at any position; complete messages,
 // control frames and the first protocol violation go out to a sink. All state lives in plain fields
-// of one object, and a message whose single frame lies inside one chunk is delivered as a view of
-// that chunk, unmasked in place.
+// of one object. Payloads are unmasked in place inside the chunk; a message whose single frame lies
+// inside one chunk is delivered as a view of that chunk, unless the chunk is only lent (a shared read
+// buffer), in which case everything that leaves the decoder or stays in it is copied out first.
 import { constants as bufferConstants } from 'node:buffer';
 import { unmask, unmaskInto } from '../masking/mask.js';
 import { CloseCode } from './close-codes.js';
@@ -144,6 +145,8 @@ export class FrameDecoder {
   private tailStart = 0;
   private tailUsed = 0;
   private readonly utf8 = new Utf8Validator();
+  /** The chunk being processed is only lent for the duration of push(): nothing may keep a view of it. */
+  private borrowed = false;
 
   constructor(sink: FrameSink, options?: Partial<FrameDecoderOptions>) {
     this.sink = sink;
@@ -165,11 +168,13 @@ export class FrameDecoder {
    * Never throws for any input: a violation becomes onError. If a sink callback throws (the
    * application's own bug), the decoder stops, reports onError(1011) with the exception as `cause`
    * so that the peer gets a close frame, and rethrows the exception to the caller: an application
-   * error is never swallowed. Unmasks IN PLACE inside `chunk`: the chunk belongs to the decoder after push,
-   * and views of it are handed to the sink.
+   * error is never swallowed. Unmasks IN PLACE inside `chunk`: the chunk belongs to the decoder after push.
+   * When `borrowed` is false views of it are handed to the sink and kept; when true (a buffer the
+   * caller reuses after push returns) every byte handed out or kept is a copy.
    */
-  push(chunk: Buffer): void {
+  push(chunk: Buffer, borrowed = false): void {
     if (this.state === DONE) return;
+    this.borrowed = borrowed;
     try {
       this.run(chunk);
     } catch (err) {
@@ -237,7 +242,7 @@ export class FrameDecoder {
         if (this.payloadRead === 0 && available >= remaining) {
           const stop = pos + remaining;
           if (this.masked) unmask(chunk, pos, stop, this.maskKey, 0);
-          const payload = chunk.subarray(pos, stop);
+          const payload = this.borrowed ? copyOut(chunk, pos, stop) : chunk.subarray(pos, stop);
           pos = stop;
           this.endControlFrame(payload);
         } else {
@@ -258,10 +263,10 @@ export class FrameDecoder {
       }
 
       if (this.payloadRead === 0 && available >= remaining && this.fin && this.opcode !== Opcode.Continuation) {
-        // A message of one frame inside this chunk: zero copy.
+        // A message of one frame inside this chunk: zero copy (one when the chunk is lent).
         const stop = pos + remaining;
         if (this.masked) unmask(chunk, pos, stop, this.maskKey, 0);
-        const data = chunk.subarray(pos, stop);
+        const data = this.borrowed ? copyOut(chunk, pos, stop) : chunk.subarray(pos, stop);
         pos = stop;
         // RFC 6455 §8.1: a text message must be valid UTF-8, else 1007.
         if (this.messageValidate && !isValidUtf8(data)) {
@@ -500,7 +505,7 @@ export class FrameDecoder {
       into = this.joined;
       at = from;
       this.copyPayload(chunk, start, stop, into, at);
-    } else if (n >= MIN_VIEW_PIECE && n * 2 >= chunk.buffer.byteLength) {
+    } else if (!this.borrowed && n >= MIN_VIEW_PIECE && n * 2 >= chunk.buffer.byteLength) {
       // Kept as a view of the chunk (it belongs to the decoder). Text is unmasked in place now, to
       // check its UTF-8; other bytes are unmasked while they are joined.
       this.sealTail();
@@ -538,11 +543,18 @@ export class FrameDecoder {
     return true;
   }
 
-  /** chunk[start, stop) of the current frame's payload, unmasked, to dst at `at` (the chunk is left as it is). */
+  /**
+   * chunk[start, stop) of the current frame's payload, unmasked, to dst at `at`. A chunk of our own is
+   * left as it is (views of it may be kept); a lent one is unmasked in place first, since in the read
+   * area that costs no copy.
+   */
   private copyPayload(chunk: Buffer, start: number, stop: number, dst: Buffer, at: number): void {
-    if (this.masked) {
+    if (this.masked && !this.borrowed) {
       unmaskInto(chunk, start, stop, this.maskKey, this.payloadRead & 3, dst, at);
-    } else if (stop - start < SMALL_COPY) {
+      return;
+    }
+    if (this.masked) unmask(chunk, start, stop, this.maskKey, this.payloadRead & 3);
+    if (stop - start < SMALL_COPY) {
       const base = at - start;
       for (let i = start; i < stop; i++) dst[base + i] = chunk[i]!;
     } else {
@@ -578,6 +590,18 @@ export class FrameDecoder {
     this.tail = null;
     this.tailStart = this.tailUsed = 0;
   }
+}
+
+/** A copy of chunk[start, stop) in memory of its own (small ones from Node's pool). */
+function copyOut(chunk: Buffer, start: number, stop: number): Buffer {
+  const n = stop - start;
+  const copy = Buffer.allocUnsafe(n);
+  if (n < SMALL_COPY) {
+    for (let i = 0; i < n; i++) copy[i] = chunk[start + i]!;
+  } else {
+    chunk.copy(copy, 0, start, stop);
+  }
+  return copy;
 }
 
 function readUint32(buf: Buffer, offset: number): number {

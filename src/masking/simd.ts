@@ -1,7 +1,10 @@
 // A WebAssembly SIMD kernel for masking long spans (RFC 6455 §5.3): 16-byte v128 XORs, four per loop
-// turn. Wasm code can only touch its own linear memory, so a span goes through a 64 KiB window there:
-// copy in, XOR, copy out (both copies run at memcpy speed and the window stays in cache). For spans of
-// a few KiB and more that beats the JavaScript word loop by 2-4x (bench/masking-micro.mjs).
+// turn. Wasm code can only touch its own linear memory, so a span elsewhere goes through a 64 KiB
+// window there: copy in, XOR, copy out (both copies run at memcpy speed and the window stays in cache).
+// For spans of a few KiB and more that beats the JavaScript word loop by 2-4x (bench/masking-micro.mjs).
+//
+// The memory also holds a read area (simdReadArea): the transport has the sockets it owns read straight
+// into it, so received frames are unmasked where they landed, with no copy in and out.
 //
 // The module is assembled below from its bytes (no toolchain, no file to load), compiled once on first
 // use. Where WebAssembly or its SIMD proposal is missing, `simdXor` is null and callers keep the
@@ -103,7 +106,7 @@ function moduleBytes(): Uint8Array {
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
     ...section(1, [0x01, 0x60, 0x03, I32, I32, I32, 0x00]), // type 0: (i32, i32, i32) -> ()
     ...section(3, [0x01, 0x00]), // function 0 has type 0
-    ...section(5, [0x01, 0x00, 0x01]), // one memory, at least 1 page (64 KiB)
+    ...section(5, [0x01, 0x00, ...leb128(PAGES)]), // one memory of PAGES pages (it never grows)
     ...section(7, [0x02, ...name('x'), 0x00, 0x00, ...name('m'), 0x02, 0x00]), // export func 0 as x, memory 0 as m
     ...section(10, [0x01, ...leb128(body.length), ...body]),
   ]);
@@ -111,6 +114,9 @@ function moduleBytes(): Uint8Array {
 
 /** The window in wasm memory: one page. */
 const WINDOW = 64 * 1024;
+/** The read area, after the window. */
+const READ_AREA = 256 * 1024;
+const PAGES = (WINDOW + READ_AREA) / 65536;
 
 /**
  * dst[dstStart + i] = src[srcStart + i] ^ word octets, for i in [0, length) with length a multiple of
@@ -127,8 +133,17 @@ function build(): SimdXor | null {
     return null; // no WebAssembly, or no SIMD: the JavaScript loop serves
   }
   const xor = exports.x as (ptr: number, len: number, key: number) => void;
-  const window = new Uint8Array((exports.m as WasmMemory).buffer, 0, WINDOW);
+  const memory = (exports.m as WasmMemory).buffer;
+  const window = new Uint8Array(memory, 0, WINDOW);
+  readArea = Buffer.from(memory, WINDOW, READ_AREA);
+  kernelMemory = memory;
   return (src, srcStart, dst, dstStart, length, word) => {
+    const at = src.byteOffset + srcStart;
+    if (src.buffer === memory && dst.buffer === memory && dst.byteOffset + dstStart === at) {
+      // In place in the kernel's own memory (the read area): no copy at all.
+      xor(at, length, word);
+      return;
+    }
     let done = 0;
     while (done < length) {
       const n = length - done < WINDOW ? length - done : WINDOW;
@@ -141,9 +156,26 @@ function build(): SimdXor | null {
 }
 
 let kernel: SimdXor | null | undefined;
+let readArea: Buffer | null = null;
+let kernelMemory: ArrayBuffer | null = null;
 
 /** The SIMD kernel, built on first call; null where it cannot run. */
 export function simdXor(): SimdXor | null {
   if (kernel === undefined) kernel = build();
   return kernel;
+}
+
+/**
+ * READ_AREA bytes of the kernel's memory that a caller may fill (the transport reads sockets into it)
+ * and then XOR in place with no copy; null where the kernel cannot run. One area per process: whatever
+ * is read into it must be used or copied before the next read.
+ */
+export function simdReadArea(): Buffer | null {
+  simdXor();
+  return readArea;
+}
+
+/** Whether `buf` lies in the kernel's memory, where XORing it costs no copy. */
+export function inKernelMemory(buf: Uint8Array): boolean {
+  return buf.buffer === kernelMemory && kernelMemory !== null;
 }

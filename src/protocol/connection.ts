@@ -170,10 +170,13 @@ export class Connection implements FrameSink {
     return this.heldBytes;
   }
 
-  /** Feed bytes read from the transport. Never throws. */
-  receive(chunk: Buffer): void {
+  /**
+   * Feed bytes read from the transport. `borrowed`: the chunk is only lent for this call (a shared
+   * read buffer), so whatever is kept or handed out is copied. Never throws.
+   */
+  receive(chunk: Buffer, borrowed = false): void {
     if (this.readyState === ReadyState.CLOSED || this.closeFrameReceived) return;
-    this.decoder.push(chunk);
+    this.decoder.push(chunk, borrowed);
   }
 
   /**

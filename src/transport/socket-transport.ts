@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { CloseCode } from '../framing/close-codes.js';
 import { ProtocolError } from '../framing/protocol-error.js';
+import { readsShared, setReadReceiver, type ReadReceiver } from './shared-reads.js';
 import { heartbeatMonitor, type HeartbeatMonitor, type HeartbeatOptions, type HeartbeatTarget } from './heartbeat.js';
 import {
   ReadyState,
@@ -66,13 +67,17 @@ function onSocketClose(this: TransportSocket): void {
 function onSocketDrain(this: TransportSocket): void {
   this[kTransport].listener.onDrain();
 }
+function deliverFirstBytes(transport: SocketTransport): void {
+  transport.deliverFirstBytes();
+}
 
 /**
  * Binds one socket to one protocol Connection: socket reads go to `connection.receive()`,
  * the frames the connection emits go to the socket, and TCP teardown follows the closing
  * handshake. Writes made while a read batch is processed leave in one `writev` (cork/uncork).
+ * A socket that reads into the shared buffer (shared-reads.ts) calls back instead of emitting 'data'.
  */
-export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
+export class SocketTransport implements ConnectionHandler, HeartbeatTarget, ReadReceiver {
   readonly connection: Connection;
   private closeTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -84,6 +89,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
   /** Bumped by every read, for the heartbeat monitor. */
   activity = 0;
   private heartbeat: HeartbeatMonitor | null = null;
+  /** Shared-read socket: bytes that came with the handshake, delivered once reading is allowed. */
+  private firstBytes: Buffer | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -99,10 +106,19 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
     // handleUpgrade may be given any Duplex, not only a net.Socket.
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
-    // Bytes that arrived with the handshake belong to the frame stream: they are read first.
-    if (head.length > 0) socket.unshift(head);
     (socket as TransportSocket)[kTransport] = this;
-    socket.on('data', onSocketData);
+    // Bytes that arrived with the handshake belong to the frame stream: they are read first, and
+    // (like 'data') not before the application has had this tick to attach its listeners.
+    if (readsShared(socket)) {
+      setReadReceiver(socket, this);
+      if (head.length > 0) {
+        this.firstBytes = head;
+        process.nextTick(deliverFirstBytes, this);
+      }
+    } else {
+      if (head.length > 0) socket.unshift(head);
+      socket.on('data', onSocketData);
+    }
     socket.on('end', onSocketEnd);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
@@ -136,7 +152,20 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
 
   resume(): void {
     this.userPaused = false;
-    if (!this.readingHeld) this.socket.resume();
+    if (!this.readingHeld) this.resumeReading();
+  }
+
+  private resumeReading(): void {
+    if (this.firstBytes !== null) process.nextTick(deliverFirstBytes, this);
+    this.socket.resume();
+  }
+
+  /** @internal The handshake's extra bytes of a shared-read socket, unless reading is paused. */
+  deliverFirstBytes(): void {
+    const bytes = this.firstBytes;
+    if (bytes === null || this.userPaused || this.readingHeld || this.closed) return;
+    this.firstBytes = null;
+    this.onData(bytes);
   }
 
   /** Drop the connection at once, without a closing handshake. */
@@ -146,13 +175,22 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
 
   // ---- socket events ----------------------------------------------------------------------
 
-  /** @internal A chunk read from the socket. */
+  /** @internal A chunk read from the socket ('data'). */
   onData(chunk: Buffer): void {
+    this.receive(chunk, false);
+  }
+
+  /** @internal A read into the shared buffer. */
+  onSharedRead(chunk: Buffer): void {
+    this.receive(chunk, true);
+  }
+
+  private receive(chunk: Buffer, borrowed: boolean): void {
     const socket = this.socket;
     this.activity++;
     socket.cork();
     try {
-      this.connection.receive(chunk);
+      this.connection.receive(chunk, borrowed);
     } finally {
       // An exception from an application handler propagates, but the batched writes still leave.
       socket.uncork();
@@ -231,7 +269,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget {
     if (this.readingHeld === hold) return;
     this.readingHeld = hold;
     if (hold) this.socket.pause();
-    else if (!this.userPaused) this.socket.resume();
+    else if (!this.userPaused) this.resumeReading();
   }
 
   endTransport(): void {

@@ -1,0 +1,84 @@
+// Sockets that read into one shared buffer instead of a new one per read.
+//
+// A plain net.Socket allocates a 64 KiB buffer for every read and hands it out through 'data' (the
+// stream machinery, and for big frames memory the cache has never seen). A socket created with the
+// `onread` option reads into a buffer it is given and calls back instead. Here that buffer is the
+// masking kernel's read area (src/masking/simd.ts), so frames are unmasked where they land.
+//
+// One buffer serves every socket of the process. That is safe because the callback processes a read
+// completely, copying whatever is kept (FrameDecoder's `borrowed` mode), and no other read of any
+// socket can happen before it returns: reads are delivered one at a time on the event loop.
+//
+// Sockets we create ourselves get it: the client's plain TCP connections (`net.connect` takes
+// `onread`) and the connections of the standalone server, re-created over the accepted handle. TLS
+// sockets and sockets handed over by an http.Server keep the 'data' path.
+import { Socket, type SocketConstructorOpts } from 'node:net';
+import { simdReadArea } from '../masking/simd.js';
+
+/** Where the bytes of a shared-read socket go. */
+export interface ReadReceiver {
+  /** `chunk` is a view of the shared buffer, valid only during this call. */
+  onSharedRead(chunk: Buffer): void;
+}
+
+/** The receiver of a socket that reads into the shared buffer. */
+const kReceiver = Symbol('rfc6455.readReceiver');
+type SharedReadSocket = Socket & { [kReceiver]: ReadReceiver };
+
+/** Size of the fallback buffer where WebAssembly cannot run (the kernel's read area is 256 KiB). */
+const FALLBACK_SIZE = 256 * 1024;
+
+let shared: Buffer | undefined;
+
+function sharedBuffer(): Buffer {
+  return (shared ??= simdReadArea() ?? Buffer.allocUnsafe(FALLBACK_SIZE));
+}
+
+/** The `onread` callback of every shared-read socket (called with the socket as `this`). */
+function onRead(this: SharedReadSocket, nread: number, buffer: Buffer): void {
+  this[kReceiver].onSharedRead(buffer.subarray(0, nread));
+}
+
+/** The `onread` option that makes a new socket read into the shared buffer. */
+export function sharedReadOption(): { buffer: Buffer; callback: (nread: number, buffer: Buffer) => void } {
+  return { buffer: sharedBuffer(), callback: onRead as (nread: number, buffer: Buffer) => void };
+}
+
+/** Whether `socket` reads into the shared buffer (then it never emits 'data'). */
+export function readsShared(socket: object): boolean {
+  return kReceiver in socket;
+}
+
+/** From now on the socket's reads go to `receiver`. */
+export function setReadReceiver(socket: Socket, receiver: ReadReceiver): void {
+  (socket as SharedReadSocket)[kReceiver] = receiver;
+}
+
+const discard: ReadReceiver = { onSharedRead() {} };
+
+/**
+ * Read and drop whatever else comes (a failed handshake handed to the application): the socket keeps
+ * reading, so that the peer's FIN is seen and the socket can close once the application ends it.
+ */
+export function discardReads(socket: Socket): void {
+  (socket as SharedReadSocket)[kReceiver] = discard;
+  socket.resume();
+}
+
+/**
+ * A socket just accepted by a net.Server created with `pauseOnConnect` (nothing read yet), re-created
+ * over the same handle so that it reads into the shared buffer, and reading. Returns null where that is
+ * not possible (no handle: the socket is then used as it is). The accepted socket stays with the server,
+ * without its handle, until the new one closes, so that the server's connection count stays right.
+ */
+export function adoptForSharedReads(accepted: Socket, receiver: ReadReceiver): Socket | null {
+  const holder = accepted as unknown as { _handle: { readStart?: unknown; useUserBuffer?: unknown } | null };
+  const handle = holder._handle;
+  if (handle === null || typeof handle.readStart !== 'function' || typeof handle.useUserBuffer !== 'function') return null;
+  const options = { handle, onread: sharedReadOption() } as SocketConstructorOpts;
+  const socket = new Socket(options) as SharedReadSocket;
+  socket[kReceiver] = receiver;
+  holder._handle = null;
+  socket.once('close', () => accepted.destroy());
+  return socket;
+}
