@@ -2,7 +2,7 @@
 // request writer and response parser (no node:http): redirects, the handshake timeout, and the
 // `ws`-shaped request/response objects of the 'redirect', 'upgrade' and 'unexpected-response' events.
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { unescape as percentDecode } from 'node:querystring';
 import { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
@@ -14,6 +14,7 @@ import { ResponseHeadParser, type ResponseHead } from './handshake/head-parser.j
 import { formatExtensions } from './handshake/token-list.js';
 import type { MaskKeySource } from './protocol/random-source.js';
 import type { TransportOptions } from './transport/socket-transport.js';
+import { connectWithSharedReads, readsShared, type ReadReceiver } from './transport/shared-reads.js';
 import type { WebSocketCoreOptions } from './websocket.js';
 import { transportOptionsFrom } from './core-options.js';
 
@@ -629,7 +630,7 @@ export class ClientHandshake {
 
     let socket: Socket;
     if (target.socketPath !== undefined) {
-      socket = netConnect({ path: target.socketPath });
+      socket = connectWithSharedReads({ path: target.socketPath }, this.sharedReceiver);
     } else if (target.secure) {
       const tlsOptions: TlsConnectionOptions = {};
       const options = this.options as Record<string, unknown>;
@@ -640,7 +641,8 @@ export class ClientHandshake {
       tlsOptions.servername ??= isIP(target.host) === 0 ? target.host : '';
       socket = tlsConnect({ ...tlsOptions, host: target.host, port: target.port });
     } else {
-      socket = netConnect({ host: target.host, port: target.port });
+      // Plain TCP reads into the shared buffer (transport/shared-reads.ts); TLS keeps 'data'.
+      socket = connectWithSharedReads({ host: target.host, port: target.port }, this.sharedReceiver);
     }
     socket.setNoDelay(true);
     this.socket = socket;
@@ -649,7 +651,7 @@ export class ClientHandshake {
     this.phase = PHASE_HEAD;
     request.socket = socket;
     request.headersSent = true;
-    socket.on('data', this.onData);
+    if (!readsShared(socket)) socket.on('data', this.onData);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     socket.write(bytes);
@@ -660,8 +662,17 @@ export class ClientHandshake {
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    this.onBytes(chunk, false);
+  };
+
+  /** Reads of a socket that reads into the shared buffer: `chunk` is only lent for the call. */
+  private readonly sharedReceiver: ReadReceiver = {
+    onSharedRead: (chunk) => this.onBytes(chunk, true),
+  };
+
+  private onBytes(chunk: Buffer, borrowed: boolean): void {
     if (this.phase === PHASE_BODY) {
-      this.pushBody(chunk);
+      this.pushBody(borrowed ? Buffer.from(chunk) : chunk);
       return;
     }
     const result = this.parser!.push(chunk);
@@ -673,8 +684,10 @@ export class ClientHandshake {
       return;
     }
     const head = result.head;
+    // What came after the head is kept: a copy when the chunk is only lent.
+    const rest = borrowed ? Buffer.from(result.rest) : result.rest;
     if (head.status === 101) {
-      this.upgrade(head, result.rest);
+      this.upgrade(head, rest);
       return;
     }
     const location = head.headers.get('location');
@@ -693,8 +706,8 @@ export class ClientHandshake {
     }
     if (this.phase !== PHASE_BODY) return; // the listener closed the WebSocket
     if (this.body.empty) this.endBody(true);
-    else this.pushBody(result.rest);
-  };
+    else this.pushBody(rest);
+  }
 
   private upgrade(head: ResponseHead, rest: Buffer): void {
     const socket = this.socket!;

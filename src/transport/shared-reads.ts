@@ -12,7 +12,7 @@
 // Sockets we create ourselves get it: the client's plain TCP connections (`net.connect` takes
 // `onread`) and the connections of the standalone server, re-created over the accepted handle. TLS
 // sockets and sockets handed over by an http.Server keep the 'data' path.
-import { Socket, type SocketConstructorOpts } from 'node:net';
+import { connect, Socket, type NetConnectOpts, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { simdReadArea } from '../masking/simd.js';
 
 /** Where the bytes of a shared-read socket go. */
@@ -34,14 +34,25 @@ function sharedBuffer(): Buffer {
   return (shared ??= simdReadArea() ?? Buffer.allocUnsafe(FALLBACK_SIZE));
 }
 
-/** The `onread` callback of every shared-read socket (called with the socket as `this`). */
-function onRead(this: SharedReadSocket, nread: number, buffer: Buffer): void {
+/**
+ * The `onread` callback of every shared-read socket (called with the socket as `this`). It returns
+ * true: pausing is left to pause(), which the receiver may call.
+ */
+function onRead(this: SharedReadSocket, nread: number, buffer: Buffer): boolean {
   this[kReceiver].onSharedRead(buffer.subarray(0, nread));
+  return true;
 }
 
 /** The `onread` option that makes a new socket read into the shared buffer. */
-export function sharedReadOption(): { buffer: Buffer; callback: (nread: number, buffer: Buffer) => void } {
-  return { buffer: sharedBuffer(), callback: onRead as (nread: number, buffer: Buffer) => void };
+function sharedReadOption(): OnReadOpts {
+  return { buffer: sharedBuffer(), callback: onRead as OnReadOpts['callback'] };
+}
+
+/** `net.connect(options)`, reading into the shared buffer, its reads going to `receiver`. */
+export function connectWithSharedReads(options: NetConnectOpts, receiver: ReadReceiver): Socket {
+  const socket = connect({ ...options, onread: sharedReadOption() }) as SharedReadSocket;
+  socket[kReceiver] = receiver;
+  return socket;
 }
 
 /** Whether `socket` reads into the shared buffer (then it never emits 'data'). */
