@@ -1,0 +1,151 @@
+// Sockets we create read into one buffer shared by every connection of the process
+// (src/transport/shared-reads.ts): what a socket keeps must never change when another read lands.
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import { encodeFrame } from '../../src/framing/frame-encoder.js';
+import { Opcode } from '../../src/framing/opcodes.js';
+import { WebSocket, WebSocketServer } from '../../src/index.js';
+import { readsShared } from '../../src/transport/shared-reads.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function standalone(): Promise<{ server: WebSocketServer; port: number; url: string }> {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(server, 'listening');
+  cleanups.push(() => {
+    for (const client of server.clients) client.terminate();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { server, port: address.port, url: `ws://127.0.0.1:${address.port}` };
+}
+
+async function openClient(url: string): Promise<WebSocket> {
+  const client = new WebSocket(url);
+  cleanups.push(() => client.terminate());
+  await once(client, 'open');
+  return client;
+}
+
+/** Deterministic bytes: message `index` of client `owner`, `size` long. */
+function payload(owner: number, index: number, size: number): Buffer {
+  const bytes = Buffer.allocUnsafe(size);
+  let state = (owner * 7919 + index * 104729 + size) >>> 0;
+  for (let i = 0; i < size; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    bytes[i] = state >>> 24;
+  }
+  return bytes;
+}
+
+const UPGRADE =
+  'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+function maskedFrame(opcode: number, data: Buffer | string): Buffer {
+  const out: Buffer[] = [];
+  encodeFrame(out, opcode, Buffer.from(data), true, false, 0x5ac3e117);
+  return Buffer.concat(out);
+}
+
+describe('shared reads', () => {
+  test('the standalone server and the ws:// client read into the shared buffer, not through data events', async () => {
+    const { server, url } = await standalone();
+    const accepted = once(server, 'connection');
+    const client = await openClient(url);
+    const [serverSide] = (await accepted) as [WebSocket];
+    for (const ws of [client, serverSide]) {
+      const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+      expect(readsShared(socket)).toBe(true);
+      expect(socket.listenerCount('data')).toBe(0);
+    }
+  });
+
+  test('messages kept by many connections at once are never overwritten by later reads', async () => {
+    const { server, url } = await standalone();
+    const kept: Buffer[][] = [];
+    server.on('connection', (ws: WebSocket) => {
+      const mine: Buffer[] = [];
+      kept.push(mine);
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        mine.push(data);
+        ws.send(data, { binary: isBinary });
+      });
+    });
+    const sizes = [1, 16, 125, 126, 1000, 4096, 20_000, 65_535, 65_536, 70_000, 300_000, 16, 1];
+    const clients = await Promise.all(Array.from({ length: 6 }, () => openClient(url)));
+    const echoes = await Promise.all(
+      clients.map(async (client, owner) => {
+        const got: Buffer[] = [];
+        const done = new Promise<void>((resolve) => {
+          client.on('message', (data: Buffer) => {
+            got.push(data);
+            if (got.length === sizes.length) resolve();
+          });
+        });
+        sizes.forEach((size, index) => client.send(payload(owner, index, size)));
+        await done;
+        return got;
+      }),
+    );
+    // Checked only now, after every connection's reads went through the same buffer.
+    echoes.forEach((got, owner) => {
+      got.forEach((data, index) => expect(data.equals(payload(owner, index, sizes[index]!))).toBe(true));
+    });
+    const all = kept.flat();
+    expect(all).toHaveLength(sizes.length * clients.length);
+    for (const owner of clients.keys()) {
+      for (const [index, size] of sizes.entries()) {
+        const expected = payload(owner, index, size);
+        expect(all.some((data) => data.equals(expected))).toBe(true);
+      }
+    }
+  });
+
+  test('frames that came with the handshake wait for the connection listener, and for resume() when paused', async () => {
+    const { server, port } = await standalone();
+    const messages: string[] = [];
+    let paused: WebSocket | undefined;
+    server.on('connection', (ws: WebSocket) => {
+      ws.on('message', (data: Buffer) => messages.push(data.toString()));
+      ws.pause();
+      paused = ws;
+    });
+    const raw = connect(port, '127.0.0.1');
+    cleanups.push(() => void raw.destroy());
+    raw.on('error', () => {});
+    // The request head and a first frame in one write: the server reads them together.
+    raw.write(Buffer.concat([Buffer.from(UPGRADE), maskedFrame(Opcode.Text, 'with the head')]));
+    await once(server, 'connection');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(messages).toEqual([]);
+    const delivered = new Promise((resolve) => paused!.once('message', resolve));
+    paused!.resume();
+    await delivered;
+    expect(messages).toEqual(['with the head']);
+  });
+
+  test('the server closes only after its last connection ends (the accepted socket is counted until then)', async () => {
+    const { server, url } = await standalone();
+    const client = await openClient(url);
+    let closed = false;
+    const serverClosed = new Promise<void>((resolve) =>
+      server.close(() => {
+        closed = true;
+        resolve();
+      }),
+    );
+    // A round trip on the open connection: the server is still there, and not closed.
+    client.ping();
+    await once(client, 'pong');
+    expect(closed).toBe(false);
+    client.close();
+    await serverClosed;
+    expect(closed).toBe(true);
+  });
+});
