@@ -10,7 +10,9 @@
 //    a flood over a policy limit), then the end (or abort) of the transport, nothing after it;
 //  - no message over maxPayload (inflated) is delivered; every text message is valid UTF-8;
 //  - a valid stream delivers exactly the model's events, in order; a stream with one compressed
-//    payload corrupted delivers the model's events up to that message unchanged.
+//    payload corrupted delivers the model's events up to that message unchanged;
+//  - with `lend`, every chunk is lent from one reused buffer (receive(chunk, true)) that is scribbled
+//    over right after, as the transport's shared reads do, while inflating runs later: same events.
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import type { Extension } from '../../../src/extensions/extension.js';
@@ -91,6 +93,7 @@ const inputArb = fc.record({
   target: fc.nat(),
   mutations: fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
   chunking: chunkingArb,
+  lend: fc.boolean(),
 });
 
 interface Frame {
@@ -256,9 +259,17 @@ export const deflateConnectionTarget: FuzzTarget = {
         const bytes = input.corruption === 2 ? mutate(model.bytes, input.mutations) : model.bytes;
         const recorder: Recorder = new Recorder(input.maxPayload, () => connection!.closeCodeReceived);
         connection = new Connection(input.role, recorder, { maxPayload: input.maxPayload, extension: local, maskKeys: () => 0x01020304 });
-        for (const chunk of split(bytes, input.chunking)) {
+        const chunks = split(bytes, input.chunking);
+        const scratch = Buffer.allocUnsafe(chunks.reduce((max, c) => Math.max(max, c.length), 1));
+        for (const chunk of chunks) {
           try {
-            connection.receive(chunk);
+            if (input.lend) {
+              chunk.copy(scratch);
+              connection.receive(scratch.subarray(0, chunk.length), true);
+              scratch.fill(0xa5);
+            } else {
+              connection.receive(chunk);
+            }
           } catch (err) {
             throw new Error(`receive() threw: ${String(err)}`);
           }

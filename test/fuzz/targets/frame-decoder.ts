@@ -10,7 +10,9 @@
 //  - no message larger than maxPayload is delivered and the joined buffer never grows past it;
 //  - a compressed message only with allowRsv1; an uncompressed text message is valid UTF-8 unless
 //    skipUtf8Validation;
-//  - one push and split pushes give the same events.
+//  - one push and split pushes give the same events, and so do split pushes lent from one reused
+//    buffer (push(chunk, true), the buffer scribbled after each push), whose delivered buffers must
+//    not change afterwards (no view of a lent chunk escapes).
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { isValidCloseCode } from '../../../src/framing/close-payload.js';
@@ -203,9 +205,19 @@ const optionsArb: fc.Arbitrary<FrameDecoderOptions> = fc.record({
   skipUtf8Validation: fc.nat({ max: 5 }).map((n) => n === 0),
 });
 
-/** Feed `chunks` and check the invariants that hold for any input; returns the events. */
-export function decode(chunks: readonly Buffer[], options: FrameDecoderOptions): Event[] {
+/**
+ * Feed `chunks` and check the invariants that hold for any input; returns the events. `lend`: each
+ * chunk goes through one reused buffer, pushed as borrowed and scribbled over right after.
+ */
+export function decode(chunks: readonly Buffer[], options: FrameDecoderOptions, lend = false): Event[] {
   const events: Event[] = [];
+  /** With `lend`: every delivered buffer and its bytes when it was delivered. */
+  const delivered: Array<[Buffer, string]> = [];
+  const hexOf = (bytes: Buffer): string => {
+    const hex = bytes.toString('hex');
+    if (lend) delivered.push([bytes, hex]);
+    return hex;
+  };
   let ended = false;
   const limit = options.maxPayload > 0 ? options.maxPayload : Infinity;
   const terminal = (): void => {
@@ -219,21 +231,21 @@ export function decode(chunks: readonly Buffer[], options: FrameDecoderOptions):
         check(data.length <= limit, () => `a message of ${data.length} bytes delivered with maxPayload ${options.maxPayload}`);
         check(!compressed || options.allowRsv1, 'a compressed message without allowRsv1');
         if (!isBinary && !compressed && !options.skipUtf8Validation) check(isUtf8(data), 'a text message that is not UTF-8');
-        events.push(['message', data.toString('hex'), isBinary, compressed]);
+        events.push(['message', hexOf(data), isBinary, compressed]);
       },
       onPing(payload) {
         check(!ended && payload.length <= 125, 'a bad ping event');
-        events.push(['ping', payload.toString('hex')]);
+        events.push(['ping', hexOf(payload)]);
       },
       onPong(payload) {
         check(!ended && payload.length <= 125, 'a bad pong event');
-        events.push(['pong', payload.toString('hex')]);
+        events.push(['pong', hexOf(payload)]);
       },
       onClose(code, reason) {
         terminal();
         check(code === 1005 ? reason.length === 0 : isValidCloseCode(code), () => `close code ${code}`);
         check(reason.length <= 123 && isUtf8(reason), 'a close reason that is too long or not UTF-8');
-        events.push(['close', code, reason.toString('hex')]);
+        events.push(['close', code, hexOf(reason)]);
       },
       onError(error) {
         terminal();
@@ -243,9 +255,16 @@ export function decode(chunks: readonly Buffer[], options: FrameDecoderOptions):
     },
     options,
   );
+  const scratch = lend ? Buffer.allocUnsafe(chunks.reduce((max, c) => Math.max(max, c.length), 10)) : null;
   const push = (chunk: Buffer): void => {
     try {
-      decoder.push(chunk);
+      if (scratch === null) {
+        decoder.push(chunk);
+      } else {
+        chunk.copy(scratch);
+        decoder.push(scratch.subarray(0, chunk.length), true);
+        scratch.fill(0xa5);
+      }
     } catch (err) {
       throw new Error(`push() threw: ${String(err)}`);
     }
@@ -257,6 +276,9 @@ export function decode(chunks: readonly Buffer[], options: FrameDecoderOptions):
     // Once closed or failed, the decoder ignores everything (the sink checks report any event).
     push(Buffer.from([0x81, 0x80, 0, 0, 0, 0, 0x82, 0x00, 0x88, 0x00]));
   }
+  for (const [bytes, hex] of delivered) {
+    check(bytes.toString('hex') === hex, 'a delivered buffer changed after a later push: a view of a lent chunk escaped');
+  }
   return events;
 }
 
@@ -266,6 +288,8 @@ function agree(bytes: Buffer, chunking: Chunking, options: FrameDecoderOptions):
   const whole = decode([Buffer.from(bytes)], options);
   const pieces = decode(split(bytes, chunking), options);
   check(show(whole) === show(pieces), () => `one push: ${show(whole)}\nsplit pushes: ${show(pieces)}`);
+  const lent = decode(split(bytes, chunking), options, true);
+  check(show(lent) === show(pieces), () => `split pushes: ${show(pieces)}\nlent pushes: ${show(lent)}`);
   return pieces;
 }
 
