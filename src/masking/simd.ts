@@ -125,44 +125,48 @@ const PAGES = (WINDOW + READ_AREA) / 65536;
  */
 export type SimdXor = (src: Uint8Array, srcStart: number, dst: Uint8Array, dstStart: number, length: number, word: number) => void;
 
-function build(): SimdXor | null {
+interface Kernel {
+  /** Spans anywhere, through the window. */
+  xor: SimdXor;
+  /** XOR memory[at, at + length) in place (length a multiple of 16). */
+  xorAt: (at: number, length: number, word: number) => void;
+  memory: ArrayBuffer;
+  readArea: Buffer;
+}
+
+function build(): Kernel | null {
   let exports: Record<string, unknown>;
   try {
     exports = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes())).exports;
   } catch {
     return null; // no WebAssembly, or no SIMD: the JavaScript loop serves
   }
-  const xor = exports.x as (ptr: number, len: number, key: number) => void;
+  const xorAt = exports.x as (ptr: number, len: number, key: number) => void;
   const memory = (exports.m as WasmMemory).buffer;
   const window = new Uint8Array(memory, 0, WINDOW);
-  readArea = Buffer.from(memory, WINDOW, READ_AREA);
-  kernelMemory = memory;
-  return (src, srcStart, dst, dstStart, length, word) => {
-    const at = src.byteOffset + srcStart;
-    if (src.buffer === memory && dst.buffer === memory && dst.byteOffset + dstStart === at) {
-      // In place in the kernel's own memory (the read area): no copy at all.
-      xor(at, length, word);
-      return;
-    }
+  const xor: SimdXor = (src, srcStart, dst, dstStart, length, word) => {
     let done = 0;
     while (done < length) {
       const n = length - done < WINDOW ? length - done : WINDOW;
       window.set(new Uint8Array(src.buffer, src.byteOffset + srcStart + done, n), 0);
-      xor(0, n, word);
+      xorAt(0, n, word);
       dst.set(n === WINDOW ? window : window.subarray(0, n), dstStart + done);
       done += n;
     }
   };
+  return { xor, xorAt, memory, readArea: Buffer.from(memory, WINDOW, READ_AREA) };
 }
 
-let kernel: SimdXor | null | undefined;
-let readArea: Buffer | null = null;
-let kernelMemory: ArrayBuffer | null = null;
+let kernel: Kernel | null | undefined;
+
+function theKernel(): Kernel | null {
+  if (kernel === undefined) kernel = build();
+  return kernel;
+}
 
 /** The SIMD kernel, built on first call; null where it cannot run. */
 export function simdXor(): SimdXor | null {
-  if (kernel === undefined) kernel = build();
-  return kernel;
+  return theKernel()?.xor ?? null;
 }
 
 /**
@@ -171,11 +175,29 @@ export function simdXor(): SimdXor | null {
  * is read into it must be used or copied before the next read.
  */
 export function simdReadArea(): Buffer | null {
-  simdXor();
-  return readArea;
+  return theKernel()?.readArea ?? null;
 }
 
-/** Whether `buf` lies in the kernel's memory, where XORing it costs no copy. */
-export function inKernelMemory(buf: Uint8Array): boolean {
-  return buf.buffer === kernelMemory && kernelMemory !== null;
+/**
+ * XOR buf[start, start + length) in place with `word` (as for SimdXor; length a multiple of 16) when
+ * buf lies in the kernel's memory (the read area), with no copy; false, and nothing done, otherwise.
+ */
+export function simdXorInPlace(buf: Uint8Array, start: number, length: number, word: number): boolean {
+  const k = kernel;
+  if (k == null) return false;
+  // Reading `.buffer` costs about as much as XORing a few dozen bytes, and a chunk holds many frames:
+  // the last array seen on each side is remembered (outside only when small, not to hold big memory).
+  if (buf !== areaArray) {
+    if (buf === otherArray) return false;
+    if (buf.buffer !== k.memory) {
+      otherArray = buf.length <= 65536 ? buf : null;
+      return false;
+    }
+    areaArray = buf;
+  }
+  k.xorAt(buf.byteOffset + start, length, word);
+  return true;
 }
+
+let areaArray: Uint8Array | null = null;
+let otherArray: Uint8Array | null = null;
