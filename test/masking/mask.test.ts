@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { maskInto, NEW_ARRAY_WORD_LOOP_THRESHOLD, SIMD_THRESHOLD, unmask, unmaskInto, WORD_LOOP_THRESHOLD } from '../../src/masking/mask.js';
-import { simdXor } from '../../src/masking/simd.js';
+import {
+  IN_KERNEL_SIMD_THRESHOLD,
+  maskInto,
+  NEW_ARRAY_WORD_LOOP_THRESHOLD,
+  SIMD_THRESHOLD,
+  unmask,
+  unmaskInto,
+  WORD_LOOP_THRESHOLD,
+} from '../../src/masking/mask.js';
+import { simdReadArea, simdXor } from '../../src/masking/simd.js';
 
 /** RFC 6455 §5.3 byte by byte: octet i is XORed with key octet (keyIndex + i) mod 4 (octet 0 = MSB). */
 function reference(bytes: Uint8Array, start: number, end: number, maskKey: number, keyIndex: number): Uint8Array {
@@ -333,6 +341,45 @@ describe('the WebAssembly SIMD path (spans of SIMD_THRESHOLD bytes and more)', (
         expect(firstDifference(src, before)).toBe(-1);
         expect(dst[4]).toBe(0);
         expect(dst[5 + length]).toBe(0);
+      }
+    }
+  });
+});
+
+describe("spans in the kernel's read area (XORed in place by the wasm kernel, no copy)", () => {
+  const area = simdReadArea()!;
+
+  it('exists on this Node and is 256 KiB', () => {
+    expect(area).not.toBeNull();
+    expect(area.length).toBe(256 * 1024);
+  });
+
+  it('unmask equals the reference at any offset, length and key phase, with the bytes around untouched', () => {
+    const lengths = [1, 15, IN_KERNEL_SIMD_THRESHOLD - 1, IN_KERNEL_SIMD_THRESHOLD, IN_KERNEL_SIMD_THRESHOLD + 1, 47, 48, 100, 4095, 4096, 70_001, area.length - 64];
+    let seed = 1;
+    for (const length of lengths) {
+      for (const start of [0, 1, 2, 3, 5, 17, 63]) {
+        if (start + length > area.length) continue;
+        for (let keyIndex = 0; keyIndex < 4; keyIndex++) {
+          // Many frames of one read share its chunk: a view over the start of the area, as the transport makes.
+          const chunk = area.subarray(0, Math.min(area.length, start + length + 7));
+          fill(chunk, seed++);
+          const expected = reference(chunk, start, start + length, KEYS[seed % KEYS.length]!, keyIndex);
+          unmask(chunk, start, start + length, KEYS[seed % KEYS.length]!, keyIndex);
+          expect(firstDifference(chunk, expected), `length ${length}, start ${start}, keyIndex ${keyIndex}`).toBe(-1);
+        }
+      }
+    }
+  });
+
+  it('alternating between a chunk in the area and one outside it gives the reference for both', () => {
+    const outside = Buffer.alloc(4096);
+    for (let round = 0; round < 20; round++) {
+      for (const chunk of [area.subarray(0, 4096), outside]) {
+        fill(chunk, round + 1);
+        const expected = reference(chunk, round, round + 200, 0x0badf00d, round & 3);
+        unmask(chunk, round, round + 200, 0x0badf00d, round & 3);
+        expect(firstDifference(chunk, expected), `round ${round}`).toBe(-1);
       }
     }
   });
