@@ -56,7 +56,9 @@ export const DEFAULT_MAX_FRAGMENTS = 131072;
 
 /**
  * A message of one frame up to this size that spans chunks is written straight into a buffer of its
- * exact size; larger ones and fragmented ones are gathered as pieces and joined once at the end.
+ * exact size. A larger one is gathered as pieces until half of it has arrived, then moved into its
+ * exact buffer (a declared length alone never allocates more than twice the bytes received).
+ * Fragmented messages are gathered as pieces and joined once at the end.
  */
 const DIRECT_MAX = 64 * 1024;
 /** A piece at least this long, and at least half of its chunk, is kept as a view of the chunk. */
@@ -124,7 +126,10 @@ export class FrameDecoder {
   private messageFragments = 0;
   /** With recordFragments: where each finished frame of the message ends in the joined bytes. */
   private fragmentEnds: number[] | null = null;
-  /** A one-frame message of at most DIRECT_MAX bytes that spans chunks: its exact-size buffer. */
+  /**
+   * A one-frame message that spans chunks: its exact-size buffer, from its first bytes when it is at
+   * most DIRECT_MAX bytes, else from when half of it has arrived (before that it is gathered as pieces).
+   */
   private joined: Buffer | null = null;
   /** Bytes of the current message gathered so far (in `joined`, or in `pieces` and the open tail). */
   private joinedLength = 0;
@@ -427,20 +432,26 @@ export class FrameDecoder {
   private joinPieces(): Buffer {
     this.sealTail();
     const pieces = this.pieces!;
-    const masks = this.pieceMasks!;
-    const tail = this.tail;
-    this.pieces = this.pieceMasks = null;
-    this.tail = null;
-    this.tailStart = this.tailUsed = 0;
     // One piece that is a view of a chunk or a copy of its own is the message as it is; bytes in a
     // tail are copied out, so that a small message never holds (or shows) a whole tail buffer.
-    if (pieces.length === 1 && pieces[0]!.buffer !== tail?.buffer) {
+    if (pieces.length === 1 && pieces[0]!.buffer !== this.tail?.buffer) {
       const only = pieces[0]!;
-      const mask = masks[0]!;
+      const mask = this.pieceMasks![0]!;
+      this.clearPieces();
       if (mask !== NOT_MASKED) unmask(only, 0, only.length, mask % KEY_INDEX_UNIT, Math.floor(mask / KEY_INDEX_UNIT));
       return only;
     }
     const data = Buffer.allocUnsafe(this.joinedLength);
+    this.movePiecesInto(data);
+    return data;
+  }
+
+  /** Copy the gathered pieces in order to the start of `data`, unmasking the deferred ones; state cleared. */
+  private movePiecesInto(data: Buffer): void {
+    this.sealTail();
+    const pieces = this.pieces!;
+    const masks = this.pieceMasks!;
+    this.clearPieces();
     let at = 0;
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
@@ -449,7 +460,12 @@ export class FrameDecoder {
       else unmaskInto(piece, 0, piece.length, mask % KEY_INDEX_UNIT, Math.floor(mask / KEY_INDEX_UNIT), data, at);
       at += piece.length;
     }
-    return data;
+  }
+
+  private clearPieces(): void {
+    this.pieces = this.pieceMasks = null;
+    this.tail = null;
+    this.tailStart = this.tailUsed = 0;
   }
 
   /** Hand a complete message to the sink and close the message state. */
@@ -497,9 +513,12 @@ export class FrameDecoder {
     const from = this.joinedLength;
     let into: Buffer;
     let at: number;
-    if (from === 0 && this.fin && this.messageFragments === 1 && this.payloadLength <= DIRECT_MAX) {
-      // A one-frame message of known, bounded size: its exact buffer, written once.
-      this.joined = Buffer.allocUnsafe(this.payloadLength);
+    if (this.joined === null && this.fin && this.messageFragments === 1 && (from === 0 ? this.payloadLength <= DIRECT_MAX : (from + n) * 2 >= this.payloadLength)) {
+      // A one-frame message of known size: its exact buffer, written once. A large one only once half
+      // of it is here (memory stays within twice the bytes received); what was gathered before moves in.
+      const joined = Buffer.allocUnsafe(this.payloadLength);
+      if (from > 0) this.movePiecesInto(joined);
+      this.joined = joined;
     }
     if (this.joined !== null) {
       into = this.joined;
@@ -586,9 +605,7 @@ export class FrameDecoder {
     this.fragmentEnds = null;
     this.joined = null;
     this.joinedLength = 0;
-    this.pieces = this.pieceMasks = null;
-    this.tail = null;
-    this.tailStart = this.tailUsed = 0;
+    this.clearPieces();
   }
 }
 

@@ -611,6 +611,33 @@ describe('FrameDecoder: zero copy and memory', () => {
     expect(sink.delivered[0]![0].buffer.byteLength).toBe(payload.length);
   });
 
+  it('a one-frame message over 64 KiB gets its exact buffer once half of it is here, never from its declared length alone', () => {
+    for (const borrowed of [false, true]) {
+      const sink = new Recorder();
+      const decoder = new FrameDecoder(sink);
+      const internals = decoder as unknown as { joined: Buffer | null };
+      const payload = Buffer.alloc(400_000);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + (i >> 10)) & 0xff;
+      const frame = binary(payload);
+      let at = 0;
+      let received = 0;
+      while (at < frame.length) {
+        const chunk = Buffer.from(frame.subarray(at, at + 50_000));
+        at += chunk.length;
+        decoder.push(chunk, borrowed);
+        received = Math.min(at - 14, payload.length);
+        if (received < payload.length) {
+          // Before half: gathered as pieces (memory follows the bytes); from half on: the exact buffer.
+          if (received * 2 < payload.length) expect(internals.joined, `borrowed ${borrowed}, ${received} bytes in`).toBeNull();
+          else expect(internals.joined?.length).toBe(payload.length);
+          expect(heldBytes(decoder)).toBeLessThanOrEqual(Math.max(2 * received, 2 * 65536));
+        }
+        if (borrowed) chunk.fill(0xee);
+      }
+      expect(sink.events).toEqual([msg(payload, true)]);
+    }
+  });
+
   it('a piece under half of its chunk is copied, a larger one kept as a view (a kept chunk is at most twice its bytes)', () => {
     const sink = new Recorder();
     const decoder = new FrameDecoder(sink);
