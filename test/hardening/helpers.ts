@@ -31,6 +31,7 @@ export const OP_TEXT = 0x1;
 export const OP_BINARY = 0x2;
 export const OP_CLOSE = 0x8;
 export const OP_PING = 0x9;
+export const OP_PONG = 0xa;
 
 /**
  * Poll `condition` every `intervalMs` until it holds; reject after `limitMs` with `what` in the

@@ -16,6 +16,7 @@ import {
   echoServer,
   OP_CONT,
   OP_PING,
+  OP_PONG,
   OP_TEXT,
   portOf,
   RawClient,
@@ -82,11 +83,17 @@ describe('limits against hostile clients (server in its own process)', () => {
     const batch = Buffer.concat(Array.from({ length: BATCH }, () => clientFrame(OP_CONT, 'b', { fin: false })));
     client.write(clientFrame(OP_TEXT, 'a', { fin: false }));
     let sent = 1;
+    let batches = 0;
     while (sent < 1_000_000 && !client.closed && client.closeCode() === undefined) {
-      client.write(batch);
+      // Each batch is followed by a ping, and the next one waits for its pong (or the close): the attack
+      // goes at the server's pace (a pong only comes once the frames before it were read), bounded in count.
+      const tag = Buffer.from(`batch ${++batches}`);
+      client.write(Buffer.concat([batch, clientFrame(OP_PING, tag)]));
       sent += BATCH;
-      // Keep at most one batch in flight: the attack goes at the server's pace, bounded in count.
-      await waitFor(() => client.socket.writableLength === 0 || client.closed || client.closeCode() !== undefined, 'the batch to leave');
+      await waitFor(
+        () => client.frames.some((f) => f.opcode === OP_PONG && f.payload.equals(tag)) || client.closed || client.closeCode() !== undefined,
+        'the pong after the batch',
+      );
     }
     await waitFor(() => client.closeCode() !== undefined || client.closed, 'the close frame');
     expect(client.closeCode()).toBe(1008);
