@@ -15,7 +15,7 @@ import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade
 import { DEFAULT_MAX_PAYLOAD, ReadyState } from './protocol/connection.js';
 import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './framing/close-payload.js';
 import { DEFAULT_CLOSE_TIMEOUT } from './transport/socket-transport.js';
-import { adoptForSharedReads, discardReads, readsShared } from './transport/shared-reads.js';
+import { discardReads, readsShared, shareReads } from './transport/shared-reads.js';
 import { transportOptionsFrom } from './core-options.js';
 import { WebSocket, type WebSocketCoreOptions } from './websocket.js';
 import type { TransportOptions } from './transport/socket-transport.js';
@@ -154,7 +154,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     };
     if (options.port != null) {
       // Our own listener hands over whole sockets (acceptSocket), not upgrades, and unread, so that
-      // they can be re-created to read into the shared buffer.
+      // they can be made to read into the shared buffer.
       const listener = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.acceptSocket(socket));
       listener.listen(options.port, options.host, options.backlog, callback);
       server = listener;
@@ -430,11 +430,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   }
 
   /**
-   * Standalone mode: read the request head with our parser, then hand the upgrade over. The socket is
-   * re-created to read into the shared buffer where possible (then the bytes after the head are copied
-   * out of it), else it reads through 'data'.
+   * Standalone mode: read the request head with our parser, then hand the upgrade over. The socket
+   * reads into the shared buffer where possible (then the bytes after the head are copied out of it),
+   * else through 'data'.
    */
-  private acceptSocket(accepted: Socket): void {
+  private acceptSocket(socket: Socket): void {
     const parser = new RequestHeadParser(this.options.headLimits);
     const pending = this.pending;
     let done = false;
@@ -464,7 +464,6 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       }
     };
     const onData = (chunk: Buffer): void => onHead(chunk, false);
-    const socket = adoptForSharedReads(accepted, { onSharedRead: (chunk) => onHead(chunk, true) }) ?? accepted;
     const timeout = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     const timer = timeout > 0 ? setTimeout(() => socket.destroy(), timeout) : undefined;
     pending.add(socket);
@@ -472,12 +471,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       clearTimeout(timer);
       pending.delete(socket);
     };
-    if (socket === accepted) {
-      socket.on('data', onData);
-      socket.resume();
-    }
+    if (!shareReads(socket, { onSharedRead: (chunk) => onHead(chunk, true) })) socket.on('data', onData);
     socket.on('error', destroyOnError);
     socket.on('close', onClose);
+    socket.resume();
   }
 
   private readonly emitConnection = (ws: InstanceType<T>, req: UpgradeRequest): void => {

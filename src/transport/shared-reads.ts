@@ -10,9 +10,10 @@
 // socket can happen before it returns: reads are delivered one at a time on the event loop.
 //
 // Sockets we create ourselves get it: the client's plain TCP connections (`net.connect` takes
-// `onread`) and the connections of the standalone server, re-created over the accepted handle. TLS
-// sockets and sockets handed over by an http.Server keep the 'data' path.
-import { connect, Socket, type NetConnectOpts, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
+// `onread`) and the connections of the standalone server (net.Server has no such option, so each
+// accepted socket, before it reads anything, gets the two fields the option would have set; see
+// shareReads). TLS sockets and sockets handed over by an http.Server keep the 'data' path.
+import { connect, type NetConnectOpts, type OnReadOpts, type Socket } from 'node:net';
 import { simdReadArea } from '../masking/simd.js';
 
 /** Where the bytes of a shared-read socket go. */
@@ -76,20 +77,38 @@ export function discardReads(socket: Socket): void {
   socket.resume();
 }
 
+/** net.Socket's own keys for `onread` (own symbol properties of every socket, in Node 20 to 24). */
+interface OnReadKeys {
+  buffer: symbol;
+  callback: symbol;
+}
+
+let onReadKeys: OnReadKeys | null | undefined;
+
+function findOnReadKeys(socket: Socket): OnReadKeys | null {
+  const symbols = Object.getOwnPropertySymbols(socket);
+  const buffer = symbols.find((key) => key.description === 'kBuffer');
+  const callback = symbols.find((key) => key.description === 'kBufferCb');
+  return buffer !== undefined && callback !== undefined ? { buffer, callback } : null;
+}
+
 /**
- * A socket just accepted by a net.Server created with `pauseOnConnect` (nothing read yet), re-created
- * over the same handle so that it reads into the shared buffer, and reading. Returns null where that is
- * not possible (no handle: the socket is then used as it is). The accepted socket stays with the server,
- * without its handle, until the new one closes, so that the server's connection count stays right.
+ * Make a socket accepted by a net.Server created with `pauseOnConnect` (nothing read yet) read into the
+ * shared buffer, its reads going to `receiver`, as if it had been created with the `onread` option: the
+ * same two fields of the socket that option sets, and the handle told to read into the buffer. Nothing
+ * is read until resume(). Returns false, with the socket untouched, where this Node has no such fields
+ * or handle method (then it reads through 'data' as usual).
  */
-export function adoptForSharedReads(accepted: Socket, receiver: ReadReceiver): Socket | null {
-  const holder = accepted as unknown as { _handle: { readStart?: unknown; useUserBuffer?: unknown } | null };
-  const handle = holder._handle;
-  if (handle === null || typeof handle.readStart !== 'function' || typeof handle.useUserBuffer !== 'function') return null;
-  const options = { handle, onread: sharedReadOption() } as SocketConstructorOpts;
-  const socket = new Socket(options) as SharedReadSocket;
-  socket[kReceiver] = receiver;
-  holder._handle = null;
-  socket.once('close', () => accepted.destroy());
-  return socket;
+export function shareReads(accepted: Socket, receiver: ReadReceiver): boolean {
+  const handle = (accepted as unknown as { _handle: { useUserBuffer?: (buffer: Uint8Array) => void; reading?: boolean } | null })._handle;
+  if (handle === null || typeof handle.useUserBuffer !== 'function' || handle.reading === true) return false;
+  const keys = onReadKeys === undefined ? (onReadKeys = findOnReadKeys(accepted)) : onReadKeys;
+  const fields = accepted as unknown as Record<symbol, unknown>;
+  if (keys === null || fields[keys.buffer] !== null) return false;
+  const option = sharedReadOption();
+  fields[keys.buffer] = option.buffer;
+  fields[keys.callback] = option.callback;
+  handle.useUserBuffer(option.buffer as Uint8Array);
+  (accepted as SharedReadSocket)[kReceiver] = receiver;
+  return true;
 }

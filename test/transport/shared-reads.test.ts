@@ -1,12 +1,12 @@
 // Sockets we create read into one buffer shared by every connection of the process
 // (src/transport/shared-reads.ts): what a socket keeps must never change when another read lands.
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer, Socket, type Socket as NetSocket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { encodeFrame } from '../../src/framing/frame-encoder.js';
 import { Opcode } from '../../src/framing/opcodes.js';
 import { WebSocket, WebSocketServer } from '../../src/index.js';
-import { readsShared } from '../../src/transport/shared-reads.js';
+import { readsShared, shareReads } from '../../src/transport/shared-reads.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -60,7 +60,7 @@ describe('shared reads', () => {
     const client = await openClient(url);
     const [serverSide] = (await accepted) as [WebSocket];
     for (const ws of [client, serverSide]) {
-      const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+      const socket = (ws as unknown as { _socket: NetSocket })._socket;
       expect(readsShared(socket)).toBe(true);
       expect(socket.listenerCount('data')).toBe(0);
     }
@@ -130,7 +130,7 @@ describe('shared reads', () => {
     expect(messages).toEqual(['with the head']);
   });
 
-  test('the server closes only after its last connection ends (the accepted socket is counted until then)', async () => {
+  test('the server closes only after its last connection ends', async () => {
     const { server, url } = await standalone();
     const client = await openClient(url);
     let closed = false;
@@ -147,5 +147,29 @@ describe('shared reads', () => {
     client.close();
     await serverClosed;
     expect(closed).toBe(true);
+  });
+
+  test('shareReads leaves alone a socket it cannot switch: no handle, or one that is already reading', async () => {
+    const receiver = { onSharedRead: (): void => {} };
+    const unconnected = new Socket();
+    expect(shareReads(unconnected, receiver)).toBe(false);
+    expect(readsShared(unconnected)).toBe(false);
+
+    // Accepted without pauseOnConnect: it reads at once, through 'data'.
+    const accepted = new Promise<NetSocket>((resolve) => {
+      const listener = createServer((socket) => resolve(socket));
+      cleanups.push(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+      listener.listen(0, '127.0.0.1', () => {
+        const address = listener.address();
+        if (address === null || typeof address === 'string') throw new Error('no port');
+        const client = connect(address.port, '127.0.0.1');
+        client.on('error', () => {});
+        cleanups.push(() => void client.destroy());
+      });
+    });
+    const socket = await accepted;
+    cleanups.push(() => void socket.destroy());
+    expect(shareReads(socket, receiver)).toBe(false);
+    expect(readsShared(socket)).toBe(false);
   });
 });
