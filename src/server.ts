@@ -15,7 +15,7 @@ import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade
 import { DEFAULT_MAX_PAYLOAD, ReadyState } from './protocol/connection.js';
 import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './framing/close-payload.js';
 import { DEFAULT_CLOSE_TIMEOUT } from './transport/socket-transport.js';
-import { discardReads, readsShared, shareReads } from './transport/shared-reads.js';
+import { discardReads, readsShared, shareReads, shareReadsAfterUpgrade } from './transport/shared-reads.js';
 import { transportOptionsFrom } from './core-options.js';
 import { WebSocket, type WebSocketCoreOptions } from './websocket.js';
 import type { TransportOptions } from './transport/socket-transport.js';
@@ -272,6 +272,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       throw new Error('handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
     }
     claimedSockets.add(socket);
+    // A plain TCP socket from an http.Server reads into the shared buffer from now on, as the
+    // standalone server's do from the start.
+    if (!readsShared(socket)) shareReadsAfterUpgrade(socket as Socket);
     socket.on('error', destroyOnError);
 
     // RFC 6455 §4.1: the handshake is an HTTP/1.1 request (node:http also upgrades 1.0).

@@ -9,10 +9,11 @@
 // completely, copying whatever is kept (FrameDecoder's `borrowed` mode), and no other read of any
 // socket can happen before it returns: reads are delivered one at a time on the event loop.
 //
-// Sockets we create ourselves get it: the client's plain TCP connections (`net.connect` takes
-// `onread`) and the connections of the standalone server (net.Server has no such option, so each
-// accepted socket, before it reads anything, gets the two fields the option would have set; see
-// shareReads). TLS sockets and sockets handed over by an http.Server keep the 'data' path.
+// The client's plain TCP connections get it from `net.connect` (which takes `onread`). net.Server has
+// no such option, so each socket the standalone server accepts, before it reads anything, gets the two
+// fields the option would have set (shareReads); a plain TCP socket upgraded by an http.Server gets
+// them once its reading is stopped with nothing left unread (shareReadsAfterUpgrade). TLS sockets, and
+// sockets that already hold unread bytes, keep the 'data' path.
 import { connect, type NetConnectOpts, type OnReadOpts, type Socket } from 'node:net';
 import { simdReadArea } from '../masking/simd.js';
 
@@ -111,4 +112,30 @@ export function shareReads(accepted: Socket, receiver: ReadReceiver): boolean {
   handle.useUserBuffer(option.buffer as Uint8Array);
   (accepted as SharedReadSocket)[kReceiver] = receiver;
   return true;
+}
+
+/**
+ * A plain TCP socket handed over by an http.Server's 'upgrade' (its request head parsed, the bytes
+ * after it given separately): stop its reading and switch it to the shared buffer, unless it is not a
+ * net.Socket with a handle, is TLS, or Node already read bytes nobody consumed (then it is left as it
+ * was, on the 'data' path). Once switched nothing is read until resume(); a read before the next
+ * receiver is set destroys the socket rather than lose bytes.
+ */
+export function shareReadsAfterUpgrade(socket: Socket): boolean {
+  if ((socket as Socket & { encrypted?: boolean }).encrypted === true) return false;
+  type Handle = { readStart?: () => number; readStop?: () => number; reading?: boolean };
+  const handle = (socket as unknown as { _handle: Handle | null })._handle;
+  if (handle == null || typeof handle.readStop !== 'function' || typeof handle.readStart !== 'function') return false;
+  const wasReading = handle.reading === true;
+  if (wasReading) {
+    handle.readStop();
+    handle.reading = false;
+  }
+  if (socket.readableLength === 0 && shareReads(socket, { onSharedRead: () => socket.destroy() })) return true;
+  // Left as it was.
+  if (wasReading) {
+    handle.readStart();
+    handle.reading = true;
+  }
+  return false;
 }

@@ -1,6 +1,9 @@
 // Sockets we create read into one buffer shared by every connection of the process
 // (src/transport/shared-reads.ts): what a socket keeps must never change when another read lands.
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect, createServer, Socket, type Socket as NetSocket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { encodeFrame } from '../../src/framing/frame-encoder.js';
@@ -13,9 +16,21 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function standalone(): Promise<{ server: WebSocketServer; port: number; url: string }> {
-  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  await once(server, 'listening');
+type Mode = 'standalone' | 'http.Server';
+
+/** A server on 127.0.0.1: our own listener, or attached to an http.Server (`{ server }`). */
+async function listen(mode: Mode = 'standalone'): Promise<{ server: WebSocketServer; port: number; url: string }> {
+  let server: WebSocketServer;
+  if (mode === 'standalone') {
+    server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await once(server, 'listening');
+  } else {
+    const http = createHttpServer();
+    server = new WebSocketServer({ server: http });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    cleanups.push(() => new Promise<void>((resolve) => http.close(() => resolve())));
+  }
   cleanups.push(() => {
     for (const client of server.clients) client.terminate();
     return new Promise<void>((resolve) => server.close(() => resolve()));
@@ -24,6 +39,8 @@ async function standalone(): Promise<{ server: WebSocketServer; port: number; ur
   if (address === null || typeof address === 'string') throw new Error('no port');
   return { server, port: address.port, url: `ws://127.0.0.1:${address.port}` };
 }
+const standalone = (): ReturnType<typeof listen> => listen('standalone');
+const MODES: readonly Mode[] = ['standalone', 'http.Server'];
 
 async function openClient(url: string): Promise<WebSocket> {
   const client = new WebSocket(url);
@@ -54,8 +71,8 @@ function maskedFrame(opcode: number, data: Buffer | string): Buffer {
 }
 
 describe('shared reads', () => {
-  test('the standalone server and the ws:// client read into the shared buffer, not through data events', async () => {
-    const { server, url } = await standalone();
+  test.each(MODES)('the %s server and the ws:// client read into the shared buffer, not through data events', async (mode) => {
+    const { server, url } = await listen(mode);
     const accepted = once(server, 'connection');
     const client = await openClient(url);
     const [serverSide] = (await accepted) as [WebSocket];
@@ -66,8 +83,8 @@ describe('shared reads', () => {
     }
   });
 
-  test('messages kept by many connections at once are never overwritten by later reads', async () => {
-    const { server, url } = await standalone();
+  test.each(MODES)('%s: messages kept by many connections at once are never overwritten by later reads', async (mode) => {
+    const { server, url } = await listen(mode);
     const kept: Buffer[][] = [];
     server.on('connection', (ws: WebSocket) => {
       const mine: Buffer[] = [];
@@ -107,8 +124,8 @@ describe('shared reads', () => {
     }
   });
 
-  test('frames that came with the handshake wait for the connection listener, and for resume() when paused', async () => {
-    const { server, port } = await standalone();
+  test.each(MODES)('%s: frames that came with the handshake wait for the connection listener, and for resume() when paused', async (mode) => {
+    const { server, port } = await listen(mode);
     const messages: string[] = [];
     let paused: WebSocket | undefined;
     server.on('connection', (ws: WebSocket) => {
@@ -147,6 +164,73 @@ describe('shared reads', () => {
     client.close();
     await serverClosed;
     expect(closed).toBe(true);
+  });
+
+  test('an upgraded socket that already holds unread bytes stays on the data path, and nothing is lost', async () => {
+    const http = createHttpServer();
+    const server = new WebSocketServer({ noServer: true });
+    const messages: string[] = [];
+    let upgraded: () => void = () => {};
+    const sawUpgrade = new Promise<void>((resolve) => (upgraded = resolve));
+    const connected = new Promise<WebSocket>((resolve) => {
+      http.on('upgrade', async (req, socket: NetSocket, head: Buffer) => {
+        upgraded();
+        // Hand it over only once Node has read the frame the client sends next (an application that
+        // checks something before handleUpgrade): the frame sits in the socket's own buffer.
+        for (let turn = 0; turn < 10_000 && socket.readableLength === 0; turn++) await new Promise((r) => setImmediate(r));
+        expect(socket.readableLength).toBeGreaterThan(0);
+        server.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+          ws.on('message', (data: Buffer) => messages.push(data.toString()));
+          resolve(ws);
+        });
+      });
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    cleanups.push(() => new Promise<void>((resolve) => http.close(() => resolve())));
+    const address = http.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const raw = connect(address.port, '127.0.0.1');
+    cleanups.push(() => void raw.destroy());
+    raw.on('error', () => {});
+    raw.write(UPGRADE);
+    await sawUpgrade;
+    raw.write(maskedFrame(Opcode.Text, 'early'));
+    const ws = await connected;
+    cleanups.push(() => ws.terminate());
+    expect(readsShared((ws as unknown as { _socket: NetSocket })._socket)).toBe(false);
+    const both = new Promise<void>((resolve) => ws.on('message', () => messages.length === 2 && resolve()));
+    raw.write(maskedFrame(Opcode.Text, 'later'));
+    await both;
+    expect(messages).toEqual(['early', 'later']);
+  });
+
+  test('a wss:// connection (TLS, from an https.Server) keeps reading through data events', async () => {
+    const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
+    const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
+    const https = createHttpsServer({ cert, key });
+    const server = new WebSocketServer({ server: https });
+    https.listen(0, '127.0.0.1');
+    await once(https, 'listening');
+    cleanups.push(() => new Promise<void>((resolve) => https.close(() => resolve())));
+    cleanups.push(() => {
+      for (const client of server.clients) client.terminate();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const address = https.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const accepted = once(server, 'connection');
+    const client = new WebSocket(`wss://127.0.0.1:${address.port}`, { rejectUnauthorized: false });
+    cleanups.push(() => client.terminate());
+    await once(client, 'open');
+    const [serverSide] = (await accepted) as [WebSocket];
+    for (const ws of [client, serverSide]) {
+      expect(readsShared((ws as unknown as { _socket: NetSocket })._socket)).toBe(false);
+    }
+    const echoed = new Promise<Buffer>((resolve) => client.once('message', resolve));
+    serverSide.on('message', (data: Buffer) => serverSide.send(data));
+    client.send(Buffer.alloc(100_000, 0x5a));
+    expect((await echoed).equals(Buffer.alloc(100_000, 0x5a))).toBe(true);
   });
 
   test('shareReads leaves alone a socket it cannot switch: no handle, or one that is already reading', async () => {
