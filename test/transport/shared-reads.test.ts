@@ -16,16 +16,22 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-type Mode = 'standalone' | 'http.Server';
+type Mode = 'standalone' | 'http.Server' | 'https.Server';
 
-/** A server on 127.0.0.1: our own listener, or attached to an http.Server (`{ server }`). */
+/** A server on 127.0.0.1: our own listener, or attached to an http(s).Server (`{ server }`). */
 async function listen(mode: Mode = 'standalone'): Promise<{ server: WebSocketServer; port: number; url: string }> {
   let server: WebSocketServer;
   if (mode === 'standalone') {
     server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     await once(server, 'listening');
   } else {
-    const http = createHttpServer();
+    const http =
+      mode === 'http.Server'
+        ? createHttpServer()
+        : createHttpsServer({
+            cert: readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url)),
+            key: readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url)),
+          });
     server = new WebSocketServer({ server: http });
     http.listen(0, '127.0.0.1');
     await once(http, 'listening');
@@ -37,7 +43,7 @@ async function listen(mode: Mode = 'standalone'): Promise<{ server: WebSocketSer
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
-  return { server, port: address.port, url: `ws://127.0.0.1:${address.port}` };
+  return { server, port: address.port, url: `${mode === 'https.Server' ? 'wss' : 'ws'}://127.0.0.1:${address.port}` };
 }
 const standalone = (): ReturnType<typeof listen> => listen('standalone');
 const MODES: readonly Mode[] = ['standalone', 'http.Server'];
@@ -206,21 +212,9 @@ describe('shared reads', () => {
   });
 
   test('a wss:// connection (TLS, from an https.Server) keeps reading through data events', async () => {
-    const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
-    const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
-    const https = createHttpsServer({ cert, key });
-    const server = new WebSocketServer({ server: https });
-    https.listen(0, '127.0.0.1');
-    await once(https, 'listening');
-    cleanups.push(() => new Promise<void>((resolve) => https.close(() => resolve())));
-    cleanups.push(() => {
-      for (const client of server.clients) client.terminate();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    });
-    const address = https.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
+    const { server, url } = await listen('https.Server');
     const accepted = once(server, 'connection');
-    const client = new WebSocket(`wss://127.0.0.1:${address.port}`, { rejectUnauthorized: false });
+    const client = new WebSocket(url, { rejectUnauthorized: false });
     cleanups.push(() => client.terminate());
     await once(client, 'open');
     const [serverSide] = (await accepted) as [WebSocket];
