@@ -102,7 +102,7 @@ function findOnReadKeys(socket: Socket): OnReadKeys | null {
  */
 export function shareReads(accepted: Socket, receiver: ReadReceiver): boolean {
   const handle = (accepted as unknown as { _handle: { useUserBuffer?: (buffer: Uint8Array) => void; reading?: boolean } | null })._handle;
-  if (handle === null || typeof handle.useUserBuffer !== 'function' || handle.reading === true) return false;
+  if (handle == null || typeof handle.useUserBuffer !== 'function' || handle.reading === true) return false;
   const keys = onReadKeys === undefined ? (onReadKeys = findOnReadKeys(accepted)) : onReadKeys;
   const fields = accepted as unknown as Record<symbol, unknown>;
   if (keys === null || fields[keys.buffer] !== null) return false;
