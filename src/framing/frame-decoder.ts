@@ -573,12 +573,7 @@ export class FrameDecoder {
       return;
     }
     if (this.masked) unmask(chunk, start, stop, this.maskKey, this.payloadRead & 3);
-    if (stop - start < SMALL_COPY) {
-      const base = at - start;
-      for (let i = start; i < stop; i++) dst[base + i] = chunk[i]!;
-    } else {
-      chunk.copy(dst, at, start, stop);
-    }
+    copyBytes(chunk, start, stop, dst, at);
   }
 
   /** The bytes copied into the tail since the last piece become a piece, so that the order holds. */
@@ -609,15 +604,20 @@ export class FrameDecoder {
   }
 }
 
+/** chunk[start, stop) to dst at `at`: a byte loop for short spans, a native copy for the rest. */
+function copyBytes(chunk: Buffer, start: number, stop: number, dst: Buffer, at: number): void {
+  if (stop - start < SMALL_COPY) {
+    const base = at - start;
+    for (let i = start; i < stop; i++) dst[base + i] = chunk[i]!;
+  } else {
+    chunk.copy(dst, at, start, stop);
+  }
+}
+
 /** A copy of chunk[start, stop) in memory of its own (small ones from Node's pool). */
 function copyOut(chunk: Buffer, start: number, stop: number): Buffer {
-  const n = stop - start;
-  const copy = Buffer.allocUnsafe(n);
-  if (n < SMALL_COPY) {
-    for (let i = 0; i < n; i++) copy[i] = chunk[start + i]!;
-  } else {
-    chunk.copy(copy, 0, start, stop);
-  }
+  const copy = Buffer.allocUnsafe(stop - start);
+  copyBytes(chunk, start, stop, copy, 0);
   return copy;
 }
 

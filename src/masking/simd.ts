@@ -158,6 +158,9 @@ function build(): Kernel | null {
 }
 
 let kernel: Kernel | null | undefined;
+/** The last array seen in the kernel's memory, and the last (small) one seen outside it. */
+let areaArray: Uint8Array | null = null;
+let otherArray: Uint8Array | null = null;
 
 function theKernel(): Kernel | null {
   if (kernel === undefined) kernel = build();
@@ -199,5 +202,3 @@ export function simdXorInPlace(buf: Uint8Array, start: number, length: number, w
   return true;
 }
 
-let areaArray: Uint8Array | null = null;
-let otherArray: Uint8Array | null = null;

@@ -45,14 +45,10 @@ function onRead(this: SharedReadSocket, nread: number, buffer: Buffer): boolean 
   return true;
 }
 
-/** The `onread` option that makes a new socket read into the shared buffer. */
-function sharedReadOption(): OnReadOpts {
-  return { buffer: sharedBuffer(), callback: onRead as OnReadOpts['callback'] };
-}
-
 /** `net.connect(options)`, reading into the shared buffer, its reads going to `receiver`. */
 export function connectWithSharedReads(options: NetConnectOpts, receiver: ReadReceiver): Socket {
-  const socket = connect({ ...options, onread: sharedReadOption() }) as SharedReadSocket;
+  const onread: OnReadOpts = { buffer: sharedBuffer(), callback: onRead as OnReadOpts['callback'] };
+  const socket = connect({ ...options, onread }) as SharedReadSocket;
   socket[kReceiver] = receiver;
   return socket;
 }
@@ -106,10 +102,10 @@ export function shareReads(accepted: Socket, receiver: ReadReceiver): boolean {
   const keys = onReadKeys === undefined ? (onReadKeys = findOnReadKeys(accepted)) : onReadKeys;
   const fields = accepted as unknown as Record<symbol, unknown>;
   if (keys === null || fields[keys.buffer] !== null) return false;
-  const option = sharedReadOption();
-  fields[keys.buffer] = option.buffer;
-  fields[keys.callback] = option.callback;
-  handle.useUserBuffer(option.buffer as Uint8Array);
+  const buffer = sharedBuffer();
+  fields[keys.buffer] = buffer;
+  fields[keys.callback] = onRead;
+  handle.useUserBuffer(buffer);
   (accepted as SharedReadSocket)[kReceiver] = receiver;
   return true;
 }
