@@ -16,27 +16,30 @@ export const COPY_THRESHOLD = 1024;
 
 const TWO_POW_32 = 0x100000000;
 
+/** Below this many bytes a payload is copied by a byte loop, above by a native copy (call overhead). */
+const SMALL_COPY = 32;
+
 /** Header length in bytes: 2, plus 2 or 8 for extended lengths (§5.2), plus 4 for a masking key. */
 function headerLength(payloadLength: number, masked: boolean): number {
   const base = payloadLength < 126 ? 2 : payloadLength < 0x10000 ? 4 : 10;
   return masked ? base + 4 : base;
 }
 
-/** Writes the header into target[0, headerLength) (the masking key, if any, is written by the caller). */
-function writeHeader(target: Buffer, byte0: number, payloadLength: number, masked: boolean): void {
+/** Writes the header into target[at, at + headerLength) (the masking key, if any, is written by the caller). */
+function writeHeader(target: Buffer, at: number, byte0: number, payloadLength: number, masked: boolean): void {
   const maskBit = masked ? 0x80 : 0;
-  target[0] = byte0;
+  target[at] = byte0;
   if (payloadLength < 126) {
-    target[1] = maskBit | payloadLength;
+    target[at + 1] = maskBit | payloadLength;
   } else if (payloadLength < 0x10000) {
-    target[1] = maskBit | 126;
-    target[2] = payloadLength >>> 8;
-    target[3] = payloadLength & 0xff;
+    target[at + 1] = maskBit | 126;
+    target[at + 2] = payloadLength >>> 8;
+    target[at + 3] = payloadLength & 0xff;
   } else {
     // §5.2: 64-bit length, most significant bit 0 (a Buffer length is below 2^53).
-    target[1] = maskBit | 127;
-    target.writeUInt32BE(Math.floor(payloadLength / TWO_POW_32), 2);
-    target.writeUInt32BE(payloadLength >>> 0, 6);
+    target[at + 1] = maskBit | 127;
+    target.writeUInt32BE(Math.floor(payloadLength / TWO_POW_32), at + 2);
+    target.writeUInt32BE(payloadLength >>> 0, at + 6);
   }
 }
 
@@ -58,23 +61,48 @@ export function encodeFrame(
   const length = payload.length;
   const masked = maskKey !== null;
   const headerLen = headerLength(length, masked);
-  const byte0 = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (opcode & 0x0f);
+  const byte0 = frameByte0(opcode, fin, rsv1);
   if (!masked && length > COPY_THRESHOLD) {
     const header = Buffer.allocUnsafe(headerLen);
-    writeHeader(header, byte0, length, false);
+    writeHeader(header, 0, byte0, length, false);
     out.push(header, payload);
     return headerLen + length;
   }
-  // Every byte is written below: header, key, then the whole payload.
   const frame = Buffer.allocUnsafe(headerLen + length);
-  writeHeader(frame, byte0, length, masked);
-  if (masked) {
-    frame.writeUInt32BE(maskKey >>> 0, headerLen - 4);
-    maskInto(payload, 0, length, maskKey, frame, headerLen);
-  } else if (length > 0) {
-    frame.set(payload, headerLen);
-  }
+  encodeFrameInto(frame, 0, byte0, payload, maskKey);
   out.push(frame);
+  return headerLen + length;
+}
+
+/** Bytes of a whole frame with `payloadLength` bytes of payload: header, masking key, payload. */
+export function frameLength(payloadLength: number, masked: boolean): number {
+  return headerLength(payloadLength, masked) + payloadLength;
+}
+
+/** The first header byte: FIN, RSV1 and the opcode (§5.2). */
+export function frameByte0(opcode: number, fin: boolean, rsv1: boolean): number {
+  return (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (opcode & 0x0f);
+}
+
+/**
+ * Writes a whole frame (header, key, payload copied or masked) into target at `at`, which must have
+ * frameLength(payload.length, maskKey !== null) bytes of room. Every byte of that span is written; the
+ * caller's payload is never mutated. Returns the frame's length.
+ */
+export function encodeFrameInto(target: Buffer, at: number, byte0: number, payload: Buffer, maskKey: number | null): number {
+  const length = payload.length;
+  const masked = maskKey !== null;
+  const headerLen = headerLength(length, masked);
+  writeHeader(target, at, byte0, length, masked);
+  const start = at + headerLen;
+  if (masked) {
+    target.writeUInt32BE(maskKey >>> 0, start - 4);
+    maskInto(payload, 0, length, maskKey, target, start);
+  } else if (length < SMALL_COPY) {
+    for (let i = 0; i < length; i++) target[start + i] = payload[i]!;
+  } else {
+    target.set(payload, start);
+  }
   return headerLen + length;
 }
 

@@ -1,12 +1,13 @@
 import { CloseCode } from '../framing/close-codes.js';
 import { encodeClosePayload } from '../framing/close-payload.js';
 import { DEFAULT_MAX_FRAGMENTS, FrameDecoder, type FrameSink } from '../framing/frame-decoder.js';
-import { encodeFrame } from '../framing/frame-encoder.js';
+import { COPY_THRESHOLD, encodeFrame, encodeFrameInto, frameByte0, frameLength } from '../framing/frame-encoder.js';
 import { Opcode } from '../framing/opcodes.js';
 import { ProtocolError } from '../framing/protocol-error.js';
 import { isValidUtf8 } from '../framing/utf8.js';
 import type { Extension } from '../extensions/extension.js';
 import { cryptoMaskKeySource, type MaskKeySource } from './random-source.js';
+import { addBatchCallback, batchedBytes, batchScratch, dropBatch, reserveBatch, writeBatch } from './write-batch.js';
 
 export type Role = 'server' | 'client';
 
@@ -136,6 +137,8 @@ export class Connection implements FrameSink {
   private readonly heldWrites: HeldWrite[] = [];
   /** The transport is to be ended once the held writes are out. */
   private endAfterWrites = false;
+  /** Inside receive() (or a decompressed message's delivery): small frames gather in the write batch. */
+  private batching = false;
 
   constructor(
     readonly role: Role,
@@ -167,7 +170,7 @@ export class Connection implements FrameSink {
 
   /** Bytes handed to send() that wait for a compression, not yet given to the transport. */
   get pendingBytes(): number {
-    return this.heldBytes;
+    return this.heldBytes + batchedBytes(this.handler);
   }
 
   /**
@@ -176,7 +179,15 @@ export class Connection implements FrameSink {
    */
   receive(chunk: Buffer, borrowed = false): void {
     if (this.readyState === ReadyState.CLOSED || this.closeFrameReceived) return;
-    this.decoder.push(chunk, borrowed);
+    // Frames sent while the chunk is processed leave together at its end (an exception from an
+    // application handler propagates, and they still leave).
+    this.batching = true;
+    try {
+      this.decoder.push(chunk, borrowed);
+    } finally {
+      this.batching = false;
+      writeBatch(this.handler);
+    }
   }
 
   /**
@@ -225,6 +236,7 @@ export class Connection implements FrameSink {
   /** The transport is gone (TCP closed or destroyed). */
   transportClosed(): void {
     this.readyState = ReadyState.CLOSED;
+    dropBatch(this.handler, new Error('WebSocket is not open: the connection closed'));
     this.decoder.stop();
     this.extension?.close();
     this.heldEvents.length = 0;
@@ -237,8 +249,12 @@ export class Connection implements FrameSink {
 
   /** Half-close TCP once every frame queued before this point is written (after a compression). */
   private endTransport(): void {
-    if (this.compressing) this.endAfterWrites = true;
-    else this.handler.endTransport();
+    if (this.compressing) {
+      this.endAfterWrites = true;
+    } else {
+      writeBatch(this.handler);
+      this.handler.endTransport();
+    }
   }
 
   /** Write a frame now, or behind the message being compressed, so that frames leave in call order. */
@@ -284,6 +300,7 @@ export class Connection implements FrameSink {
       if (this.compressing) return;
       if (this.endAfterWrites) {
         this.endAfterWrites = false;
+        writeBatch(this.handler);
         this.handler.endTransport();
       }
       this.handler.onWritesFlushed();
@@ -291,18 +308,29 @@ export class Connection implements FrameSink {
   }
 
   private writeFrame(opcode: number, payload: Buffer, fin: boolean, rsv1: boolean, cb?: WriteCallback): void {
+    const maskKey = this.maskKeys === null ? null : this.maskKeys();
+    const handler = this.handler;
+    if (this.batching && payload.length <= COPY_THRESHOLD) {
+      // Encoded straight into the batch; a callback runs once the batch is written.
+      const length = frameLength(payload.length, maskKey !== null);
+      encodeFrameInto(batchScratch, reserveBatch(handler, length), frameByte0(opcode, fin, rsv1), payload, maskKey);
+      if (cb !== undefined) addBatchCallback(handler, cb);
+      return;
+    }
+    // Frames batched before this one go first.
+    writeBatch(handler);
     const out = this.out;
-    encodeFrame(out, opcode, payload, fin, rsv1, this.maskKeys === null ? null : this.maskKeys());
+    encodeFrame(out, opcode, payload, fin, rsv1, maskKey);
     // One buffer, or a header and the payload. Taken out of `out` before writing: a write can re-enter
     // (a limit tripped by it fails the connection, which writes a close frame through here).
     const first = out[0]!;
     const second = out.length === 2 ? out[1]! : null;
     out.length = 0;
     if (second === null) {
-      this.handler.write(first, cb);
+      handler.write(first, cb);
     } else {
-      this.handler.write(first);
-      this.handler.write(second, cb);
+      handler.write(first);
+      handler.write(second, cb);
     }
   }
 
@@ -384,6 +412,7 @@ export class Connection implements FrameSink {
     if (this.readyState === ReadyState.CLOSED) return;
     this.decoder.stop();
     this.heldEvents.length = 0;
+    dropBatch(this.handler, error);
     this.handler.onProtocolError(error);
     this.handler.abort(error);
   }
@@ -439,8 +468,15 @@ export class Connection implements FrameSink {
         this.fail(new ProtocolError(CloseCode.InvalidPayload, 'invalid UTF-8 in text message'));
         return;
       }
-      this.handler.onMessage(result, isBinary);
-      this.releaseHeldEvents();
+      // What the application sends in reply, and the held events' replies, leave as one batch.
+      this.batching = true;
+      try {
+        this.handler.onMessage(result, isBinary);
+        this.releaseHeldEvents();
+      } finally {
+        this.batching = false;
+        writeBatch(this.handler);
+      }
     });
   }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COPY_THRESHOLD, encodeFragmented, encodeFrame } from '../../src/framing/frame-encoder.js';
+import { COPY_THRESHOLD, encodeFragmented, encodeFrame, encodeFrameInto, frameByte0, frameLength } from '../../src/framing/frame-encoder.js';
 import { Opcode } from '../../src/framing/opcodes.js';
 
 interface ParsedFrame {
@@ -340,5 +340,32 @@ describe('encodeFragmented', () => {
       ),
       { seed: 17, numRuns: 300 },
     );
+  });
+});
+
+describe('encodeFrameInto: a frame written at an offset of a larger buffer', () => {
+  it.each([0, 1, 31, 32, 125, 126, 1024, 65535, 65536])('%i payload bytes, masked and not: the bytes encodeFrame makes, nothing around them touched', (size) => {
+    const payload = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7 + 3) & 0xff));
+    const original = Buffer.from(payload);
+    for (const key of [null, 0xdeadbeef]) {
+      const out: Buffer[] = [];
+      encodeFrame(out, Opcode.Binary, payload, false, true, key);
+      const expected = Buffer.concat(out);
+      const length = frameLength(size, key !== null);
+      expect(length).toBe(expected.length);
+      const target = Buffer.alloc(length + 20, 0xee);
+      expect(encodeFrameInto(target, 9, frameByte0(Opcode.Binary, false, true), payload, key)).toBe(length);
+      expect(target.subarray(9, 9 + length).equals(expected)).toBe(true);
+      expect(target.subarray(0, 9).every((b) => b === 0xee)).toBe(true);
+      expect(target.subarray(9 + length).every((b) => b === 0xee)).toBe(true);
+      expect(payload.equals(original)).toBe(true);
+    }
+  });
+
+  it('the first byte: FIN, RSV1 and the opcode', () => {
+    expect(frameByte0(Opcode.Text, true, false)).toBe(0x81);
+    expect(frameByte0(Opcode.Binary, true, true)).toBe(0xc2);
+    expect(frameByte0(Opcode.Continuation, false, false)).toBe(0x00);
+    expect(frameByte0(Opcode.Ping, true, false)).toBe(0x89);
   });
 });
