@@ -236,7 +236,8 @@ export class Connection implements FrameSink {
   /** The transport is gone (TCP closed or destroyed). */
   transportClosed(): void {
     this.readyState = ReadyState.CLOSED;
-    dropBatch(this.handler, new Error('WebSocket is not open: the connection closed'));
+    // (The error is only built when the batch has callbacks: this runs for every connection.)
+    dropBatch(this.handler, connectionClosedError);
     this.decoder.stop();
     this.extension?.close();
     this.heldEvents.length = 0;
@@ -412,7 +413,7 @@ export class Connection implements FrameSink {
     if (this.readyState === ReadyState.CLOSED) return;
     this.decoder.stop();
     this.heldEvents.length = 0;
-    dropBatch(this.handler, error);
+    dropBatch(this.handler, () => error);
     this.handler.onProtocolError(error);
     this.handler.abort(error);
   }
@@ -507,3 +508,7 @@ export class Connection implements FrameSink {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function connectionClosedError(): Error {
+  return new Error('WebSocket is not open: the connection closed');
+}

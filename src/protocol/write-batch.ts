@@ -69,16 +69,16 @@ function runAll(list: WriteCallback[], error?: Error | null): void {
 }
 
 /**
- * Forget `target`'s batch without writing it (its transport is gone). Its callbacks get `error`, on
- * the next tick, as a write to a closed socket would give them.
+ * Forget `target`'s batch without writing it (its transport is gone). Its callbacks get the error
+ * `makeError` builds (only then), on the next tick, as a write to a closed socket would give them.
  */
-export function dropBatch(target: BatchTarget, error: Error): void {
+export function dropBatch(target: BatchTarget, makeError: () => Error): void {
   if (owner !== target) return;
   const list = callbacks;
   owner = null;
   used = 0;
   callbacks = null;
-  if (list !== null) process.nextTick(runAll, list, error);
+  if (list !== null) process.nextTick(runAll, list, makeError());
 }
 
 /** Bytes in `target`'s batch, not yet handed to its transport. */

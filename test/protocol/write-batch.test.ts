@@ -178,7 +178,7 @@ describe('write batch: the scratch', () => {
     const seen: string[] = [];
     put(a, 'lost');
     addBatchCallback(a, (error) => seen.push(String(error?.message)));
-    dropBatch(a, new Error('gone'));
+    dropBatch(a, () => new Error('gone'));
     expect(seen).toEqual([]);
     expect(writeBatch(a)).toBe(false);
     await new Promise((resolve) => process.nextTick(resolve));
