@@ -4,7 +4,7 @@
 // inside one chunk is delivered as a view of that chunk, unless the chunk is only lent (a shared read
 // buffer), in which case everything that leaves the decoder or stays in it is copied out first.
 import { constants as bufferConstants } from 'node:buffer';
-import { unmask, unmaskInto } from '../masking/mask.js';
+import { IN_KERNEL_SIMD_THRESHOLD, unmask, unmaskInto } from '../masking/mask.js';
 import { CloseCode } from './close-codes.js';
 import { parseClosePayload } from './close-payload.js';
 import { Opcode } from './opcodes.js';
@@ -67,6 +67,11 @@ const MIN_VIEW_PIECE = 2048;
 const TAIL_SIZE = 16 * 1024;
 /** Copies shorter than this take a byte loop instead of a native call. */
 const SMALL_COPY = 32;
+/**
+ * Below this many bytes a masked message in a lent chunk is unmasked while copied out (one byte loop);
+ * from it on it is unmasked in place first, where the read area's SIMD kernel runs, then copied.
+ */
+const FUSED_COPY_MAX = IN_KERNEL_SIMD_THRESHOLD;
 /** RFC 6455 §5.5: control frame payloads are at most 125 bytes. */
 const MAX_CONTROL_PAYLOAD = 125;
 /** 2 bytes + 8 bytes of extended length + 4 bytes of masking key (RFC 6455 §5.2). */
@@ -270,8 +275,15 @@ export class FrameDecoder {
       if (this.payloadRead === 0 && available >= remaining && this.fin && this.opcode !== Opcode.Continuation) {
         // A message of one frame inside this chunk: zero copy (one when the chunk is lent).
         const stop = pos + remaining;
-        if (this.masked) unmask(chunk, pos, stop, this.maskKey, 0);
-        const data = this.borrowed ? copyOut(chunk, pos, stop) : chunk.subarray(pos, stop);
+        let data: Buffer;
+        if (this.borrowed && this.masked && remaining < FUSED_COPY_MAX) {
+          // A small one from a lent chunk: unmasked while it is copied out, in one pass.
+          data = Buffer.allocUnsafe(remaining);
+          unmaskInto(chunk, pos, stop, this.maskKey, 0, data, 0);
+        } else {
+          if (this.masked) unmask(chunk, pos, stop, this.maskKey, 0);
+          data = this.borrowed ? copyOut(chunk, pos, stop) : chunk.subarray(pos, stop);
+        }
         pos = stop;
         // RFC 6455 §8.1: a text message must be valid UTF-8, else 1007.
         if (this.messageValidate && !isValidUtf8(data)) {
