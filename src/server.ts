@@ -390,16 +390,20 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       extension,
     });
     this.live.add(ws);
-    const tracked = this.options.clientTracking !== false;
-    if (tracked) this.clients.add(ws);
-    ws.on('close', () => {
-      this.live.delete(ws);
-      if (this.live.size === 0 && this.liveEmptied.length > 0) for (const resolve of this.liveEmptied.splice(0)) resolve();
-      if (!tracked) return;
-      this.clients.delete(ws);
-      if (this.closeWhenEmpty && this.clients.size === 0) process.nextTick(() => this.emitClose());
-    });
+    if (this.options.clientTracking !== false) this.clients.add(ws);
+    // One shared listener, not a closure per socket: it finds this server through the socket.
+    ws._tracker = this;
+    ws.on('close', onTrackedClose);
     callback(ws, req);
+  }
+
+  /** @internal A socket this server handed out has closed. */
+  clientClosed(ws: WebSocket): void {
+    this.live.delete(ws);
+    if (this.live.size === 0 && this.liveEmptied.length > 0) for (const resolve of this.liveEmptied.splice(0)) resolve();
+    if (this.options.clientTracking === false) return;
+    this.clients.delete(ws as InstanceType<T>);
+    if (this.closeWhenEmpty && this.clients.size === 0) process.nextTick(() => this.emitClose());
   }
 
   /**
@@ -510,6 +514,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   override once(event: string | symbol, listener: (...args: any[]) => void): this {
     return super.once(event, listener);
   }
+}
+
+function onTrackedClose(this: WebSocket): void {
+  this._tracker?.clientClosed(this);
 }
 
 function destroyOnError(this: Duplex): void {

@@ -136,6 +136,26 @@ interface QueuedSend {
  * this class translates its events. A peer's misbehavior never throws, with or without an 'error'
  * listener; the application's own misuse (sending before 'open', an invalid close code...) does.
  */
+/** @internal What a server that tracks its sockets is told when one closes. */
+export interface ClientTracker {
+  clientClosed(ws: WebSocket): void;
+}
+
+/**
+ * The listener table of a WebSocket, in the shape EventEmitter expects (`_events[name]` is a listener,
+ * an array of them, or undefined): an own slot per event most applications listen to, so that V8 keeps
+ * it as a small object with fixed fields, and nothing inherited (a lookup of 'toString' finds nothing).
+ */
+const ListenerSlots = function (this: Record<string, unknown>): void {
+  this.message = undefined;
+  this.close = undefined;
+  this.error = undefined;
+  this.open = undefined;
+  this.ping = undefined;
+  this.pong = undefined;
+} as unknown as new () => object;
+ListenerSlots.prototype = Object.create(null);
+
 export class WebSocket extends EventEmitter implements TransportListener {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
@@ -167,6 +187,8 @@ export class WebSocket extends EventEmitter implements TransportListener {
   private _queuedBytes = 0;
   /** send() returned false: emit 'drain' once bufferedAmount is below the high-water mark. */
   private _needDrain = false;
+  /** @internal The server that tracks this socket until it closes (server side). */
+  _tracker: ClientTracker | null = null;
 
   /**
    * `new WebSocket(url, protocols?, options?)` opens a client connection (ws:, wss:, http:, https:,
@@ -176,6 +198,9 @@ export class WebSocket extends EventEmitter implements TransportListener {
    */
   constructor(address?: string | URL | null, protocols?: string | readonly string[] | ClientOptions | null, options?: ClientOptions) {
     super();
+    // EventEmitter's own table is a null-prototype object, which V8 keeps as a hash table (about 280
+    // bytes per WebSocket); this one has a slot per common event and stays compact.
+    (this as unknown as { _events: object })._events = new ListenerSlots();
     if (address === undefined || address === null) return;
     if (protocols !== undefined && protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols)) {
       options = protocols as ClientOptions;
@@ -190,6 +215,12 @@ export class WebSocket extends EventEmitter implements TransportListener {
 
   get url(): string {
     return this._url;
+  }
+
+  /** The events that have listeners (the table's empty slots are not events). */
+  override eventNames(): Array<string | symbol> {
+    const table = (this as unknown as { _events: Record<string | symbol, unknown> })._events;
+    return Reflect.ownKeys(table).filter((name) => table[name] !== undefined);
   }
 
   get protocol(): string {

@@ -154,7 +154,8 @@ export class FrameDecoder {
   private tail: Buffer | null = null;
   private tailStart = 0;
   private tailUsed = 0;
-  private readonly utf8 = new Utf8Validator();
+  /** For text split across frames or chunks; created with the first such message. */
+  private utf8: Utf8Validator | null = null;
   /** The chunk being processed is only lent for the duration of push(): nothing may keep a view of it. */
   private borrowed = false;
 
@@ -425,7 +426,7 @@ export class FrameDecoder {
       return;
     }
     // RFC 6455 §8.1: a text message must end on a code point boundary, else 1007.
-    if (this.messageValidate && !this.utf8.finish()) {
+    if (this.messageValidate && this.utf8 !== null && !this.utf8.finish()) {
       this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence');
       return;
     }
@@ -567,7 +568,7 @@ export class FrameDecoder {
     }
     this.joinedLength = from + n;
     // RFC 6455 §8.1: fail fast on invalid UTF-8 in the bytes received so far, else 1007.
-    if (this.messageValidate && !this.utf8.feed(into, at, at + n)) {
+    if (this.messageValidate && !(this.utf8 ??= new Utf8Validator()).feed(into, at, at + n)) {
       this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
       return false;
     }

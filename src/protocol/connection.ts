@@ -128,13 +128,12 @@ export class Connection implements FrameSink {
   private openSendOpcode = -1;
   /** Whether the fragmented message being sent goes through the extension. */
   private openSendCompressed = false;
-  private readonly out: Buffer[] = [];
   /** A received message is being decompressed; later decoder events wait in `heldEvents`. */
   private decompressing = false;
-  private readonly heldEvents: HeldEvent[] = [];
+  private heldEvents: HeldEvent[] | null = null;
   /** An outgoing message is being compressed; later writes wait in `heldWrites`. */
   private compressing = false;
-  private readonly heldWrites: HeldWrite[] = [];
+  private heldWrites: HeldWrite[] | null = null;
   /** The transport is to be ended once the held writes are out. */
   private endAfterWrites = false;
   /** Inside receive() (or a decompressed message's delivery): small frames gather in the write batch. */
@@ -240,11 +239,12 @@ export class Connection implements FrameSink {
     dropBatch(this.handler, connectionClosedError);
     this.decoder.stop();
     this.extension?.close();
-    this.heldEvents.length = 0;
-    const held = this.heldWrites.splice(0);
+    if (this.heldEvents !== null) this.heldEvents.length = 0;
     this.heldBytes = 0;
-    for (const write of held) {
-      if (write.cb !== undefined) process.nextTick(write.cb, new Error('WebSocket is not open: the connection closed'));
+    if (this.heldWrites !== null) {
+      for (const write of this.heldWrites.splice(0)) {
+        if (write.cb !== undefined) process.nextTick(write.cb, new Error('WebSocket is not open: the connection closed'));
+      }
     }
   }
 
@@ -262,7 +262,7 @@ export class Connection implements FrameSink {
   private queueFrame(opcode: number, data: Buffer, fin: boolean, compress: boolean, cb: WriteCallback | undefined): void {
     if (this.compressing) {
       this.heldBytes += data.length;
-      this.heldWrites.push({ opcode, data, fin, compress, cb });
+      (this.heldWrites ??= []).push({ opcode, data, fin, compress, cb });
     } else if (compress) {
       this.compressFrame(opcode, data, fin, cb);
     } else {
@@ -283,7 +283,7 @@ export class Connection implements FrameSink {
         this.endAfterWrites = false;
         // What waited behind it cannot go out, except a close frame the application already asked for.
         this.heldBytes = 0;
-        for (const write of this.heldWrites.splice(0)) {
+        for (const write of this.heldWrites?.splice(0) ?? []) {
           if (write.opcode === Opcode.Close) this.writeFrame(write.opcode, write.data, true, false, write.cb);
           else if (write.cb !== undefined) process.nextTick(write.cb, failure);
         }
@@ -293,7 +293,7 @@ export class Connection implements FrameSink {
       // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
       this.writeFrame(opcode, result, fin, opcode !== Opcode.Continuation, cb);
       const held = this.heldWrites;
-      while (held.length > 0 && !this.compressing) {
+      while (held !== null && held.length > 0 && !this.compressing) {
         const write = held.shift()!;
         this.heldBytes -= write.data.length;
         this.queueFrame(write.opcode, write.data, write.fin, write.compress, write.cb);
@@ -320,7 +320,7 @@ export class Connection implements FrameSink {
     }
     // Frames batched before this one go first.
     writeBatch(handler);
-    const out = this.out;
+    const out = FRAME_OUT;
     encodeFrame(out, opcode, payload, fin, rsv1, maskKey);
     // One buffer, or a header and the payload. Taken out of `out` before writing: a write can re-enter
     // (a limit tripped by it fails the connection, which writes a close frame through here).
@@ -412,7 +412,7 @@ export class Connection implements FrameSink {
   abort(error: ProtocolError): void {
     if (this.readyState === ReadyState.CLOSED) return;
     this.decoder.stop();
-    this.heldEvents.length = 0;
+    if (this.heldEvents !== null) this.heldEvents.length = 0;
     dropBatch(this.handler, () => error);
     this.handler.onProtocolError(error);
     this.handler.abort(error);
@@ -425,7 +425,7 @@ export class Connection implements FrameSink {
   fail(error: ProtocolError): void {
     if (this.readyState === ReadyState.CLOSED) return;
     this.decoder.stop();
-    this.heldEvents.length = 0;
+    if (this.heldEvents !== null) this.heldEvents.length = 0;
     if (!this.closeFrameSent) {
       this.closeFrameSent = true;
       this.readyState = ReadyState.CLOSING;
@@ -446,11 +446,11 @@ export class Connection implements FrameSink {
     error: ProtocolError | null,
     ends: readonly number[] | null = null,
   ): void {
-    if (this.maxBufferedChunks > 0 && this.heldEvents.length >= this.maxBufferedChunks && error === null) {
+    if (this.maxBufferedChunks > 0 && (this.heldEvents?.length ?? 0) >= this.maxBufferedChunks && error === null) {
       this.fail(new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxBufferedChunks} frames waiting behind a decompression`));
       return;
     }
-    this.heldEvents.push({ opcode, data, ends, isBinary, compressed, code, error });
+    (this.heldEvents ??= []).push({ opcode, data, ends, isBinary, compressed, code, error });
   }
 
   private decompress(data: Buffer, isBinary: boolean): void {
@@ -484,7 +484,7 @@ export class Connection implements FrameSink {
   /** Replay the events that waited behind a decompression, until the next one starts. */
   private releaseHeldEvents(): void {
     const held = this.heldEvents;
-    while (held.length > 0 && !this.decompressing && this.readyState !== ReadyState.CLOSED) {
+    while (held !== null && held.length > 0 && !this.decompressing && this.readyState !== ReadyState.CLOSED) {
       const event = held.shift()!;
       switch (event.opcode) {
         case Opcode.Binary:
@@ -508,6 +508,9 @@ export class Connection implements FrameSink {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Where writeFrame has encodeFrame put a frame's buffers; emptied before they are written. */
+const FRAME_OUT: Buffer[] = [];
 
 function connectionClosedError(): Error {
   return new Error('WebSocket is not open: the connection closed');

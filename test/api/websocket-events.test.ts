@@ -235,3 +235,57 @@ describe('event classes', () => {
     }).toThrow(TypeError);
   });
 });
+
+describe('the EventEmitter face: listener table', () => {
+  // rfc6455 gives each WebSocket a compact listener table with a slot per common event; it must
+  // behave exactly like EventEmitter's own, side by side with ws.
+  const IMPLEMENTATIONS: Array<[string, () => NodeJS.EventEmitter]> = [
+    ['ws', () => new (WsWebSocket as unknown as new (address: null, protocols: undefined, options: object) => NodeJS.EventEmitter)(null, undefined, {})],
+    ['rfc6455', () => new WebSocket(null)],
+  ];
+
+  test.each(IMPLEMENTATIONS)('%s: eventNames, listenerCount and removal see only real listeners', (_name, make) => {
+    const ws = make();
+    expect(ws.eventNames()).toEqual([]);
+    expect(ws.listenerCount('message')).toBe(0);
+    const a = (): void => {};
+    const b = (): void => {};
+    ws.on('message', a);
+    ws.on('message', b);
+    ws.on('custom', a);
+    expect(ws.eventNames().sort()).toEqual(['custom', 'message']);
+    expect(ws.listenerCount('message')).toBe(2);
+    expect(ws.listeners('message')).toEqual([a, b]);
+    ws.removeListener('message', a);
+    expect(ws.listeners('message')).toEqual([b]);
+    ws.removeAllListeners('message');
+    expect(ws.eventNames()).toEqual(['custom']);
+    expect(ws.listenerCount('message')).toBe(0);
+    ws.removeAllListeners();
+    expect(ws.eventNames()).toEqual([]);
+  });
+
+  test.each(IMPLEMENTATIONS)('%s: names of Object.prototype members are ordinary events', (_name, make) => {
+    const ws = make();
+    expect(ws.listenerCount('toString')).toBe(0);
+    expect(ws.emit('constructor')).toBe(false);
+    const seen: string[] = [];
+    ws.on('toString', () => seen.push('toString'));
+    ws.on('constructor', () => seen.push('constructor'));
+    expect(ws.listenerCount('toString')).toBe(1);
+    expect(ws.emit('toString')).toBe(true);
+    expect(ws.emit('constructor')).toBe(true);
+    expect(seen).toEqual(['toString', 'constructor']);
+  });
+
+  test.each(IMPLEMENTATIONS)('%s: once, prepend and emit with arguments', (_name, make) => {
+    const ws = make();
+    const seen: unknown[] = [];
+    ws.once('ping', (x) => seen.push(['once', x]));
+    ws.on('ping', (x) => seen.push(['on', x]));
+    ws.prependListener('ping', (x) => seen.push(['first', x]));
+    ws.emit('ping', 1);
+    ws.emit('ping', 2);
+    expect(seen).toEqual([['first', 1], ['once', 1], ['on', 1], ['first', 2], ['on', 2]]);
+  });
+});
