@@ -5,6 +5,7 @@ import { encodeFrame } from '../../src/framing/frame-encoder.js';
 import { Opcode } from '../../src/framing/opcodes.js';
 import { ProtocolError } from '../../src/framing/protocol-error.js';
 import { Connection, ReadyState, type ConnectionHandler, type Role } from '../../src/protocol/connection.js';
+import { decodeFrames, type WireFrame } from './wire.js';
 
 /** Records everything the core asks of its environment. */
 class Recorder implements ConnectionHandler {
@@ -46,36 +47,8 @@ class Recorder implements ConnectionHandler {
     this.holds.push(hold);
   }
   /** The frames we wrote, decoded (server frames are unmasked). */
-  frames(): Array<{ opcode: number; fin: boolean; payload: Buffer }> {
-    const all = Buffer.concat(this.written);
-    const frames = [];
-    let pos = 0;
-    while (pos < all.length) {
-      const b0 = all[pos]!;
-      const b1 = all[pos + 1]!;
-      let len = b1 & 0x7f;
-      pos += 2;
-      if (len === 126) {
-        len = all.readUInt16BE(pos);
-        pos += 2;
-      } else if (len === 127) {
-        len = Number(all.readBigUInt64BE(pos));
-        pos += 8;
-      }
-      const masked = (b1 & 0x80) !== 0;
-      let payload: Buffer;
-      if (masked) {
-        const key = all.subarray(pos, pos + 4);
-        pos += 4;
-        payload = Buffer.from(all.subarray(pos, pos + len));
-        for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i & 3]!;
-      } else {
-        payload = all.subarray(pos, pos + len);
-      }
-      pos += len;
-      frames.push({ opcode: b0 & 0x0f, fin: (b0 & 0x80) !== 0, payload });
-    }
-    return frames;
+  frames(): WireFrame[] {
+    return decodeFrames(Buffer.concat(this.written));
   }
 }
 

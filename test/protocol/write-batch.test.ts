@@ -14,6 +14,7 @@ import {
   writeBatch,
   type BatchTarget,
 } from '../../src/protocol/write-batch.js';
+import { decodeFrames } from './wire.js';
 
 /** A transport that logs, in one list, every write (a copy of its bytes) and every other request. */
 class Log implements ConnectionHandler {
@@ -51,25 +52,9 @@ class Log implements ConnectionHandler {
   }
 }
 
-/** Decodes unmasked server frames. */
+/** The server frames in `bytes`, payloads as latin1 text. */
 function frames(bytes: Buffer): Array<{ opcode: number; payload: string }> {
-  const out = [];
-  let pos = 0;
-  while (pos < bytes.length) {
-    const opcode = bytes[pos]! & 0x0f;
-    let len = bytes[pos + 1]! & 0x7f;
-    pos += 2;
-    if (len === 126) {
-      len = bytes.readUInt16BE(pos);
-      pos += 2;
-    } else if (len === 127) {
-      len = Number(bytes.readBigUInt64BE(pos));
-      pos += 8;
-    }
-    out.push({ opcode, payload: bytes.subarray(pos, pos + len).toString('latin1') });
-    pos += len;
-  }
-  return out;
+  return decodeFrames(bytes).map((f) => ({ opcode: f.opcode, payload: f.payload.toString('latin1') }));
 }
 
 /** Masked client frames, concatenated. */
