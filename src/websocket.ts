@@ -130,12 +130,6 @@ interface QueuedSend {
   cb: WriteCallback | undefined;
 }
 
-/**
- * A WebSocket with the API of `ws` v8: the server side of an accepted connection, or a client
- * (`new WebSocket(url, protocols?, options?)`, see client.ts). Protocol work happens in the core;
- * this class translates its events. A peer's misbehavior never throws, with or without an 'error'
- * listener; the application's own misuse (sending before 'open', an invalid close code...) does.
- */
 /** @internal What a server that tracks its sockets is told when one closes. */
 export interface ClientTracker {
   clientClosed(ws: WebSocket): void;
@@ -156,6 +150,12 @@ const ListenerSlots = function (this: Record<string, unknown>): void {
 } as unknown as new () => object;
 ListenerSlots.prototype = Object.create(null);
 
+/**
+ * A WebSocket with the API of `ws` v8: the server side of an accepted connection, or a client
+ * (`new WebSocket(url, protocols?, options?)`, see client.ts). Protocol work happens in the core;
+ * this class translates its events. A peer's misbehavior never throws, with or without an 'error'
+ * listener; the application's own misuse (sending before 'open', an invalid close code...) does.
+ */
 export class WebSocket extends EventEmitter implements TransportListener {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;

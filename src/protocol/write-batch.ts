@@ -1,10 +1,10 @@
 // Small frames sent while one connection processes what it received (the echo of a message, the pong of
 // a ping, a reply to each of the many frames of one read) are encoded side by side into one
 // process-wide scratch buffer, and leave as one Buffer when that processing ends: one allocation and one
-// write per read instead of one of each per frame. Only one connection has frames in the scratch at a
-// time; when another one needs it (a message handler that sends to other connections while they are
-// processing nothing is not batched, but the batch of a connection that becomes current is), the
-// previous owner's frames are written first, so every connection's bytes keep their order.
+// write per read instead of one of each per frame. Only the connection that is processing a read (or a
+// decompressed message) batches; what it sends to other connections goes out at once, as always. Only
+// one connection has frames in the scratch at a time: should another one need it, the first one's
+// frames are written out before, so every connection's bytes keep their order.
 // Everything here is synchronous, so a single scratch serves every connection of the thread.
 import type { WriteCallback } from './connection.js';
 
