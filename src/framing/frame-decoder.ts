@@ -278,7 +278,8 @@ export class FrameDecoder {
         const stop = pos + remaining;
         let data: Buffer;
         if (this.borrowed && this.masked && remaining < FUSED_COPY_MAX) {
-          // A small one from a lent chunk: unmasked while it is copied out, in one pass.
+          // A small one from a lent chunk: unmasked while it is copied out, in one pass. (Kept inline:
+          // as a method shared with the control-frame path, 16 B 100×16 measured 1-3% slower.)
           data = Buffer.allocUnsafe(remaining);
           unmaskInto(chunk, pos, stop, this.maskKey, 0, data, 0);
         } else {

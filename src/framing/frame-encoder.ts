@@ -16,7 +16,11 @@ export const COPY_THRESHOLD = 1024;
 
 const TWO_POW_32 = 0x100000000;
 
-/** Below this many bytes a payload is copied by a byte loop, above by a native copy (call overhead). */
+/**
+ * Below this many bytes a payload is copied by a byte loop, above by a native copy (call overhead).
+ * The loop is written out here rather than shared with the decoder's copyBytes: through the shared
+ * function the 16 B echo measured 3% slower (2026-12-03, 4+3 interleaved rounds of 100×16).
+ */
 const SMALL_COPY = 32;
 
 /** Header length in bytes: 2, plus 2 or 8 for extended lengths (§5.2), plus 4 for a masking key. */

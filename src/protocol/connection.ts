@@ -167,7 +167,10 @@ export class Connection implements FrameSink {
     this.decoder.recordFragments = record;
   }
 
-  /** Bytes handed to send() that wait for a compression, not yet given to the transport. */
+  /**
+   * Bytes handed to send() and not yet given to the transport: payloads waiting for a compression,
+   * and the frames in this connection's write batch.
+   */
   get pendingBytes(): number {
     return this.heldBytes + batchedBytes(this.handler);
   }
