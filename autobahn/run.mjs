@@ -98,7 +98,7 @@ function filesUnder(path) {
 }
 
 function buildIsStale() {
-  const needed = ['dist/esm/index.js', 'dist/cjs/index.js', 'dist/cjs/cli.js'].map((p) => join(ROOT, p));
+  const needed = ['dist/esm/index.js', 'dist/cjs/index.js', 'dist/cjs/api/cli.js'].map((p) => join(ROOT, p));
   if (!needed.every((p) => existsSync(p))) return 'dist/ is missing';
   const inputs = ['src', 'scripts/build.mjs', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.cjs.json'];
   const newestInput = Math.max(...inputs.flatMap((p) => filesUnder(join(ROOT, p))).map((f) => statSync(f).mtimeMs));

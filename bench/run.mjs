@@ -168,7 +168,7 @@ function machineFacts() {
     node: process.version,
     commit: `${commit} (${git(['log', '-1', '--format=%s']).slice(0, 80)})`,
     dirty: git(['status', '--porcelain', '--', 'src']).length > 0,
-    distBuilt: new Date(statSync(join(ROOT, 'dist/cjs/cli.js')).mtimeMs).toISOString(),
+    distBuilt: new Date(statSync(join(ROOT, 'dist/cjs/api/cli.js')).mtimeMs).toISOString(),
     versions: {
       ws: packageVersion('ws'),
       bufferutil: packageVersion('bufferutil'),
@@ -258,7 +258,7 @@ function describe(measurement) {
 
 async function main() {
   installCleanupHooks();
-  if (!existsSync(join(ROOT, 'dist/cjs/cli.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (!existsSync(join(ROOT, 'dist/cjs/api/cli.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   const contenders = pick(CONTENDERS, opts.contenders, 'contenders');
   if (!contenders.some((c) => c.id === 'ws')) throw new Error('the baseline contender "ws" must be part of the run');
   const scenarios = pick(opts.quick && !opts.only ? SCENARIOS.filter((s) => s.quick) : SCENARIOS, opts.only, 'scenarios');

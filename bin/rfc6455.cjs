@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 'use strict';
-require('../dist/cjs/cli.js').main(process.argv.slice(2));
+require('../dist/cjs/api/cli.js').main(process.argv.slice(2));

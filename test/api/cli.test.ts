@@ -27,7 +27,7 @@ interface Cli {
 }
 
 function cli(args: string[]): Cli {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "import('./src/cli.ts').then((m) => m.main(process.argv.slice(1)))", '--', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "import('./src/api/cli.ts').then((m) => m.main(process.argv.slice(1)))", '--', ...args], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

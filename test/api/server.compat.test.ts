@@ -5,8 +5,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer as WsServer } from 'ws';
-import { WebSocketServer } from '../../src/server.js';
-import { WebSocket } from '../../src/websocket.js';
+import { WebSocketServer } from '../../src/api/server.js';
+import { WebSocket } from '../../src/api/websocket.js';
 import { ACCEPT, Cleanups, closeSocket, portOf, rawRequest, upgradeRequest } from './server-helpers.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- both implementations behind one loose shape */

@@ -8,9 +8,9 @@ import { WebSocket as WsWebSocket } from 'ws';
 import { encodeFrame } from '../../src/framing/frame-encoder.js';
 import { Opcode } from '../../src/framing/opcodes.js';
 import { HandshakeError } from '../../src/handshake/handshake-error.js';
-import { WebSocketServer, type WebSocketServerOptions } from '../../src/server.js';
-import { foldHeaders, requestHeadOf, StandaloneRequest } from '../../src/upgrade-request.js';
-import { WebSocket } from '../../src/websocket.js';
+import { WebSocketServer, type WebSocketServerOptions } from '../../src/api/server.js';
+import { foldHeaders, requestHeadOf, StandaloneRequest } from '../../src/api/upgrade-request.js';
+import { WebSocket } from '../../src/api/websocket.js';
 import { Cleanups, closeSocket, portOf, rawRequest, upgradeRequest } from './server-helpers.js';
 
 const cleanups = new Cleanups();

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import type { RequestHead } from './handshake/head-parser.js';
+import type { RequestHead } from '../handshake/head-parser.js';
 
 /**
  * The upgrade request as the server's hooks and events see it: the fields of `http.IncomingMessage`

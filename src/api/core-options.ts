@@ -1,6 +1,6 @@
 // Options that servers and clients share, checked once when they are given.
-import { checkHeartbeatOptions } from './transport/heartbeat.js';
-import type { TransportOptions } from './transport/socket-transport.js';
+import { checkHeartbeatOptions } from '../transport/heartbeat.js';
+import type { TransportOptions } from '../transport/socket-transport.js';
 import type { WebSocketCoreOptions } from './websocket.js';
 
 /** The limits of WebSocketCoreOptions that must be non-negative numbers (0 = unlimited). */

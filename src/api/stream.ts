@@ -2,7 +2,7 @@
 // both ways: a full readable side pauses the socket, and a write completes at once while send()
 // returns true, else on the WebSocket's 'drain'.
 import { Duplex, type DuplexOptions } from 'node:stream';
-import { ReadyState } from './protocol/connection.js';
+import { ReadyState } from '../protocol/connection.js';
 import type { WebSocket } from './websocket.js';
 
 function emitClose(stream: Duplex): void {

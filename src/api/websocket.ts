@@ -16,13 +16,13 @@ import {
   type WebSocketEventListenerMap,
   type WebSocketEventType,
 } from './event-target.js';
-import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './framing/close-payload.js';
-import type { ProtocolError } from './framing/protocol-error.js';
-import { ReadyState, type Role, type WriteCallback } from './protocol/connection.js';
-import type { HeartbeatOptions } from './transport/heartbeat.js';
+import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from '../framing/close-payload.js';
+import type { ProtocolError } from '../framing/protocol-error.js';
+import { ReadyState, type Role, type WriteCallback } from '../protocol/connection.js';
+import type { HeartbeatOptions } from '../transport/heartbeat.js';
 import type { WebSocketServer } from './server.js';
 import type { createWebSocketStream } from './stream.js';
-import { SocketTransport, type TransportListener, type TransportOptions } from './transport/socket-transport.js';
+import { SocketTransport, type TransportListener, type TransportOptions } from '../transport/socket-transport.js';
 
 /** How binary messages are delivered: Buffer, ArrayBuffer, Buffer[] (the fragments) or Blob. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
