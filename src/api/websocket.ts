@@ -691,7 +691,11 @@ for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(WebSocket, name, { enumerable: true, value });
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
 }
-for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'onopen', 'onerror', 'onclose', 'onmessage']) {
+// (`ws` assigns addEventListener and removeEventListener, and inherits eventNames, as enumerable methods.)
+for (const name of [
+  ...['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'onopen', 'onerror', 'onclose', 'onmessage'],
+  ...['addEventListener', 'removeEventListener', 'eventNames'],
+]) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 
