@@ -185,7 +185,7 @@ describe('setSocket: adopting a socket upgraded elsewhere', () => {
             socket.write(
               `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(String(req.headers['sec-websocket-key']))}\r\n\r\n`,
             );
-            const socketOptions = { isServer: true, autoPong: true } as ws.ClientOptions;
+            const socketOptions = { isServer: true, autoPong: true, closeTimeout: 30_000 } as ws.ClientOptions;
             const server = new lib.WebSocket(null as unknown as string, undefined, socketOptions);
             const opened: string[] = [];
             server.on('open', () => opened.push('open'));
@@ -250,7 +250,8 @@ describe('setSocket: adopting a socket upgraded elsewhere', () => {
           };
           socket.on('data', onData);
         });
-        const client = new lib.WebSocket(null as unknown as string, undefined, { isServer: false } as ws.ClientOptions);
+        // (ws's close timer takes closeTimeout from here: without it, 1 ms.)
+        const client = new lib.WebSocket(null as unknown as string, undefined, { isServer: false, closeTimeout: 30_000 } as ws.ClientOptions);
         // ws has no isServer option: its applications set the field, which ours has too.
         (client as unknown as { _isServer: boolean })._isServer = false;
         const messages: string[] = [];
