@@ -24,6 +24,10 @@ import type { HeartbeatOptions } from '../transport/heartbeat.js';
 import { transportOptionsFrom } from './core-options.js';
 import type { WebSocketServer } from './server.js';
 import type { createWebSocketStream } from './stream.js';
+import type { format as formatExtensionHeader, parse as parseExtensionHeader } from './ws-compat/extension-header.js';
+import type { PerMessageDeflate } from './ws-compat/permessage-deflate.js';
+import type { Receiver } from './ws-compat/receiver.js';
+import type { parse as parseSubprotocolHeader } from './ws-compat/subprotocol-header.js';
 import { SocketTransport, type TransportListener, type TransportOptions } from '../transport/socket-transport.js';
 
 /** How binary messages are delivered: Buffer, ArrayBuffer, Buffer[] (the fragments) or Blob. */
@@ -183,6 +187,10 @@ export class WebSocket extends EventEmitter implements TransportListener {
   declare static WebSocketServer: typeof WebSocketServer;
   declare static WebSocket: typeof WebSocket;
   declare static createWebSocketStream: typeof createWebSocketStream;
+  declare static extension: { parse: typeof parseExtensionHeader; format: typeof formatExtensionHeader };
+  declare static subprotocol: { parse: typeof parseSubprotocolHeader };
+  declare static PerMessageDeflate: typeof PerMessageDeflate;
+  declare static Receiver: typeof Receiver;
   // On the prototype (see below), as in `ws`.
   declare readonly CONNECTING: typeof ReadyState.CONNECTING;
   declare readonly OPEN: typeof ReadyState.OPEN;
@@ -746,7 +754,8 @@ function toBuffer(data: SendData): Buffer {
   return Buffer.from(data as unknown as string);
 }
 
-function convertBinary(data: Buffer, binaryType: BinaryType, fragmentEnds: readonly number[] | null | undefined): RawData {
+/** A received binary message in the shape `binaryType` asks for (also used by the ws-compat Receiver). */
+export function convertBinary(data: Buffer, binaryType: BinaryType, fragmentEnds: readonly number[] | null | undefined): RawData {
   switch (binaryType) {
     case 'arraybuffer':
       if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data.buffer as ArrayBuffer;
