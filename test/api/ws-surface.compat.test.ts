@@ -3,6 +3,7 @@
 // side by side: the same scenario with `ws` and with rfc6455, the observations compared, and each
 // also checked against the expected values so that a scenario observing nothing cannot pass.
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -305,5 +306,51 @@ describe('_socket', () => {
       },
       { remoteAddress: '127.0.0.1', localAddress: '127.0.0.1', noDelay: true, keepAlive: true, writable: true, got: 'raw', closed: '1006' },
     );
+  });
+});
+
+describe('the exports of ws 8.20+', () => {
+  test('extension, subprotocol, PerMessageDeflate and Receiver are named exports and properties of the class, as in ws', () => {
+    // `require('ws')` (its ESM wrapper loads the class without these properties).
+    const wsClass = createRequire(import.meta.url)('ws') as Record<string, unknown>;
+    const ourClass = rfc6455.WebSocket as unknown as Record<string, unknown>;
+    const ours = rfc6455 as unknown as Record<string, unknown>;
+    const kinds: Record<string, [string, string]> = {};
+    for (const name of ['extension', 'subprotocol', 'PerMessageDeflate', 'Receiver']) {
+      expect(ourClass[name], name).toBe(ours[name]);
+      kinds[name] = [typeof ourClass[name], typeof wsClass[name]];
+    }
+    expect(kinds).toEqual({
+      extension: ['object', 'object'],
+      subprotocol: ['object', 'object'],
+      PerMessageDeflate: ['function', 'function'],
+      Receiver: ['function', 'function'],
+    });
+    expect(Object.keys(ourClass.extension as object).sort()).toEqual(Object.keys(wsClass.extension as object).sort());
+    expect(Object.keys(ourClass.subprotocol as object)).toEqual(Object.keys(wsClass.subprotocol as object));
+  });
+});
+
+describe('_socket end()', () => {
+  test("ending the server's _socket closes the client with 1006, as in ws", async () => {
+    await sideBySide(
+      async (lib) => {
+        const { server, client } = await pair(lib);
+        const closed = new Promise<string>((resolve) => client.once('close', (code) => resolve(String(code))));
+        (server as unknown as { _socket: Socket })._socket.end();
+        return { closed: await closed };
+      },
+      { closed: '1006' },
+    );
+  });
+
+  test("rfc6455: a 'data' listener on a shared-read _socket sees nothing; the messages still arrive", async () => {
+    const { server, client } = await pair(rfc6455 as unknown as Lib);
+    const seen: Buffer[] = [];
+    (server as unknown as { _socket: Socket })._socket.on('data', (chunk: Buffer) => seen.push(chunk));
+    const message = nextMessage(server);
+    client.send('through the core');
+    expect(await message).toBe('through the core');
+    expect(seen).toEqual([]);
   });
 });
