@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { duplexPair, type Duplex } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import * as ws from 'ws';
 import * as rfc6455 from '../../src/index.js';
@@ -272,6 +272,28 @@ describe('setSocket: adopting a socket upgraded elsewhere', () => {
         return { messages, closed: await closed };
       },
       { messages: ['first', 'got hi'], closed: '1000' },
+    );
+  });
+
+  test('an in-memory Duplex pair: one end adopted by the library as a server, the other by ws as a client', async () => {
+    await sideBySide(
+      async (lib) => {
+        const [serverEnd, clientEnd] = duplexPair();
+        const server = new lib.WebSocket(null as unknown as string, undefined, { closeTimeout: 30_000 } as ws.ClientOptions);
+        const client = new ws.WebSocket(null as unknown as string, undefined, { closeTimeout: 30_000 } as ws.ClientOptions);
+        (client as unknown as { _isServer: boolean })._isServer = false;
+        type Adopting = { setSocket(s: Duplex, h: Buffer, o: object): void };
+        (server as unknown as Adopting).setSocket(serverEnd, Buffer.alloc(0), {});
+        (client as unknown as Adopting).setSocket(clientEnd, Buffer.alloc(0), {});
+        server.on('message', (data) => server.send(`echo ${String(data)}`));
+        const echo = nextMessage(client);
+        client.send('over memory');
+        const got = await echo;
+        const closes = Promise.all([server, client].map((socket) => new Promise<number>((resolve) => socket.once('close', resolve))));
+        server.close(4000);
+        return { got, closes: await closes };
+      },
+      { got: 'echo over memory', closes: [4000, 4000] },
     );
   });
 
