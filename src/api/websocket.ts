@@ -699,11 +699,12 @@ for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(WebSocket, name, { enumerable: true, value });
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
 }
-// (`ws` assigns addEventListener and removeEventListener, and inherits eventNames, as enumerable methods.)
-for (const name of [
-  ...['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'onopen', 'onerror', 'onclose', 'onmessage'],
-  ...['addEventListener', 'removeEventListener', 'eventNames'],
-]) {
+// (`ws` also assigns addEventListener and removeEventListener, and inherits eventNames, as enumerable methods.)
+const ENUMERABLE_ON_PROTOTYPE = [
+  'binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url',
+  'onopen', 'onerror', 'onclose', 'onmessage', 'addEventListener', 'removeEventListener', 'eventNames',
+];
+for (const name of ENUMERABLE_ON_PROTOTYPE) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 

@@ -17,7 +17,7 @@ export interface TransportListener {
   onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void;
   onPing(payload: Buffer): void;
   /** ConnectionHandler.ownPong: true when the listener sends the automatic pong itself. */
-  ownPong(payload: Buffer, cb: WriteCallback): boolean;
+  ownPong?(payload: Buffer, cb: WriteCallback): boolean;
   onPong(payload: Buffer): void;
   /** The peer broke the protocol; the connection is being failed with `error.closeCode`. */
   onProtocolError(error: ProtocolError): void;
@@ -256,7 +256,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   }
 
   ownPong(payload: Buffer, cb: WriteCallback): boolean {
-    return this.listener.ownPong(payload, cb);
+    return this.listener.ownPong?.(payload, cb) === true;
   }
 
   onPong(payload: Buffer): void {
