@@ -11,6 +11,26 @@ WebSocket.createWebSocketStream = createWebSocketStream;
 
 export { WebSocket, WebSocketServer, createWebSocketStream };
 export default WebSocket;
+
+// ---- ws 8.20+'s helper exports, also properties of the class (thin adapters over our core) ----
+import { format as formatExtensionHeader, parse as parseExtensionHeader } from './api/ws-compat/extension-header.js';
+import { PerMessageDeflate } from './api/ws-compat/permessage-deflate.js';
+import { Receiver } from './api/ws-compat/receiver.js';
+import { parse as parseSubprotocolHeader } from './api/ws-compat/subprotocol-header.js';
+
+/** Sec-WebSocket-Extensions in `ws`'s shapes: `parse(header)` and `format(extensions)`. */
+const extension = { parse: parseExtensionHeader, format: formatExtensionHeader };
+/** Sec-WebSocket-Protocol as `ws` reads it: `parse(header)` returns a Set of names. */
+const subprotocol = { parse: parseSubprotocolHeader };
+WebSocket.extension = extension;
+WebSocket.subprotocol = subprotocol;
+WebSocket.PerMessageDeflate = PerMessageDeflate;
+WebSocket.Receiver = Receiver;
+export { extension, subprotocol, PerMessageDeflate, Receiver };
+export type { AdoptedSocketOptions, SetSocketOptions } from './api/websocket.js';
+export type { ExtensionParams, ParsedExtensions } from './api/ws-compat/extension-header.js';
+export type { DeflateParamsObject, WsPerMessageDeflateOptions } from './api/ws-compat/permessage-deflate.js';
+export type { ReceiverOptions } from './api/ws-compat/receiver.js';
 export type {
   BinaryType,
   RawData,

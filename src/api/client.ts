@@ -896,7 +896,7 @@ function basicAuthorization(credentials: string): string {
 }
 
 /** `ws`'s generateMask(buffer) as a source of 32-bit masking keys. */
-function maskKeysFrom(generateMask: (mask: Buffer) => void): MaskKeySource {
+export function maskKeysFrom(generateMask: (mask: Buffer) => void): MaskKeySource {
   const mask = Buffer.alloc(4);
   return () => {
     generateMask(mask);

@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { ClientHandshake, type ClientOptions, type HandshakeRequest, type HandshakeResponse } from './client.js';
+import type { Duplex } from 'node:stream';
+import { ClientHandshake, maskKeysFrom, type ClientOptions, type HandshakeRequest, type HandshakeResponse } from './client.js';
 import {
   addEventListener,
   type AddEventListenerOptions,
@@ -20,8 +21,13 @@ import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from '../framing/close-paylo
 import type { ProtocolError } from '../framing/protocol-error.js';
 import { ReadyState, type Role, type WriteCallback } from '../protocol/connection.js';
 import type { HeartbeatOptions } from '../transport/heartbeat.js';
+import { transportOptionsFrom } from './core-options.js';
 import type { WebSocketServer } from './server.js';
 import type { createWebSocketStream } from './stream.js';
+import type { format as formatExtensionHeader, parse as parseExtensionHeader } from './ws-compat/extension-header.js';
+import type { PerMessageDeflate } from './ws-compat/permessage-deflate.js';
+import type { Receiver } from './ws-compat/receiver.js';
+import type { parse as parseSubprotocolHeader } from './ws-compat/subprotocol-header.js';
 import { SocketTransport, type TransportListener, type TransportOptions } from '../transport/socket-transport.js';
 
 /** How binary messages are delivered: Buffer, ArrayBuffer, Buffer[] (the fragments) or Blob. */
@@ -78,6 +84,20 @@ export interface WebSocketCoreOptions {
    * one coarse timer.
    */
   heartbeat?: HeartbeatOptions;
+}
+
+/** The constructor's options for a socket made without an address, to be given one by setSocket(). */
+export interface AdoptedSocketOptions extends WebSocketCoreOptions {
+  /** The role of the socket setSocket() will adopt. Default true (the server side, as in `ws`). */
+  isServer?: boolean;
+}
+
+/** setSocket()'s options, as `ws`'s (the constructor's options give the rest). */
+export interface SetSocketOptions extends Pick<WebSocketCoreOptions, 'maxPayload' | 'skipUTF8Validation' | 'maxFragments' | 'maxBufferedChunks'> {
+  /** Accepted for `ws` compatibility: events are always emitted as the bytes are processed. */
+  allowSynchronousEvents?: boolean;
+  /** Fills the 4-byte masking key of each frame of a client socket. Default: the system CSPRNG. */
+  generateMask?: (mask: Buffer) => void;
 }
 
 /** The EventEmitter events of a WebSocket and their arguments. */
@@ -157,15 +177,20 @@ ListenerSlots.prototype = Object.create(null);
  * listener; the application's own misuse (sending before 'open', an invalid close code...) does.
  */
 export class WebSocket extends EventEmitter implements TransportListener {
-  static readonly CONNECTING = ReadyState.CONNECTING;
-  static readonly OPEN = ReadyState.OPEN;
-  static readonly CLOSING = ReadyState.CLOSING;
-  static readonly CLOSED = ReadyState.CLOSED;
+  // Read-only, enumerable and non-configurable on the class and the prototype (set below), as in `ws`.
+  declare static readonly CONNECTING: typeof ReadyState.CONNECTING;
+  declare static readonly OPEN: typeof ReadyState.OPEN;
+  declare static readonly CLOSING: typeof ReadyState.CLOSING;
+  declare static readonly CLOSED: typeof ReadyState.CLOSED;
   // Aliases of `ws`'s CommonJS export, set by index.ts (no import cycle).
   declare static Server: typeof WebSocketServer;
   declare static WebSocketServer: typeof WebSocketServer;
   declare static WebSocket: typeof WebSocket;
   declare static createWebSocketStream: typeof createWebSocketStream;
+  declare static extension: { parse: typeof parseExtensionHeader; format: typeof formatExtensionHeader };
+  declare static subprotocol: { parse: typeof parseSubprotocolHeader };
+  declare static PerMessageDeflate: typeof PerMessageDeflate;
+  declare static Receiver: typeof Receiver;
   // On the prototype (see below), as in `ws`.
   declare readonly CONNECTING: typeof ReadyState.CONNECTING;
   declare readonly OPEN: typeof ReadyState.OPEN;
@@ -189,6 +214,13 @@ export class WebSocket extends EventEmitter implements TransportListener {
   private _needDrain = false;
   /** @internal The server that tracks this socket until it closes (server side). */
   _tracker: ClientTracker | null = null;
+  /**
+   * The role, as `ws`'s field: true for a socket made without an address (a server's, unless the
+   * constructor's `isServer` option says otherwise), false for a client. setSocket() follows it.
+   */
+  _isServer: boolean;
+  /** The constructor's options of a socket made without an address: what setSocket() adds to its own. */
+  private _adoptOptions: WebSocketCoreOptions | null = null;
 
   /**
    * `new WebSocket(url, protocols?, options?)` opens a client connection (ws:, wss:, http:, https:,
@@ -196,12 +228,21 @@ export class WebSocket extends EventEmitter implements TransportListener {
    * protocolVersion, TypeError for an invalid header. Server-side sockets are created by
    * WebSocketServer (no address).
    */
-  constructor(address?: string | URL | null, protocols?: string | readonly string[] | ClientOptions | null, options?: ClientOptions) {
+  constructor(
+    address?: string | URL | null,
+    protocols?: string | readonly string[] | ClientOptions | null,
+    options?: ClientOptions & AdoptedSocketOptions,
+  ) {
     super();
     // EventEmitter's own table is a null-prototype object, which V8 keeps as a hash table (about 280
     // bytes per WebSocket); this one has a slot per common event and stays compact.
     (this as unknown as { _events: object })._events = new ListenerSlots();
-    if (address === undefined || address === null) return;
+    if (address === undefined || address === null) {
+      this._isServer = options?.isServer ?? true;
+      if (options !== undefined && options !== null) this._adoptOptions = options;
+      return;
+    }
+    this._isServer = false;
     if (protocols !== undefined && protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols)) {
       options = protocols as ClientOptions;
       protocols = undefined;
@@ -318,7 +359,7 @@ export class WebSocket extends EventEmitter implements TransportListener {
    * mark (then 'drain' follows once it is below), true otherwise; `ws` returns nothing, so code
    * written for it is unaffected.
    */
-  send(data: SendData, options?: SendOptions | WriteCallback, cb?: WriteCallback): boolean {
+  send(data?: SendData | null, options?: SendOptions | WriteCallback, cb?: WriteCallback): boolean {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
@@ -344,7 +385,7 @@ export class WebSocket extends EventEmitter implements TransportListener {
       this._enqueue(data, EMPTY, (bytes) => connection.send(bytes, binary, fin, cb, compress), cb);
       return this._belowHighWaterMark();
     } else {
-      buffer = toBuffer(data);
+      buffer = toBuffer(data!);
     }
     if (this._queue !== null) {
       this._enqueue(null, buffer, () => connection.send(buffer, binary, fin, cb, compress), cb);
@@ -425,6 +466,24 @@ export class WebSocket extends EventEmitter implements TransportListener {
 
   // ---- server and client setup (internal) ----------------------------------------------------
 
+  /**
+   * Adopt a socket whose HTTP upgrade was done elsewhere (a net.Socket, a TLS socket or any Duplex),
+   * as `ws`'s `setSocket`: the connection is open at once and 'open' is emitted. The role follows
+   * `_isServer`; `head` holds the bytes read after the upgrade's head. No extension is in use on
+   * this path. Throws when the socket already has a connection or a handshake.
+   */
+  setSocket(socket: Duplex, head: Buffer, options?: SetSocketOptions): void {
+    if (this._transport !== null || this._handshake !== null) {
+      throw new Error('setSocket() needs a WebSocket made without an address and not yet given a socket');
+    }
+    const merged = { ...this._adoptOptions, ...options };
+    const transportOptions = transportOptionsFrom(merged);
+    if (merged.generateMask !== undefined) transportOptions.maskKeys = maskKeysFrom(merged.generateMask);
+    const negotiated = { url: this._url, protocol: this._protocol, extensions: '' };
+    this._attach(socket as Socket, this._isServer ? 'server' : 'client', head, negotiated, transportOptions);
+    this.emit('open');
+  }
+
   /** @internal Binds an upgraded socket; `head` holds bytes that followed the handshake. */
   _attach(
     socket: Socket,
@@ -433,6 +492,8 @@ export class WebSocket extends EventEmitter implements TransportListener {
     negotiated: { url: string; protocol: string; extensions: string },
     options: Partial<TransportOptions>,
   ): void {
+    this._isServer = role === 'server';
+    this._adoptOptions = null;
     this._url = negotiated.url;
     this._protocol = negotiated.protocol;
     this._extensions = negotiated.extensions;
@@ -599,6 +660,13 @@ export class WebSocket extends EventEmitter implements TransportListener {
     this.emit('ping', payload);
   }
 
+  /** As `ws`, an automatic pong goes through pong() when the application has replaced it (checked per ping). */
+  ownPong(payload: Buffer, cb: WriteCallback): boolean {
+    if (this.pong === WebSocket.prototype.pong) return false;
+    this.pong(payload, !this._isServer, cb);
+    return true;
+  }
+
   onPong(payload: Buffer): void {
     this.emit('pong', payload);
   }
@@ -625,8 +693,19 @@ export class WebSocket extends EventEmitter implements TransportListener {
   }
 }
 
+// `ws`'s property descriptors: the readyState constants read-only, enumerable and non-configurable
+// on the class and the prototype; the accessors enumerable, so that for...in over a socket lists them.
 for (const [name, value] of Object.entries(ReadyState)) {
+  Object.defineProperty(WebSocket, name, { enumerable: true, value });
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+}
+// (`ws` also assigns addEventListener and removeEventListener, and inherits eventNames, as enumerable methods.)
+const ENUMERABLE_ON_PROTOTYPE = [
+  'binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url',
+  'onopen', 'onerror', 'onclose', 'onmessage', 'addEventListener', 'removeEventListener', 'eventNames',
+];
+for (const name of ENUMERABLE_ON_PROTOTYPE) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 
 function notOpen(state: ReadyState): Error {
@@ -670,11 +749,14 @@ function toBuffer(data: SendData): Buffer {
   if (typeof data === 'string') return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) return Buffer.from(data);
+  // No data (undefined, null, false): an empty payload, as `ws` sends `data || EMPTY_BUFFER`.
+  if (!data) return EMPTY;
   // Arrays of byte values and objects with valueOf/toPrimitive, as Buffer.from takes them (else TypeError).
   return Buffer.from(data as unknown as string);
 }
 
-function convertBinary(data: Buffer, binaryType: BinaryType, fragmentEnds: readonly number[] | null | undefined): RawData {
+/** A received binary message in the shape `binaryType` asks for (also used by the ws-compat Receiver). */
+export function convertBinary(data: Buffer, binaryType: BinaryType, fragmentEnds: readonly number[] | null | undefined): RawData {
   switch (binaryType) {
     case 'arraybuffer':
       if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data.buffer as ArrayBuffer;

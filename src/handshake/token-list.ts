@@ -8,8 +8,8 @@ const SLASH = 0x2f;
 const DQUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-/** A cursor over one field value. */
-class Scanner {
+/** A cursor over one field value (also used by the `ws`-compatible header helpers of the API). */
+export class Scanner {
   i = 0;
   constructor(readonly s: string) {}
 

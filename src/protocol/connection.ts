@@ -29,6 +29,12 @@ export interface ConnectionHandler {
   /** A message; `fragmentEnds` as FrameSink.onMessage's (with recordFragments only). */
   onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void;
   onPing(payload: Buffer): void;
+  /**
+   * An automatic pong is due: return true when the layer above sends it itself (through `cb`, as
+   * `ws` does through a socket's pong() that the application may replace), false or absent for the
+   * core to send it. Asked once per ping.
+   */
+  ownPong?(payload: Buffer, cb: WriteCallback): boolean;
   onPong(payload: Buffer): void;
   /** The peer violated the protocol; a close frame with `error.closeCode` has been queued. */
   onProtocolError(error: ProtocolError): void;
@@ -367,7 +373,8 @@ export class Connection implements FrameSink {
         return;
       }
       this.pendingAutoPongs++;
-      this.queueFrame(Opcode.Pong, payload, true, false, (this.autoPongWritten ??= () => void this.pendingAutoPongs--));
+      const written = (this.autoPongWritten ??= () => void this.pendingAutoPongs--);
+      if (this.handler.ownPong?.(payload, written) !== true) this.queueFrame(Opcode.Pong, payload, true, false, written);
     }
     this.handler.onPing(payload);
   }

@@ -16,6 +16,8 @@ import {
 export interface TransportListener {
   onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void;
   onPing(payload: Buffer): void;
+  /** ConnectionHandler.ownPong: true when the listener sends the automatic pong itself. */
+  ownPong?(payload: Buffer, cb: WriteCallback): boolean;
   onPong(payload: Buffer): void;
   /** The peer broke the protocol; the connection is being failed with `error.closeCode`. */
   onProtocolError(error: ProtocolError): void;
@@ -251,6 +253,10 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   onPing(payload: Buffer): void {
     this.listener.onPing(payload);
+  }
+
+  ownPong(payload: Buffer, cb: WriteCallback): boolean {
+    return this.listener.ownPong?.(payload, cb) === true;
   }
 
   onPong(payload: Buffer): void {

@@ -1,0 +1,110 @@
+// `ws`'s `PerMessageDeflate` export: the negotiation object as `ws` shapes it (offer() and accept()
+// with parameter objects, `params`, compress/decompress with (error, result) callbacks, cleanup()),
+// as a thin adapter over our own negotiator and codec.
+import type { Extension } from '../../extensions/extension.js';
+import {
+  PERMESSAGE_DEFLATE,
+  PerMessageDeflate as Negotiator,
+  type PerMessageDeflateOptions,
+} from '../../extensions/permessage-deflate.js';
+import type { ExtensionOffer } from '../../handshake/token-list.js';
+
+export interface WsPerMessageDeflateOptions extends PerMessageDeflateOptions {
+  /** Negotiate as the server (accept() answers offers) or the client. Default false. */
+  isServer?: boolean;
+  /** Max inflated message size in bytes; 0 = unlimited. Default 0, as in `ws`. */
+  maxPayload?: number;
+}
+
+/** Negotiated parameters as `ws` gives them: window bits as numbers, `true` for a bare parameter. */
+export type DeflateParamsObject = Record<string, number | true>;
+
+type Callback = (error: Error | null, result?: Buffer) => void;
+
+export class PerMessageDeflate {
+  /** The extension's registered name, 'permessage-deflate'. */
+  static get extensionName(): string {
+    return PERMESSAGE_DEFLATE;
+  }
+
+  /** The parameters accepted, once accept() succeeded. */
+  params: DeflateParamsObject | null = null;
+  readonly #negotiator: Negotiator;
+  readonly #isServer: boolean;
+  readonly #maxPayload: number;
+  #extension: Extension | null = null;
+
+  /** Throws on an invalid option (RangeError), as our negotiator does. */
+  constructor(options: WsPerMessageDeflateOptions = {}) {
+    this.#negotiator = new Negotiator(options);
+    this.#isServer = options.isServer === true;
+    this.#maxPayload = options.maxPayload ?? 0;
+  }
+
+  /** The client's offer, as a parameter object. */
+  offer(): DeflateParamsObject {
+    return paramsObject(this.#negotiator.offer());
+  }
+
+  /**
+   * Server: answer the first acceptable of the client's offers; client: check the server's answer.
+   * `configurations` as `extension.parse` gives them for this extension (values as arrays or not).
+   * Returns the agreed parameters; throws an Error when nothing can be agreed.
+   */
+  accept(configurations: ReadonlyArray<Record<string, unknown>>): DeflateParamsObject {
+    const offers = configurations.map(toOffer);
+    if (this.#isServer) {
+      const agreed = this.#negotiator.negotiate(offers);
+      if (agreed === null) throw new Error('None of the extension offers can be accepted');
+      this.#extension = agreed.extension;
+      this.params = paramsObject(agreed.response);
+    } else {
+      const extension = this.#negotiator.accept(offers[0] ?? { name: PERMESSAGE_DEFLATE, params: [] });
+      if (extension instanceof Error) throw extension;
+      this.#extension = extension;
+      this.params = paramsObject(offers[0]!);
+    }
+    return this.params;
+  }
+
+  /** Release the compressor and decompressor. */
+  cleanup(): void {
+    this.#extension?.close();
+    this.#extension = null;
+  }
+
+  /** Compress one piece of a message (`fin` ends it). */
+  compress(data: Buffer | string, fin: boolean, callback: Callback): void {
+    this.#accepted().compress(typeof data === 'string' ? Buffer.from(data) : data, fin, callback);
+  }
+
+  /** Decompress one piece of a message; beyond maxPayload the error is a 1009 ProtocolError. */
+  decompress(data: Buffer, fin: boolean, callback: Callback): void {
+    this.#accepted().decompress(data, fin, this.#maxPayload, callback);
+  }
+
+  /** @internal The codec of the negotiated connection (the Receiver adapter decompresses with it). */
+  get _extension(): Extension | null {
+    return this.#extension;
+  }
+
+  #accepted(): Extension {
+    if (this.#extension === null) throw new Error('PerMessageDeflate: accept() has not succeeded');
+    return this.#extension;
+  }
+}
+
+function toOffer(params: Record<string, unknown>): ExtensionOffer {
+  const list: Array<[string, string | true]> = [];
+  for (const name of Object.keys(params)) {
+    const values = params[name];
+    for (const value of Array.isArray(values) ? values : [values]) list.push([name, value === true ? true : String(value)]);
+  }
+  return { name: PERMESSAGE_DEFLATE, params: list };
+}
+
+function paramsObject(offer: ExtensionOffer): DeflateParamsObject {
+  const params: DeflateParamsObject = {};
+  for (const [name, value] of offer.params) params[name] = value === true ? true : Number(value);
+  return params;
+}

@@ -1,0 +1,123 @@
+// `ws`'s `Receiver` export: a Writable that takes the bytes of a WebSocket stream and emits
+// 'message' (data, isBinary), 'ping', 'pong', 'conclude' (code, reason) and 'error', as `ws`'s does.
+// A thin adapter over our protocol core (Connection and its FrameDecoder): no second parser. It
+// only reads: the core's answers (a close frame echoed) go nowhere, and pings are not answered.
+import { Writable } from 'node:stream';
+import type { ProtocolError } from '../../framing/protocol-error.js';
+import { Connection, type ConnectionHandler, type WriteCallback } from '../../protocol/connection.js';
+import { convertBinary, type BinaryType } from '../websocket.js';
+import { PerMessageDeflate } from './permessage-deflate.js';
+
+export interface ReceiverOptions {
+  /** Accepted for `ws` compatibility: events are always emitted as the bytes are processed. */
+  allowSynchronousEvents?: boolean;
+  /** How binary messages are delivered. Default 'nodebuffer'. */
+  binaryType?: BinaryType;
+  /** The negotiated extensions by name; a PerMessageDeflate that accept()ed inflates messages. */
+  extensions?: Record<string, unknown>;
+  /** Server side: frames must be masked (client side: must not be). Default false. */
+  isServer?: boolean;
+  /** Max frames waiting behind a message being inflated; 0 = unlimited (default, as `ws`). */
+  maxBufferedChunks?: number;
+  /** Max frames in one message; 0 = unlimited (default, as `ws`). */
+  maxFragments?: number;
+  /** Max message size in bytes; 0 = unlimited (default, as `ws`). */
+  maxPayload?: number;
+  /** Skip UTF-8 validation of text messages and close reasons. Default false. */
+  skipUTF8Validation?: boolean;
+}
+
+type Done = (error?: Error | null) => void;
+
+export class Receiver extends Writable {
+  readonly #connection: Connection;
+  readonly #events: ReceiverEvents;
+
+  constructor(options: ReceiverOptions = {}) {
+    super();
+    const deflate = options.extensions?.[PerMessageDeflate.extensionName];
+    this.#events = new ReceiverEvents(this, options.binaryType ?? 'nodebuffer');
+    this.#connection = new Connection(options.isServer === true ? 'server' : 'client', this.#events, {
+      maxPayload: options.maxPayload ?? 0,
+      maxFragments: options.maxFragments ?? 0,
+      maxBufferedChunks: options.maxBufferedChunks ?? 0,
+      skipUtf8Validation: options.skipUTF8Validation === true,
+      autoPong: false,
+      extension: deflate instanceof PerMessageDeflate ? deflate._extension : null,
+    });
+    this.#connection.recordFragments = options.binaryType === 'fragments';
+    this.#events.connection = this.#connection;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: Done): void {
+    this.#connection.receive(chunk);
+    this.#events.written(done);
+  }
+}
+
+/** What the core reports, turned into the Receiver's events. */
+class ReceiverEvents implements ConnectionHandler {
+  connection: Connection | null = null;
+  private error: ProtocolError | null = null;
+  /** The write callback held while a message is inflated: the next chunk waits for it. */
+  private held: Done | null = null;
+  private holding = false;
+
+  constructor(
+    private readonly receiver: Receiver,
+    private readonly binaryType: BinaryType,
+  ) {}
+
+  /** A chunk was processed: let the next one come, unless a message is being inflated. */
+  written(done: Done): void {
+    if (this.holding) this.held = done;
+    else done(this.error);
+  }
+
+  /** The core's own frames (a close echoed): a receiver does not send. */
+  write(_data: Buffer, cb?: WriteCallback): void {
+    if (cb !== undefined) process.nextTick(cb);
+  }
+
+  onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void {
+    const binaryType = this.binaryType;
+    this.receiver.emit('message', isBinary && binaryType !== 'nodebuffer' ? convertBinary(data, binaryType, fragmentEnds) : data, isBinary);
+  }
+
+  onPing(payload: Buffer): void {
+    this.receiver.emit('ping', payload);
+  }
+
+  onPong(payload: Buffer): void {
+    this.receiver.emit('pong', payload);
+  }
+
+  onProtocolError(error: ProtocolError): void {
+    this.error ??= error;
+  }
+
+  awaitPeerClose(): void {}
+
+  /** The closing handshake is over for the core: after a close frame received, `ws`'s 'conclude'. */
+  endTransport(): void {
+    const connection = this.connection!;
+    if (this.error !== null || !connection.closeFrameReceived) return;
+    this.receiver.emit('conclude', connection.closeCodeReceived, connection.closeReasonReceived);
+    this.receiver.end();
+  }
+
+  /** While a message is inflated, the next chunk waits (its write callback is held). */
+  holdReading(hold: boolean): void {
+    this.holding = hold;
+    const done = this.held;
+    if (hold || done === null) return;
+    this.held = null;
+    done(this.error);
+  }
+
+  abort(error: ProtocolError): void {
+    this.error ??= error;
+  }
+
+  onWritesFlushed(): void {}
+}
