@@ -478,6 +478,20 @@ describe.each(impls)('WebSocketServer compatibility: $name', (impl) => {
     expect(serverSide.readyState).toBe(1);
   });
 
+  test.each([
+    ['ws', WsWebSocket],
+    ['rfc6455', WebSocket],
+  ])('a %s client with protocolVersion 8 connects and echoes', async (_client, Client: any) => {
+    const { wss, port } = await standalone(impl);
+    wss.on('connection', (ws: any) => ws.on('message', (data: Buffer) => ws.send(data, { binary: false })));
+    const ws = new Client(`ws://127.0.0.1:${port}/`, { protocolVersion: 8 });
+    cleanups.add(() => ws.terminate());
+    await once(ws, 'open');
+    ws.send('v8');
+    const [data] = await once(ws, 'message');
+    expect(String(data)).toBe('v8');
+  });
+
   test('version 8: verifyClient gets Sec-WebSocket-Origin as the origin', async () => {
     const origins: unknown[] = [];
     const { port } = await standalone(impl, { verifyClient: (info: any) => (origins.push(info.origin), true) });
@@ -599,5 +613,19 @@ describe.each(impls)('WebSocketServer compatibility: $name', (impl) => {
     const ws = await new Promise<any>((resolve) => wss.handleUpgrade(req, duplex, Buffer.alloc(0), resolve));
     expect(ws.readyState).toBe(1);
     ws.terminate();
+  });
+
+  // Documented differences (README, WebSocketServer table): each side's observation, side by side.
+  test('handleProtocols answering a value the client did not offer: ws sends it, rfc6455 answers 500 (RFC 6455 §4.2.2)', async () => {
+    const { wss, port } = await standalone(impl, { handleProtocols: () => 'chat' });
+    wss.on('error', () => {});
+    const response = await rawUpgrade(port, '/', ['Sec-WebSocket-Protocol: evil']);
+    const observed = [response.status, response.headers.get('sec-websocket-protocol')];
+    expect(observed).toEqual(impl.name === 'ws' ? [101, ['chat']] : [500, undefined]);
+  });
+
+  test('an async one-argument verifyClient resolving false: ws accepts (a promise is truthy), rfc6455 refuses 401', async () => {
+    const { port } = await standalone(impl, { verifyClient: async () => false });
+    expect((await rawUpgrade(port)).status).toBe(impl.name === 'ws' ? 101 : 401);
   });
 });
