@@ -209,6 +209,33 @@ describe('WebSocketServer (rfc6455)', () => {
   test.each([
     ['standalone', false],
     ['behind node:http', true],
+  ])('%s: frames sent while an async verifyClient decides (more than it buffers) all arrive, in order', async (_name, viaHttp) => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const verifyClient = (_info: unknown, done: (ok: boolean) => void): void => void released.then(() => done(true));
+    const { wss, port } = viaHttp ? await behindHttp({ verifyClient }) : await standalone({ verifyClient });
+    const COUNT = 40;
+    const received: string[] = [];
+    const all = new Promise<void>((resolve) => {
+      wss.on('connection', (ws) =>
+        ws.on('message', (data: Buffer) => {
+          received.push(String(data).slice(0, 8));
+          if (received.length === COUNT) resolve();
+        }),
+      );
+    });
+    const frames = Array.from({ length: COUNT }, (_, i) => maskedText(String(i).padStart(8, '0') + 'x'.repeat(4096)));
+    const client = connect(port, '127.0.0.1');
+    client.on('error', () => {});
+    cleanups.add(() => closeSocket(client));
+    client.write(Buffer.concat([Buffer.from(upgradeRequest()), ...frames]), () => release());
+    await all;
+    expect(received).toEqual(Array.from({ length: COUNT }, (_, i) => String(i).padStart(8, '0')));
+  });
+
+  test.each([
+    ['standalone', false],
+    ['behind node:http', true],
   ])('%s: an HTTP/1.0 upgrade gets 505', async (_name, viaHttp) => {
     const port = viaHttp ? (await behindHttp()).port : (await standalone()).port;
     const response = await rawRequest(port, upgradeRequest().replace('HTTP/1.1', 'HTTP/1.0'));
@@ -334,8 +361,11 @@ describe('WebSocketServer (rfc6455)', () => {
     const [, req] = await connected;
     expect(infos[0]).toBe(req);
     expect(infos[0]).toHaveProperty('complete');
+    const errors: Error[] = [];
+    wss.on('error', (error) => errors.push(error));
     again!();
     expect(wss.clients.size).toBe(1);
+    expect(errors.map((e) => e.message)).toEqual(['verifyClient answered more than once: the later answer is ignored']);
   });
 
   test('perMessageDeflate is stored (true: defaults), negotiated when enabled, off by default', async () => {
