@@ -317,18 +317,25 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     }
 
     const accept = (rest: Buffer): void => this.completeUpgrade(upgrade, req, socket, rest, callback);
-    const verifyClient = this.options.verifyClient;
-    if (verifyClient === undefined) {
-      accept(head);
-      return;
-    }
+    if (this.options.verifyClient === undefined) accept(head);
+    else this.verify(upgrade, req, socket, head, accept);
+  }
+
+  /**
+   * Ask `verifyClient`, in either form, and act on its first answer: `accept` with the bytes that
+   * follow the head, a refusal, or a failure (a throw, a rejected promise) answered 500 and reported.
+   * While an asynchronous answer is awaited the socket reads on (EarlyReads), so a peer gone meanwhile
+   * is seen.
+   */
+  private verify(upgrade: ValidUpgrade, req: UpgradeRequest, socket: Duplex, head: Buffer, accept: (rest: Buffer) => void): void {
+    const verifyClient = this.options.verifyClient!;
+    const withCallback = verifyClient.length >= 2;
     const tls = (req.socket ?? socket) as Partial<TLSSocket>;
     const info: VerifyClientInfo = {
       origin: upgrade.origin,
       secure: Boolean(tls.authorized || tls.encrypted),
       req,
     };
-    // While the application decides, the socket reads on, so that a peer gone meanwhile is seen.
     let early: EarlyReads | null = null;
     let decided = false;
     const decide = (verdict: 'accept' | 'refuse' | 'fail', error?: unknown, code?: number, message?: string, headers?: VerifyClientHeaders): void => {
@@ -342,30 +349,26 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       else if (verdict === 'fail') this.failHandshake(socket, error);
       else refuseWith(socket, code || 401, message, headers);
     };
-    const holdEarly = (): void => {
-      if (!decided && readsShared(socket)) early = new EarlyReads(socket as Socket);
-    };
     let verdict: unknown;
     try {
-      verdict =
-        verifyClient.length >= 2
-          ? verifyClient.call(this.options, info, (result, code, message, headers) => decide(result ? 'accept' : 'refuse', undefined, code, message, headers))
-          : (verifyClient as (info: VerifyClientInfo) => unknown).call(this.options, info);
+      verdict = withCallback
+        ? verifyClient.call(this.options, info, (result, code, message, headers) => decide(result ? 'accept' : 'refuse', undefined, code, message, headers))
+        : (verifyClient as (info: VerifyClientInfo) => unknown).call(this.options, info);
     } catch (error) {
       decide('fail', error);
       return;
     }
-    if (isThenable(verdict)) {
-      // An async function: the async callback form settles through its callback, but what it throws
-      // (a rejection) fails the handshake; the sync form's promise is its answer.
-      holdEarly();
-      const settle =
-        verifyClient.length >= 2 ? () => undefined : (result: unknown) => decide(result ? 'accept' : 'refuse');
-      verdict.then(settle, (error: unknown) => decide('fail', error));
-    } else if (verifyClient.length >= 2) {
-      holdEarly();
-    } else {
+    const promise = isThenable(verdict) ? verdict : null;
+    if (!withCallback && promise === null) {
       decide(verdict ? 'accept' : 'refuse');
+      return;
+    }
+    if (!decided && readsShared(socket)) early = new EarlyReads(socket as Socket);
+    if (promise !== null) {
+      // An async function: the sync form's promise is its answer; the callback form answers through its
+      // callback, and what it throws (a rejection) fails the handshake.
+      const settle = withCallback ? () => undefined : (result: unknown) => decide(result ? 'accept' : 'refuse');
+      promise.then(settle, (error: unknown) => decide('fail', error));
     }
   }
 
