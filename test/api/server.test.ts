@@ -382,6 +382,27 @@ describe('WebSocketServer (rfc6455)', () => {
     expect(declined.headers.has('sec-websocket-extensions')).toBe(false);
   });
 
+  test('odd permessage-deflate offers are declined (101 without the extension), nothing is reported or thrown', async () => {
+    const { wss, port } = await standalone({ perMessageDeflate: true });
+    const errors: Error[] = [];
+    wss.on('error', (error) => errors.push(error));
+    const offers = [
+      'permessage-deflate; client_max_window_bits=abc',
+      'permessage-deflate; server_max_window_bits=7',
+      'permessage-deflate; server_max_window_bits',
+      'permessage-deflate; __proto__=1',
+      'permessage-deflate; constructor',
+      'permessage-deflate; server_no_context_takeover=1',
+      'permessage-deflate; client_max_window_bits; client_max_window_bits',
+    ];
+    for (const offer of offers) {
+      const response = await rawUpgrade(port, '/', [`Sec-WebSocket-Extensions: ${offer}`]);
+      expect(response.status, offer).toBe(101);
+      expect(response.headers.has('sec-websocket-extensions'), offer).toBe(false);
+    }
+    expect(errors).toEqual([]);
+  });
+
   test('server options reach the sockets: maxPayload fails an oversized message with 1009', async () => {
     const { port } = await standalone({ maxPayload: 4 });
     const response = await rawUpgrade(port);
