@@ -17,7 +17,7 @@ import {
   validateUpgradeRequest,
   type UpgradeRequest as ValidUpgrade,
 } from '../handshake/server-handshake.js';
-import { EarlyReads } from './early-reads.js';
+import { EarlyReads } from '../transport/early-reads.js';
 import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade-request.js';
 import { DEFAULT_MAX_PAYLOAD, ReadyState } from '../protocol/connection.js';
 import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from '../framing/close-payload.js';

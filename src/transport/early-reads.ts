@@ -7,7 +7,7 @@
 // for the connection, up to EARLY_LIMIT, past which reading pauses until the decision (the rest waits
 // in the kernel, nothing is lost).
 import type { Socket } from 'node:net';
-import { setReadReceiver, type ReadReceiver } from '../transport/shared-reads.js';
+import { setReadReceiver, type ReadReceiver } from './shared-reads.js';
 
 /** Bytes kept from a peer before its handshake is decided; then reading pauses. */
 const EARLY_LIMIT = 64 * 1024;
