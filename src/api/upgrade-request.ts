@@ -4,8 +4,10 @@ import type { RequestHead } from '../handshake/head-parser.js';
 
 /**
  * The upgrade request as the server's hooks and events see it: the fields of `http.IncomingMessage`
- * that WebSocket applications read. With `server` or `noServer` it is the real IncomingMessage;
- * the standalone listener parses the head itself and builds a {@link StandaloneRequest}.
+ * that WebSocket applications read. With `server` it is node:http's IncomingMessage, with `noServer`
+ * whatever the application hands to handleUpgrade (perhaps built by hand: see {@link requestHeadOf});
+ * the standalone listener parses the head itself and builds a {@link StandaloneRequest}, an
+ * IncomingMessage too.
  */
 export interface UpgradeRequest {
   method?: string | undefined;
