@@ -4,13 +4,20 @@ import type { Server as HttpsServer } from 'node:https';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { negotiateExtensions, type ServerExtensionNegotiator } from '../extensions/extension.js';
+import { negotiateExtensions, type NegotiatedExtensions, type ServerExtensionNegotiator } from '../extensions/extension.js';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
-import { formatExtensions, type ExtensionOffer } from '../handshake/token-list.js';
+import { formatExtensions } from '../handshake/token-list.js';
 import { acceptKeyFor } from '../handshake/accept-key.js';
 import { HandshakeError } from '../handshake/handshake-error.js';
 import { RequestHeadParser, type HeadLimits } from '../handshake/head-parser.js';
-import { buildAcceptResponse, buildErrorResponse, validateUpgradeRequest } from '../handshake/server-handshake.js';
+import {
+  buildAcceptResponse,
+  buildErrorResponse,
+  isUpgradeRequest,
+  validateUpgradeRequest,
+  type UpgradeRequest as ValidUpgrade,
+} from '../handshake/server-handshake.js';
+import { EarlyReads } from '../transport/early-reads.js';
 import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade-request.js';
 import { DEFAULT_MAX_PAYLOAD, ReadyState } from '../protocol/connection.js';
 import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from '../framing/close-payload.js';
@@ -31,13 +38,15 @@ export interface VerifyClientInfo {
   req: UpgradeRequest;
 }
 
-/** The answer of an asynchronous `verifyClient`: refuse with `code` (default 401), `message` and `headers`. */
-export type VerifyClientCallback = (
-  result: boolean,
-  code?: number,
-  message?: string,
-  headers?: Record<string, string | number | readonly string[]>,
-) => void;
+/** Extra response header fields of a refusal. */
+export type VerifyClientHeaders = Record<string, string | number | readonly string[]>;
+
+/**
+ * The answer of an asynchronous `verifyClient`: refuse with `code` (default 401), `message` and
+ * `headers`. An invalid code or header is the application's misuse: the peer gets 500 and this call
+ * throws (RangeError, TypeError).
+ */
+export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: VerifyClientHeaders) => void;
 
 export interface WebSocketServerOptions<T extends typeof WebSocket = typeof WebSocket> extends WebSocketCoreOptions {
   /** Standalone mode: listen on this port (0: any free port) with the built-in raw TCP listener. */
@@ -55,7 +64,8 @@ export interface WebSocketServerOptions<T extends typeof WebSocket = typeof WebS
   /**
    * Accept or refuse a handshake once it is valid: a sync `(info) => boolean` (false: 401), or with a
    * second parameter, an async `(info, cb)` that calls `cb(result, code?, message?, headers?)`.
-   * Default: accept all. (The result of the async form is ignored.)
+   * The sync form may return a promise of the boolean (an `async (info) => ...`); a rejected promise,
+   * or a throw, fails the handshake with 500 and is reported. Default: accept all.
    */
   verifyClient?(info: VerifyClientInfo, callback: VerifyClientCallback): unknown;
   /** Choose one of the offered subprotocols; a falsy result accepts none. Default: the first offered. */
@@ -104,8 +114,8 @@ const claimedSockets = new WeakSet<Duplex>();
  * 'close', 'wsClientError' (error, socket, req).
  */
 export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> extends EventEmitter {
-  /** The open sockets (always empty with `clientTracking: false`). */
-  readonly clients = new Set<InstanceType<T>>();
+  /** The open sockets; undefined with `clientTracking: false` (as in `ws`). */
+  readonly clients: Set<InstanceType<T>>;
   readonly options: Resolved<T>;
   private readonly transportOptions: Partial<TransportOptions>;
   private server: NetServer | HttpServer | HttpsServer | null = null;
@@ -115,6 +125,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   private readonly negotiators: ServerExtensionNegotiator[];
   /** close() was called in server/noServer mode: emit 'close' when the last client is gone. */
   private closeWhenEmpty = false;
+  /** `clientTracking` (truthy, as `ws` reads it). */
+  private readonly tracking: boolean;
   /** Every open socket of this server, tracked or not (for maxConnections and shutdown). */
   private readonly live = new Set<WebSocket>();
   /** Standalone mode: TCP connections still sending their upgrade request. */
@@ -122,7 +134,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   /** Called whenever `live` becomes empty. */
   private liveEmptied: Array<() => void> = [];
 
-  constructor(options: WebSocketServerOptions<T>, callback?: () => void) {
+  constructor(options: WebSocketServerOptions<T> = {}, callback?: () => void) {
     super();
     const modes = Number(options.port != null) + Number(Boolean(options.server)) + Number(Boolean(options.noServer));
     if (modes !== 1) {
@@ -140,6 +152,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       perMessageDeflate: options.perMessageDeflate === true ? {} : (options.perMessageDeflate ?? false),
     };
 
+    // `ws` has no `clients` without tracking; `live` still counts for maxConnections and shutdown.
+    this.tracking = Boolean(this.options.clientTracking);
+    this.clients = (this.tracking ? new Set() : undefined) as Set<InstanceType<T>>;
     this.transportOptions = transportOptionsFrom(this.options);
     const maxConnections = this.options.maxConnections;
     if (maxConnections !== undefined && (typeof maxConnections !== 'number' || !(maxConnections >= 0))) {
@@ -208,7 +223,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     this.server = null;
     if (server !== null && server !== this.options.server) {
       server.close(() => this.emitClose());
-    } else if (this.options.clientTracking !== false && this.clients.size > 0) {
+    } else if (this.tracking && this.clients.size > 0) {
       this.closeWhenEmpty = true;
     } else {
       process.nextTick(() => this.emitClose());
@@ -266,6 +281,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
    * `shouldHandle`, `verifyClient`, `handleProtocols`, the 'headers' event, the 101 response,
    * and `callback(ws, req)` with the open socket. A failed handshake is answered with its HTTP
    * status and the socket closed, or handed to 'wsClientError' listeners when there are any.
+   * What an application hook throws or wrongly returns while a peer's handshake is handled ends that
+   * handshake (500, or close 1011 once the connection is open) and is reported (see `reportError`);
+   * it never throws from here or from a socket callback.
    */
   handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: UpgradeRequest) => void): void {
     if (claimedSockets.has(socket)) {
@@ -277,58 +295,85 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     if (!readsShared(socket)) shareReadsAfterUpgrade(socket as Socket);
     socket.on('error', destroyOnError);
 
-    // RFC 6455 §4.1: the handshake is an HTTP/1.1 request (node:http also upgrades 1.0).
-    const upgrade =
-      req.httpVersionMajor !== 1 || req.httpVersionMinor < 1
-        ? new HandshakeError(505, `HTTP/${req.httpVersion} is not supported: a WebSocket handshake needs HTTP/1.1`)
-        : validateUpgradeRequest(requestHeadOf(req));
+    const request = requestHeadOf(req);
+    // RFC 6455 §4.1, §4.2.1 (1): the handshake is an HTTP/1.1 request (node:http also upgrades 1.0).
+    const upgrade = isHttp11OrLater(request.version)
+      ? validateUpgradeRequest(request, { hostRequired: StandaloneRequest.headOf(req) !== undefined, extensions: this.negotiators.length > 0 })
+      : new HandshakeError(505, `HTTP/${request.version} is not supported: a WebSocket handshake needs HTTP/1.1`);
     if (upgrade instanceof HandshakeError) {
-      if (this.listenerCount('wsClientError') > 0) {
-        // The listener answers and ends the socket; a shared-read one must read on to see the peer's FIN.
-        if (readsShared(socket)) discardReads(socket as Socket);
-        this.emit('wsClientError', upgrade, socket, req);
-      } else {
-        rejectSocket(socket, upgrade.status, upgrade.message, upgrade.headers);
-      }
+      this.refuse(upgrade, req, socket);
       return;
     }
-    if (!this.shouldHandle(req)) {
+    let handled: boolean;
+    try {
+      handled = this.shouldHandle(req);
+    } catch (error) {
+      this.failHandshake(socket, error);
+      return;
+    }
+    if (!handled) {
       rejectSocket(socket, 400);
       return;
     }
 
-    const extensions = upgrade.extensions;
+    const accept = (rest: Buffer): void => this.completeUpgrade(upgrade, req, socket, rest, callback);
+    if (this.options.verifyClient === undefined) accept(head);
+    else this.verify(upgrade, req, socket, head, accept);
+  }
 
-    const verifyClient = this.options.verifyClient;
-    if (verifyClient === undefined) {
-      this.completeUpgrade(upgrade.key, upgrade.protocols, extensions, req, socket, head, callback);
-      return;
-    }
-    const tls = req.socket as Partial<TLSSocket>;
+  /**
+   * Ask `verifyClient`, in either form, and act on its first answer: `accept` with the bytes that
+   * follow the head, a refusal, or a failure (a throw, a rejected promise) answered 500 and reported.
+   * While an asynchronous answer is awaited the socket reads on (EarlyReads), so a peer gone meanwhile
+   * is seen.
+   */
+  private verify(upgrade: ValidUpgrade, req: UpgradeRequest, socket: Duplex, head: Buffer, accept: (rest: Buffer) => void): void {
+    const verifyClient = this.options.verifyClient!;
+    const withCallback = verifyClient.length >= 2;
+    const tls = (req.socket ?? socket) as Partial<TLSSocket>;
     const info: VerifyClientInfo = {
       origin: upgrade.origin,
       secure: Boolean(tls.authorized || tls.encrypted),
       req,
     };
-    if (verifyClient.length >= 2) {
-      let answered = false;
-      verifyClient.call(this.options, info, (result, code, message, headers) => {
-        if (answered) return;
-        answered = true;
-        if (result) this.completeUpgrade(upgrade.key, upgrade.protocols, extensions, req, socket, head, callback);
-        else rejectSocket(socket, code || 401, message, headerPairs(headers));
-      });
-    } else if ((verifyClient as (info: VerifyClientInfo) => unknown).call(this.options, info)) {
-      this.completeUpgrade(upgrade.key, upgrade.protocols, extensions, req, socket, head, callback);
-    } else {
-      rejectSocket(socket, 401);
+    let early: EarlyReads | null = null;
+    let decided = false;
+    const decide = (verdict: 'accept' | 'refuse' | 'fail', error?: unknown, code?: number, message?: string, headers?: VerifyClientHeaders): void => {
+      if (decided) {
+        this.reportError(error ?? new Error('verifyClient answered more than once: the later answer is ignored'));
+        return;
+      }
+      decided = true;
+      const rest = early === null ? head : early.release(head);
+      if (verdict === 'accept') accept(rest);
+      else if (verdict === 'fail') this.failHandshake(socket, error);
+      else refuseWith(socket, code || 401, message, headers);
+    };
+    let verdict: unknown;
+    try {
+      verdict = withCallback
+        ? verifyClient.call(this.options, info, (result, code, message, headers) => decide(result ? 'accept' : 'refuse', undefined, code, message, headers))
+        : (verifyClient as (info: VerifyClientInfo) => unknown).call(this.options, info);
+    } catch (error) {
+      decide('fail', error);
+      return;
+    }
+    const promise = isThenable(verdict) ? verdict : null;
+    if (!withCallback && promise === null) {
+      decide(verdict ? 'accept' : 'refuse');
+      return;
+    }
+    if (!decided && readsShared(socket)) early = new EarlyReads(socket as Socket);
+    if (promise !== null) {
+      // An async function: the sync form's promise is its answer; the callback form answers through its
+      // callback, and what it throws (a rejection) fails the handshake.
+      const settle = withCallback ? () => undefined : (result: unknown) => decide(result ? 'accept' : 'refuse');
+      promise.then(settle, (error: unknown) => decide('fail', error));
     }
   }
 
   private completeUpgrade(
-    key: string,
-    offered: readonly string[],
-    offers: readonly ExtensionOffer[],
+    upgrade: ValidUpgrade,
     req: UpgradeRequest,
     socket: Duplex,
     head: Buffer,
@@ -349,59 +394,108 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       return;
     }
 
-    let protocol = '';
-    if (offered.length > 0) {
-      const choose = this.options.handleProtocols;
-      const chosen = choose === undefined ? offered[0] : choose.call(this.options, new Set(offered), req);
-      if (chosen) {
-        // RFC 6455 §4.2.2 (5.3): the answer is one of the client's offers.
-        if (typeof chosen !== 'string' || !offered.includes(chosen)) {
-          socket.destroy();
-          throw new TypeError(`handleProtocols returned ${JSON.stringify(chosen)}, which the client did not offer`);
-        }
-        protocol = chosen;
-      }
-    }
-
-    // RFC 6455 §9.1: the server accepts at most the extensions it supports, from the client's offers.
-    const negotiated = negotiateExtensions(this.negotiators, offers);
-    const extensions = formatExtensions(negotiated.responses);
-    const extension = negotiated.extensions[0] ?? null;
-
+    let protocol: string;
+    let negotiated: NegotiatedExtensions | undefined;
     let response: Buffer;
+    let ws: InstanceType<T>;
     try {
+      protocol = this.chooseProtocol(upgrade.protocols, req);
+      // RFC 6455 §9.1: the server accepts at most the extensions it supports, from the client's offers.
+      negotiated = negotiateExtensions(this.negotiators, upgrade.extensions);
+      const extensions = formatExtensions(negotiated.responses);
       response =
         this.listenerCount('headers') === 0
-          ? buildAcceptResponse(key, protocol, extensions)
-          : buildAcceptResponse(key, protocol, extensions, this.extraHeaders(key, protocol, extensions, req));
+          ? buildAcceptResponse(upgrade.key, protocol, extensions)
+          : buildAcceptResponse(upgrade.key, protocol, extensions, this.extraHeaders(upgrade.key, protocol, extensions, req));
+      // As in `ws`, the class gets the server's options (a subclass may read them).
+      ws = new this.options.WebSocket(null, undefined, this.options as ConstructorParameters<T>[2]) as InstanceType<T>;
     } catch (error) {
-      // An invalid header from the application: its own misuse, so it throws; the socket goes.
-      extension?.close();
-      socket.destroy();
-      throw error;
+      negotiated?.extensions[0]?.close();
+      this.failHandshake(socket, error);
+      return;
     }
     socket.write(response);
     socket.removeListener('error', destroyOnError);
 
-    // As in `ws`, the class gets the server's options (a subclass may read them).
-    const ws = new this.options.WebSocket(null, undefined, this.options as ConstructorParameters<T>[2]) as InstanceType<T>;
     ws._attach(socket as Socket, 'server', head, { url: req.url ?? '', protocol, extensions: negotiated.extensions.map((e) => e.name).join(',') }, {
       ...this.transportOptions,
-      extension,
+      extension: negotiated.extensions[0] ?? null,
     });
     this.live.add(ws);
-    if (this.options.clientTracking !== false) this.clients.add(ws);
+    if (this.tracking) this.clients.add(ws);
     // One shared listener, not a closure per socket: it finds this server through the socket.
     ws._tracker = this;
     ws.on('close', onTrackedClose);
-    callback(ws, req);
+    try {
+      callback(ws, req);
+    } catch (error) {
+      // RFC 6455 §7.4.1: 1011, the server met a condition that kept it from serving the connection.
+      this.reportError(error);
+      if (ws.readyState === ReadyState.OPEN) ws.close(1011);
+    }
+  }
+
+  /**
+   * RFC 6455 §4.2.2 (5.3): the subprotocol of the answer, one of the client's offers ('' for none).
+   * What `handleProtocols` returns must be one of them (or falsy): anything else is the application's
+   * bug, thrown here as a TypeError to fail the handshake, never sent to the peer.
+   */
+  private chooseProtocol(offered: readonly string[], req: UpgradeRequest): string {
+    if (offered.length === 0) return '';
+    const choose = this.options.handleProtocols;
+    const chosen: unknown = choose == null ? offered[0] : choose.call(this.options, new Set(offered), req);
+    if (!chosen) return '';
+    if (typeof chosen !== 'string' || !offered.includes(chosen)) {
+      throw new TypeError(`handleProtocols returned ${describe(chosen)}, which the client did not offer`);
+    }
+    return chosen;
+  }
+
+  /** An invalid handshake: to the 'wsClientError' listeners when there are any, else answered here. */
+  private refuse(error: HandshakeError, req: UpgradeRequest, socket: Duplex): void {
+    if (this.listenerCount('wsClientError') === 0) {
+      rejectSocket(socket, error.status, error.message, error.headers);
+      return;
+    }
+    // The listener answers and ends the socket; a shared-read one must read on to see the peer's FIN.
+    if (readsShared(socket)) discardReads(socket as Socket);
+    try {
+      this.emit('wsClientError', error, socket, req);
+    } catch (thrown) {
+      this.reportError(thrown);
+      socket.destroy();
+    }
+  }
+
+  /** An application hook failed this handshake: 500 to the peer, the error to the application. */
+  private failHandshake(socket: Duplex, error: unknown): void {
+    rejectSocket(socket, 500);
+    this.reportError(error);
+  }
+
+  /**
+   * Report an application error met while a peer's handshake was handled: to the server's 'error'
+   * listeners, or as a process warning when there are none (an 'error' emit without a listener would
+   * throw). Never throws.
+   */
+  private reportError(error: unknown): void {
+    let report = error instanceof Error ? error : new Error(`a WebSocketServer hook threw ${describe(error)}`);
+    if (this.listenerCount('error') > 0) {
+      try {
+        this.emit('error', report);
+        return;
+      } catch (thrown) {
+        report = thrown instanceof Error ? thrown : new Error(`an 'error' listener threw ${describe(thrown)}`);
+      }
+    }
+    process.emitWarning(report);
   }
 
   /** @internal A socket this server handed out has closed. */
   clientClosed(ws: WebSocket): void {
     this.live.delete(ws);
     if (this.live.size === 0 && this.liveEmptied.length > 0) for (const resolve of this.liveEmptied.splice(0)) resolve();
-    if (this.options.clientTracking === false) return;
+    if (!this.tracking) return;
     this.clients.delete(ws as InstanceType<T>);
     if (this.closeWhenEmpty && this.clients.size === 0) process.nextTick(() => this.emitClose());
   }
@@ -461,8 +555,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       socket.pause();
       if (result.kind === 'error') {
         rejectSocket(socket, result.error.status, result.error.message, result.error.headers);
-      } else if (!result.head.headers.has('upgrade')) {
-        // A plain HTTP request: this endpoint speaks WebSocket only (RFC 9110 §15.5.22).
+      } else if (!isUpgradeRequest(result.head)) {
+        // A plain HTTP request (what node:http would not hand to 'upgrade'): this endpoint speaks
+        // WebSocket only (RFC 9110 §15.5.22).
         rejectSocket(socket, 426, undefined, [['Upgrade', 'websocket']]);
       } else {
         socket.removeListener('error', destroyOnError);
@@ -530,17 +625,45 @@ function destroyOnError(this: Duplex): void {
  * the socket once the answer is out. `Connection`, `Content-Type` and `Content-Length` are ours.
  */
 function rejectSocket(socket: Duplex, status: number, message?: string, headers: ReadonlyArray<[string, string]> = []): void {
-  if (socket.destroyed) return;
+  endWith(socket, buildErrorResponse(status, message, headers));
+}
+
+/**
+ * The refusal of `verifyClient`. An invalid status or header is the application's misuse: the peer
+ * gets 500 and the error is thrown to the caller of the verifyClient callback.
+ */
+function refuseWith(socket: Duplex, status: number, message: string | undefined, headers: VerifyClientHeaders | undefined): void {
   let response: Buffer;
   try {
-    response = buildErrorResponse(status, message, headers);
+    response = buildErrorResponse(status, message, headerPairs(headers));
   } catch (error) {
-    // An invalid status or header from verifyClient: the application's misuse.
-    socket.destroy();
+    rejectSocket(socket, 500);
     throw error;
   }
+  endWith(socket, response);
+}
+
+function endWith(socket: Duplex, response: Buffer): void {
+  if (socket.destroyed) return;
   socket.once('finish', () => socket.destroy());
   socket.end(response);
+}
+
+/** RFC 6455 §4.1: HTTP/1.1 or a later 1.x (the version as the request line gives it: "1.1"). */
+function isHttp11OrLater(version: string): boolean {
+  const dot = version.indexOf('.');
+  const major = Number(version.slice(0, dot === -1 ? version.length : dot));
+  const minor = dot === -1 ? 0 : Number(version.slice(dot + 1));
+  return major > 1 || (major === 1 && minor >= 1);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** A value in an error message (a hook's odd return value). */
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' && value !== null ? 'an object' : String(value);
 }
 
 /** line[start..] without leading and trailing SP/HTAB (RFC 9110 §5.6.3 OWS). */
@@ -552,7 +675,7 @@ function trimOws(line: string, start: number): string {
 }
 
 /** `verifyClient`'s headers object as fields (a list value gives one line per element). */
-function headerPairs(headers: Record<string, string | number | readonly string[]> | undefined): Array<[string, string]> {
+function headerPairs(headers: VerifyClientHeaders | undefined): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   if (headers == null) return pairs;
   for (const name of Object.keys(headers)) {

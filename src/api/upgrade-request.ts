@@ -1,11 +1,13 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import { IncomingMessage, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestHead } from '../handshake/head-parser.js';
 
 /**
  * The upgrade request as the server's hooks and events see it: the fields of `http.IncomingMessage`
- * that WebSocket applications read. With `server` or `noServer` it is the real IncomingMessage;
- * the standalone listener parses the head itself and builds a {@link StandaloneRequest}.
+ * that WebSocket applications read. With `server` it is node:http's IncomingMessage, with `noServer`
+ * whatever the application hands to handleUpgrade (perhaps built by hand: see {@link requestHeadOf});
+ * the standalone listener parses the head itself and builds a {@link StandaloneRequest}, an
+ * IncomingMessage too.
  */
 export interface UpgradeRequest {
   method?: string | undefined;
@@ -62,23 +64,19 @@ export function foldHeaders(fields: ReadonlyMap<string, readonly string[]>): Inc
 }
 
 /**
- * The request object of the standalone listener, built from our own parsed head. `headers` and
- * `headersDistinct` are built on first read, as node:http's IncomingMessage does.
+ * The request object of the standalone listener, built from our own parsed head: an
+ * `http.IncomingMessage` (frameworks check `instanceof`), with the fields node:http sets for an
+ * upgrade. `headers` and `headersDistinct` are built on first read, as node:http does, but on
+ * null-prototype objects (see {@link foldHeaders}).
  */
-export class StandaloneRequest implements UpgradeRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly httpVersion: string;
-  readonly httpVersionMajor: number;
-  readonly httpVersionMinor: number;
-  readonly rawHeaders: string[];
-  readonly socket: Socket;
+export class StandaloneRequest extends IncomingMessage implements UpgradeRequest {
   /** The parsed head, so the handshake need not rebuild it. */
   readonly #head: RequestHead;
   #headers: IncomingHttpHeaders | undefined;
   #distinct: NodeJS.Dict<string[]> | undefined;
 
   constructor(head: RequestHead, socket: Socket) {
+    super(socket);
     this.method = head.method;
     this.url = head.target;
     this.httpVersion = head.version;
@@ -86,7 +84,8 @@ export class StandaloneRequest implements UpgradeRequest {
     this.httpVersionMajor = head.version.charCodeAt(0) - 0x30;
     this.httpVersionMinor = head.version.charCodeAt(2) - 0x30;
     this.rawHeaders = head.rawHeaders;
-    this.socket = socket;
+    this.complete = true;
+    (this as unknown as { upgrade: boolean }).upgrade = true;
     this.#head = head;
   }
 
@@ -95,50 +94,75 @@ export class StandaloneRequest implements UpgradeRequest {
     return #head in request ? request.#head : undefined;
   }
 
-  get headers(): IncomingHttpHeaders {
-    if (this.#headers === undefined) this.#headers = foldHeaders(this.#head.headers);
-    return this.#headers;
-  }
-
-  set headers(headers: IncomingHttpHeaders) {
-    // Assignable, as on IncomingMessage (some middleware rewrites them).
-    this.#headers = headers;
-  }
-
-  get connection(): Socket {
-    return this.socket;
-  }
-
-  get headersDistinct(): NodeJS.Dict<string[]> {
-    if (this.#distinct === undefined) {
-      const distinct: NodeJS.Dict<string[]> = Object.create(null);
-      for (const [name, values] of this.#head.headers) distinct[name] = values.slice();
-      this.#distinct = distinct;
-    }
-    return this.#distinct;
+  static {
+    // Accessors over IncomingMessage's own (which TypeScript declares as plain properties).
+    Object.defineProperties(this.prototype, {
+      headers: {
+        configurable: true,
+        get(this: StandaloneRequest): IncomingHttpHeaders {
+          return (this.#headers ??= foldHeaders(this.#head.headers));
+        },
+        // Assignable, as on IncomingMessage (some middleware rewrites them).
+        set(this: StandaloneRequest, headers: IncomingHttpHeaders) {
+          this.#headers = headers;
+        },
+      },
+      headersDistinct: {
+        configurable: true,
+        get(this: StandaloneRequest): NodeJS.Dict<string[]> {
+          if (this.#distinct === undefined) {
+            const distinct: NodeJS.Dict<string[]> = Object.create(null);
+            for (const [name, values] of this.#head.headers) distinct[name] = values.slice();
+            this.#distinct = distinct;
+          }
+          return this.#distinct;
+        },
+      },
+    });
   }
 }
 
 /**
- * The head the handshake validates: kept from the standalone parser, or rebuilt from an
- * IncomingMessage (method, url, version and rawHeaders, which node:http keeps line by line).
+ * The head the handshake validates: kept from the standalone parser, or rebuilt from the request
+ * handed to handleUpgrade: an IncomingMessage (rawHeaders, which node:http keeps line by line), or an
+ * object built by hand (a framework's, a test's) with only `headers` (a list value counts as several
+ * lines, a number as its decimal text) and perhaps no version (then 1.1, as node:http would have
+ * refused anything else it could not upgrade).
  */
 export function requestHeadOf(request: UpgradeRequest): RequestHead {
   const kept = StandaloneRequest.headOf(request);
   if (kept !== undefined) return kept;
   const fields = new Map<string, string[]>();
-  const raw = request.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
+  const add = (name: string, value: string): void => {
     const values = fields.get(name);
-    if (values === undefined) fields.set(name, [raw[i + 1]]);
-    else values.push(raw[i + 1]);
+    if (values === undefined) fields.set(name, [value]);
+    else values.push(value);
+  };
+  const raw = request.rawHeaders;
+  if (Array.isArray(raw)) {
+    for (let i = 0; i + 1 < raw.length; i += 2) add(raw[i].toLowerCase(), raw[i + 1]);
+  } else if (request.headers != null) {
+    const headers = request.headers as Record<string, unknown>;
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      const lower = name.toLowerCase();
+      if (Array.isArray(value)) for (const item of value) add(lower, String(item));
+      else add(lower, String(value));
+    }
   }
   return {
     method: request.method ?? '',
     target: request.url ?? '',
-    version: request.httpVersion,
+    version: versionOf(request),
     headers: fields,
-    rawHeaders: raw,
+    rawHeaders: Array.isArray(raw) ? raw : [],
   };
+}
+
+/** "major.minor" from the request's numeric fields, else its `httpVersion`, else "1.1". */
+function versionOf(request: UpgradeRequest): string {
+  const { httpVersionMajor: major, httpVersionMinor: minor } = request;
+  if (typeof major === 'number' && typeof minor === 'number') return `${major}.${minor}`;
+  return typeof request.httpVersion === 'string' && request.httpVersion !== '' ? request.httpVersion : '1.1';
 }

@@ -10,20 +10,30 @@ import { type ExtensionOffer, parseExtensions, parseTokenList, parseUpgradeList 
 export interface UpgradeRequest {
   /** Sec-WebSocket-Key as sent. */
   key: string;
-  version: 13;
+  /** 13 (RFC 6455) or 8 (hybi-08..12, the same protocol on the wire; `ws` accepts both). */
+  version: 8 | 13;
   /** Offered subprotocols in the client's order (no duplicates: a duplicate is a 400). */
   protocols: string[];
-  /** Offered extensions in order; empty when the header is absent. */
+  /** Offered extensions in order; empty when the header is absent or not asked for. */
   extensions: ExtensionOffer[];
+  /** Origin (Sec-WebSocket-Origin for version 8, as `ws` reads it). */
   origin: string | undefined;
+  /** The Host field; '' when absent and not required. */
   host: string;
 }
 
-const UPGRADE_REQUIRED_HEADERS: ReadonlyArray<[string, string]> = Object.freeze([['Upgrade', 'websocket']]);
-const VERSION_HEADERS: ReadonlyArray<[string, string]> = Object.freeze([
-  ['Upgrade', 'websocket'],
-  ['Sec-WebSocket-Version', '13'],
-]);
+/** What the caller of validateUpgradeRequest decides. */
+export interface ValidationOptions {
+  /**
+   * A request without Host is refused (RFC 9112 §3.2). True where we are the HTTP server; a request
+   * handed over by node:http had its Host checked there (a hand-built one may lack it, as `ws` allows).
+   */
+  hostRequired: boolean;
+  /** Parse and check Sec-WebSocket-Extensions (only where an extension may be negotiated, as `ws`). */
+  extensions: boolean;
+}
+
+const VERSION_HEADERS: ReadonlyArray<[string, string]> = Object.freeze([['Sec-WebSocket-Version', '13, 8']]);
 
 /** The values of a field that may appear once: undefined when absent, null when on several lines. */
 function single(head: RequestHead, name: string): string | undefined | null {
@@ -36,70 +46,74 @@ function bad(message: string): HandshakeError {
   return new HandshakeError(400, message);
 }
 
+/** Whether node:http would hand this request to 'upgrade': an Upgrade field and an "upgrade" Connection option. */
+export function isUpgradeRequest(head: RequestHead): boolean {
+  const connection = head.headers.get('connection');
+  if (!head.headers.has('upgrade') || connection === undefined) return false;
+  const options = parseTokenList(connection);
+  return options !== null && options.some((o) => equalsIgnoreAsciiCase(o, 'upgrade'));
+}
+
 /**
- * RFC 6455 §4.2.1 checks, in this order (the first failure decides the status):
- *  - method GET, else 405 with `Allow: GET`;
- *  - exactly one Host with authority syntax, else 400 (RFC 9112 §3.2);
+ * RFC 6455 §4.2.1 checks, in `ws`'s order and with its messages where it has the check (the first
+ * failure decides the status):
+ *  - method GET, else 405 'Invalid HTTP method' with `Allow: GET` (RFC 9110 §15.5.6);
+ *  - Upgrade with a "websocket" element (ASCII case-insensitive), else 400 'Invalid Upgrade header';
+ *  - Sec-WebSocket-Key on one line, 24 base64 characters decoding to 16 bytes, else 400;
+ *  - Sec-WebSocket-Version 13 or 8, else 400 with `Sec-WebSocket-Version: 13, 8` (RFC 6455 §4.4);
+ *  - Connection with an "upgrade" token, else 400;
+ *  - at most one Host, with authority syntax, and present when `hostRequired`, else 400 (RFC 9112 §3.2);
  *  - no request content: Transfer-Encoding, or a Content-Length other than 0 -> 400 (the bytes after
  *    the head are WebSocket frames; anything else would be a request-smuggling ambiguity);
- *  - Upgrade absent -> 426 with `Upgrade: websocket` (a plain HTTP request); present without a
- *    "websocket" element (ASCII case-insensitive) or malformed -> 400;
- *  - Connection with an "upgrade" token, else 400;
- *  - Sec-WebSocket-Version exactly "13": absent or another single value -> 426 with
- *    `Upgrade: websocket` and `Sec-WebSocket-Version: 13` (RFC 6455 §4.4); on several lines -> 400;
- *  - Sec-WebSocket-Key on one line, 24 base64 characters decoding to 16 bytes, else 400;
  *  - Origin at most once, else 400;
  *  - Sec-WebSocket-Protocol a non-empty token list without duplicates, else 400;
- *  - Sec-WebSocket-Extensions a non-empty RFC 6455 §9.1 list, else 400.
+ *  - with `extensions`, Sec-WebSocket-Extensions a non-empty RFC 6455 §9.1 list, else 400.
  */
-export function validateUpgradeRequest(head: RequestHead): UpgradeRequest | HandshakeError {
+export function validateUpgradeRequest(
+  head: RequestHead,
+  options: ValidationOptions = { hostRequired: true, extensions: true },
+): UpgradeRequest | HandshakeError {
   // §4.2.1 (1): the method is GET.
-  if (head.method !== 'GET') {
-    return new HandshakeError(405, 'a WebSocket handshake is a GET request', [['Allow', 'GET']]);
-  }
+  if (head.method !== 'GET') return new HandshakeError(405, 'Invalid HTTP method', [['Allow', 'GET']]);
 
-  // §4.2.1 (2), RFC 9112 §3.2: exactly one valid Host.
-  const host = single(head, 'host');
-  if (host === undefined) return bad('missing Host header');
-  if (host === null) return bad('more than one Host header');
-  if (!isHostSyntax(host)) return bad('invalid Host header');
-
-  // RFC 9112 §6.1, §6.2: an upgrade request carries no content; the following bytes are frames.
-  if (head.headers.has('transfer-encoding')) return bad('a WebSocket handshake has no content: Transfer-Encoding');
-  const contentLength = head.headers.get('content-length');
-  if (contentLength !== undefined && contentLength.some((v) => v !== '0')) {
-    return bad('a WebSocket handshake has no content: Content-Length');
-  }
-
-  // §4.2.1 (3): Upgrade contains "websocket"; RFC 9110 §15.5.22: 426 names the protocol to upgrade to.
+  // §4.2.1 (3): Upgrade contains "websocket".
   const upgrade = head.headers.get('upgrade');
-  if (upgrade === undefined) return new HandshakeError(426, 'this endpoint speaks WebSocket only', UPGRADE_REQUIRED_HEADERS);
-  const upgradeProtocols = parseUpgradeList(upgrade);
+  const upgradeProtocols = upgrade === undefined ? null : parseUpgradeList(upgrade);
   if (upgradeProtocols === null || !upgradeProtocols.some((p) => equalsIgnoreAsciiCase(p, 'websocket'))) {
-    return bad('invalid Upgrade header: "websocket" expected');
+    return bad('Invalid Upgrade header');
   }
+
+  // §4.2.1 (5): a base64 16-byte nonce.
+  const key = single(head, 'sec-websocket-key');
+  if (key === undefined || key === null || !isValidKey(key)) return bad('Missing or invalid Sec-WebSocket-Key header');
+
+  // §4.2.1 (6), §4.4: a version we speak, else say which ones.
+  const versionValue = single(head, 'sec-websocket-version');
+  const version = versionValue === '13' ? 13 : versionValue === '8' ? 8 : 0;
+  if (version === 0) return new HandshakeError(400, 'Missing or invalid Sec-WebSocket-Version header', VERSION_HEADERS);
 
   // §4.2.1 (4): Connection contains "Upgrade".
   const connection = head.headers.get('connection');
   const connectionOptions = connection === undefined ? null : parseTokenList(connection);
   if (connectionOptions === null || !connectionOptions.some((o) => equalsIgnoreAsciiCase(o, 'upgrade'))) {
-    return bad('invalid Connection header: "Upgrade" expected');
+    return bad('Invalid Connection header: "Upgrade" expected');
   }
 
-  // §4.2.1 (6), §4.2.2, §4.4: version 13, else tell the client which version is spoken.
-  const version = single(head, 'sec-websocket-version');
-  if (version === null) return bad('more than one Sec-WebSocket-Version header');
-  if (version !== '13') {
-    return new HandshakeError(426, 'unsupported or missing Sec-WebSocket-Version: 13 expected', VERSION_HEADERS);
+  // §4.2.1 (2), RFC 9112 §3.2: one valid Host.
+  const host = single(head, 'host');
+  if (host === null) return bad('More than one Host header');
+  if (host === undefined ? options.hostRequired : !isHostSyntax(host)) return bad('Missing or invalid Host header');
+
+  // RFC 9112 §6.1, §6.2: an upgrade request carries no content; the following bytes are frames.
+  if (head.headers.has('transfer-encoding')) return bad('A WebSocket handshake has no content: Transfer-Encoding');
+  const contentLength = head.headers.get('content-length');
+  if (contentLength !== undefined && contentLength.some((v) => v !== '0')) {
+    return bad('A WebSocket handshake has no content: Content-Length');
   }
 
-  // §4.2.1 (5): a base64 16-byte nonce.
-  const key = single(head, 'sec-websocket-key');
-  if (key === undefined || key === null || !isValidKey(key)) return bad('missing or invalid Sec-WebSocket-Key header');
-
-  // RFC 6454 §7: one Origin.
-  const origin = single(head, 'origin');
-  if (origin === null) return bad('more than one Origin header');
+  // RFC 6454 §7: one Origin (hybi-08 calls it Sec-WebSocket-Origin).
+  const origin = single(head, version === 8 ? 'sec-websocket-origin' : 'origin');
+  if (origin === null) return bad('More than one Origin header');
 
   // §4.2.1 (8), §4.1 (10): 1#token, each subprotocol once.
   let protocols: string[] = [];
@@ -107,7 +121,7 @@ export function validateUpgradeRequest(head: RequestHead): UpgradeRequest | Hand
   if (protocolValues !== undefined) {
     const parsed = parseTokenList(protocolValues);
     if (parsed === null || parsed.length === 0 || new Set(parsed).size !== parsed.length) {
-      return bad('invalid Sec-WebSocket-Protocol header');
+      return bad('Invalid Sec-WebSocket-Protocol header');
     }
     protocols = parsed;
   }
@@ -115,13 +129,13 @@ export function validateUpgradeRequest(head: RequestHead): UpgradeRequest | Hand
   // §4.2.1 (9), §9.1: extension-list = 1#extension.
   let extensions: ExtensionOffer[] = [];
   const extensionValues = head.headers.get('sec-websocket-extensions');
-  if (extensionValues !== undefined) {
+  if (options.extensions && extensionValues !== undefined) {
     const parsed = parseExtensions(extensionValues);
-    if (parsed === null || parsed.length === 0) return bad('invalid Sec-WebSocket-Extensions header');
+    if (parsed === null || parsed.length === 0) return bad('Invalid or unacceptable Sec-WebSocket-Extensions header');
     extensions = parsed;
   }
 
-  return { key, version: 13, protocols, extensions, origin, host };
+  return { key, version, protocols, extensions, origin, host: host ?? '' };
 }
 
 const ACCEPT_RESERVED: ReadonlySet<string> = new Set([

@@ -1,18 +1,22 @@
 // The same scenarios against ws's WebSocketServer and ours: where ws v8 defines the behavior,
 // ours must match it.
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, IncomingMessage, type Server as HttpServer } from 'node:http';
+import { connect } from 'node:net';
+import { Duplex as DuplexStream } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer as WsServer } from 'ws';
 import { WebSocketServer } from '../../src/api/server.js';
 import { WebSocket } from '../../src/api/websocket.js';
-import { ACCEPT, Cleanups, closeSocket, portOf, rawRequest, upgradeRequest } from './server-helpers.js';
+import { encodeFrame } from '../../src/framing/frame-encoder.js';
+import { Opcode } from '../../src/framing/opcodes.js';
+import { ACCEPT, Cleanups, closeSocket, KEY, portOf, rawRequest, upgradeRequest } from './server-helpers.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- both implementations behind one loose shape */
 interface Impl {
   name: string;
-  Server: new (options: any, callback?: () => void) => any;
+  Server: new (options?: any, callback?: () => void) => any;
   WebSocket: new (...args: any[]) => any;
 }
 const impls: Impl[] = [
@@ -79,6 +83,10 @@ describe.each(impls)('WebSocketServer compatibility: $name', (impl) => {
     expect(() => new impl.Server(options)).toThrow(
       new TypeError('One and only one of the "port", "server", or "noServer" options must be specified'),
     );
+  });
+
+  test('no options at all: the same TypeError', () => {
+    expect(() => new impl.Server()).toThrow(new TypeError('One and only one of the "port", "server", or "noServer" options must be specified'));
   });
 
   test('options show the defaults', () => {
@@ -258,12 +266,12 @@ describe.each(impls)('WebSocketServer compatibility: $name', (impl) => {
     expect(wss.clients.size).toBe(0);
   });
 
-  test('clientTracking: false tracks nothing', async () => {
+  test('clientTracking: false: clients is undefined', async () => {
     const { wss, port } = await standalone(impl, { clientTracking: false });
     const connected = once(wss, 'connection');
     await client(port);
     const [serverSide] = await connected;
-    expect(wss.clients?.size ?? 0).toBe(0);
+    expect(wss.clients).toBeUndefined();
     serverSide.terminate();
   });
 
@@ -441,6 +449,9 @@ describe.each(impls)('WebSocketServer compatibility: $name', (impl) => {
     expect(req.headersDistinct['x-multi']).toEqual(['one', 'two']);
     expect(req.socket.remoteAddress).toBe('127.0.0.1');
     expect(req.connection).toBe(req.socket);
+    expect(req).toBeInstanceOf(IncomingMessage);
+    expect(req.rawHeaders.length % 2).toBe(0);
+    expect(typeof req.on).toBe('function');
   });
 
   test('wsClientError: an invalid handshake goes to the listener, which answers itself', async () => {
@@ -455,5 +466,166 @@ describe.each(impls)('WebSocketServer compatibility: $name', (impl) => {
     expect(seen).toHaveLength(1);
     expect(seen[0][0]).toBeInstanceOf(Error);
     expect(seen[0][1].url).toBe('/');
+  });
+
+  test('Sec-WebSocket-Version 8 is accepted', async () => {
+    const { wss, port } = await standalone(impl);
+    const connected = once(wss, 'connection');
+    const response = await rawUpgrade(port, '/', ['Sec-WebSocket-Version: 8'], ['Sec-WebSocket-Version']);
+    expect(response.status).toBe(101);
+    expect(response.headers.get('sec-websocket-accept')).toEqual([ACCEPT]);
+    const [serverSide] = await connected;
+    expect(serverSide.readyState).toBe(1);
+  });
+
+  test.each([
+    ['ws', WsWebSocket],
+    ['rfc6455', WebSocket],
+  ])('a %s client with protocolVersion 8 connects and echoes', async (_client, Client: any) => {
+    const { wss, port } = await standalone(impl);
+    wss.on('connection', (ws: any) => ws.on('message', (data: Buffer) => ws.send(data, { binary: false })));
+    const ws = new Client(`ws://127.0.0.1:${port}/`, { protocolVersion: 8 });
+    cleanups.add(() => ws.terminate());
+    await once(ws, 'open');
+    ws.send('v8');
+    const [data] = await once(ws, 'message');
+    expect(String(data)).toBe('v8');
+  });
+
+  test('version 8: verifyClient gets Sec-WebSocket-Origin as the origin', async () => {
+    const origins: unknown[] = [];
+    const { port } = await standalone(impl, { verifyClient: (info: any) => (origins.push(info.origin), true) });
+    await rawUpgrade(port, '/', ['Sec-WebSocket-Version: 8', 'Sec-WebSocket-Origin: http://o.test'], ['Sec-WebSocket-Version']);
+    expect(origins).toEqual(['http://o.test']);
+  });
+
+  // What node:http hands to 'upgrade' (server mode): both answer the same status, body and message.
+  test.each([
+    ['POST', upgradeRequest().replace('GET', 'POST'), {}, 405, 'Invalid HTTP method'],
+    ['Upgrade: h2c', upgradeRequest('/', ['Upgrade: h2c'], ['Upgrade']), {}, 400, 'Invalid Upgrade header'],
+    ['a short key', upgradeRequest('/', ['Sec-WebSocket-Key: short'], ['Sec-WebSocket-Key']), {}, 400, 'Missing or invalid Sec-WebSocket-Key header'],
+    ['no key', upgradeRequest('/', [], ['Sec-WebSocket-Key']), {}, 400, 'Missing or invalid Sec-WebSocket-Key header'],
+    ['version 7', upgradeRequest('/', ['Sec-WebSocket-Version: 7'], ['Sec-WebSocket-Version']), {}, 400, 'Missing or invalid Sec-WebSocket-Version header'],
+    ['no version', upgradeRequest('/', [], ['Sec-WebSocket-Version']), {}, 400, 'Missing or invalid Sec-WebSocket-Version header'],
+    ['a bad subprotocol list', upgradeRequest('/', ['Sec-WebSocket-Protocol: a b']), {}, 400, 'Invalid Sec-WebSocket-Protocol header'],
+    [
+      'a bad extension list',
+      upgradeRequest('/', ['Sec-WebSocket-Extensions: permessage-deflate; =1']),
+      { perMessageDeflate: true },
+      400,
+      'Invalid or unacceptable Sec-WebSocket-Extensions header',
+    ],
+  ])('server mode, %s: the same status, body and wsClientError message', async (_name, request, options, status, message) => {
+    const { http, port } = await httpServer();
+    const wss = new impl.Server({ server: http, ...options });
+    cleanups.add(() => shutDown(wss));
+    const response = await rawRequest(port, request);
+    expect(response.status).toBe(status);
+    expect(response.body).toBe(message);
+    if (status === 400 && message.includes('Version')) expect(response.headers.get('sec-websocket-version')).toEqual(['13, 8']);
+    const seen: Error[] = [];
+    wss.on('wsClientError', (error: Error, socket: Duplex) => {
+      seen.push(error);
+      socket.destroy();
+    });
+    await rawRequest(port, request).catch(() => undefined);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(Error);
+    expect(seen[0].message).toBe(message);
+    expect((seen[0] as any).code).toBeUndefined();
+  });
+
+  test('a malformed extension list is ignored when perMessageDeflate is off', async () => {
+    const { port } = await standalone(impl);
+    expect((await rawUpgrade(port, '/', ['Sec-WebSocket-Extensions: permessage-deflate; =1'])).status).toBe(101);
+  });
+
+  test('standalone: a request without Connection: Upgrade is a plain request (426)', async () => {
+    const { port } = await standalone(impl);
+    const response = await rawRequest(port, upgradeRequest('/', ['Connection: keep-alive'], ['Connection']));
+    expect(response.status).toBe(426);
+    expect(response.body).toBe('Upgrade Required');
+  });
+
+  test.each(['standalone', 'server'])('%s: during an async verifyClient, req.socket emits end when the client half-closes', async (mode) => {
+    let verifying!: (value: { req: any; done: (ok: boolean) => void }) => void;
+    const asked = new Promise<{ req: any; done: (ok: boolean) => void }>((resolve) => (verifying = resolve));
+    const verifyClient = (info: any, done: (ok: boolean) => void): void => verifying({ req: info.req, done });
+    let port: number;
+    if (mode === 'standalone') {
+      port = (await standalone(impl, { verifyClient })).port;
+    } else {
+      const server = await httpServer();
+      const wss = new impl.Server({ server: server.http, verifyClient });
+      cleanups.add(() => shutDown(wss));
+      port = server.port;
+    }
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    cleanups.add(() => closeSocket(socket));
+    socket.end(upgradeRequest());
+    const { req, done } = await asked;
+    if (req.socket.readable) await once(req.socket, 'end');
+    expect(req.socket.readable).toBe(false);
+    done(true);
+    await once(socket, 'close');
+  });
+
+  test('handleUpgrade with a hand-built request (headers only, a numeric version, no Host) on a plain Duplex', async () => {
+    const wss = new impl.Server({ noServer: true });
+    const written: Buffer[] = [];
+    const duplex = new DuplexStream({
+      read() {},
+      write(chunk: Buffer, _encoding, callback) {
+        written.push(chunk);
+        callback();
+      },
+    });
+    const req = {
+      method: 'GET',
+      url: '/hand',
+      headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': KEY, 'sec-websocket-version': 13 },
+      socket: duplex,
+    };
+    const opened = new Promise<any>((resolve) => wss.handleUpgrade(req, duplex, Buffer.alloc(0), resolve));
+    const ws = await opened;
+    expect(ws.readyState).toBe(1);
+    expect(Buffer.concat(written).toString('latin1')).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(Buffer.concat(written).toString('latin1')).toContain(`Sec-WebSocket-Accept: ${ACCEPT}`);
+    const message = once(ws, 'message');
+    const frame: Buffer[] = [];
+    encodeFrame(frame, Opcode.Text, Buffer.from('over a duplex'), true, false, 0x01020304);
+    duplex.push(Buffer.concat(frame));
+    expect(String((await message)[0])).toBe('over a duplex');
+    ws.terminate();
+  });
+
+  test('handleUpgrade with a hand-built request giving httpVersion only', async () => {
+    const wss = new impl.Server({ noServer: true });
+    const duplex = new DuplexStream({ read() {}, write: (_chunk, _encoding, callback) => callback() });
+    const req = {
+      method: 'GET',
+      url: '/',
+      httpVersion: '1.1',
+      headers: { host: 'h', upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': KEY, 'sec-websocket-version': '13' },
+      socket: duplex,
+    };
+    const ws = await new Promise<any>((resolve) => wss.handleUpgrade(req, duplex, Buffer.alloc(0), resolve));
+    expect(ws.readyState).toBe(1);
+    ws.terminate();
+  });
+
+  // Documented differences (README, WebSocketServer table): each side's observation, side by side.
+  test('handleProtocols answering a value the client did not offer: ws sends it, rfc6455 answers 500 (RFC 6455 §4.2.2)', async () => {
+    const { wss, port } = await standalone(impl, { handleProtocols: () => 'chat' });
+    wss.on('error', () => {});
+    const response = await rawUpgrade(port, '/', ['Sec-WebSocket-Protocol: evil']);
+    const observed = [response.status, response.headers.get('sec-websocket-protocol')];
+    expect(observed).toEqual(impl.name === 'ws' ? [101, ['chat']] : [500, undefined]);
+  });
+
+  test('an async one-argument verifyClient resolving false: ws accepts (a promise is truthy), rfc6455 refuses 401', async () => {
+    const { port } = await standalone(impl, { verifyClient: async () => false });
+    expect((await rawUpgrade(port)).status).toBe(impl.name === 'ws' ? 101 : 401);
   });
 });

@@ -102,7 +102,7 @@ describe('validateUpgradeRequest', () => {
     ['Transfer-Encoding', request([], [['Transfer-Encoding', 'chunked']]), 400],
     ['Content-Length 5', request([], [['Content-Length', '5']]), 400],
     ['Content-Length 0 then 5', request([], [['Content-Length', '0'], ['Content-Length', '5']]), 400],
-    ['no Upgrade at all', request([['Upgrade', null]]), 426],
+    ['no Upgrade at all', request([['Upgrade', null]]), 400],
     ['Upgrade without websocket', request([['Upgrade', 'h2c']]), 400],
     ['Upgrade websocket/13 only', request([['Upgrade', 'websocket/13']]), 400],
     ['Upgrade malformed', request([['Upgrade', 'web socket']]), 400],
@@ -111,11 +111,10 @@ describe('validateUpgradeRequest', () => {
     ['Connection without upgrade', request([['Connection', 'keep-alive']]), 400],
     ['Connection malformed', request([['Connection', 'Upgrade;x']]), 400],
     ['Connection upgraded', request([['Connection', 'upgraded']]), 400],
-    ['missing Version', request([['Sec-WebSocket-Version', null]]), 426],
-    ['Version 8', request([['Sec-WebSocket-Version', '8']]), 426],
-    ['Version 14', request([['Sec-WebSocket-Version', '14']]), 426],
-    ['Version 013', request([['Sec-WebSocket-Version', '013']]), 426],
-    ['Version list', request([['Sec-WebSocket-Version', '13, 8']]), 426],
+    ['missing Version', request([['Sec-WebSocket-Version', null]]), 400],
+    ['Version 14', request([['Sec-WebSocket-Version', '14']]), 400],
+    ['Version 013', request([['Sec-WebSocket-Version', '013']]), 400],
+    ['Version list', request([['Sec-WebSocket-Version', '13, 8']]), 400],
     ['Version on two lines', request([], [['Sec-WebSocket-Version', '13']]), 400],
     ['missing Key', request([['Sec-WebSocket-Key', null]]), 400],
     ['Key too short', request([['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=']]), 400],
@@ -150,22 +149,50 @@ describe('validateUpgradeRequest', () => {
     expect(r instanceof HandshakeError && r.headers).toEqual([['Allow', 'GET']]);
   });
 
-  it('answers 426 with Upgrade: websocket to a plain HTTP request', () => {
-    const r = validateUpgradeRequest(request([['Upgrade', null], ['Connection', 'keep-alive']]));
-    expect(r instanceof HandshakeError && [r.status, r.headers]).toEqual([426, [['Upgrade', 'websocket']]]);
+  it("uses ws's messages for the checks ws makes", () => {
+    const messages: Array<[RequestHead, string]> = [
+      [request([], [], 'POST / HTTP/1.1'), 'Invalid HTTP method'],
+      [request([['Upgrade', null]]), 'Invalid Upgrade header'],
+      [request([['Upgrade', 'h2c']]), 'Invalid Upgrade header'],
+      [request([['Sec-WebSocket-Key', 'short']]), 'Missing or invalid Sec-WebSocket-Key header'],
+      [request([['Sec-WebSocket-Version', '7']]), 'Missing or invalid Sec-WebSocket-Version header'],
+      [request([['Sec-WebSocket-Protocol', 'a b']]), 'Invalid Sec-WebSocket-Protocol header'],
+      [request([['Sec-WebSocket-Extensions', 'x; =1']]), 'Invalid or unacceptable Sec-WebSocket-Extensions header'],
+    ];
+    for (const [head, message] of messages) {
+      const r = validateUpgradeRequest(head);
+      expect(r instanceof HandshakeError && r.message, message).toBe(message);
+    }
   });
 
-  it('answers 426 with Sec-WebSocket-Version: 13 to another version', () => {
-    const r = validateUpgradeRequest(request([['Sec-WebSocket-Version', '8']]));
-    expect(r instanceof HandshakeError && r.headers).toEqual([
-      ['Upgrade', 'websocket'],
-      ['Sec-WebSocket-Version', '13'],
-    ]);
+  it('answers another version with 400 and Sec-WebSocket-Version: 13, 8 (RFC 6455 §4.4)', () => {
+    const r = validateUpgradeRequest(request([['Sec-WebSocket-Version', '7']]));
+    expect(r instanceof HandshakeError && [r.status, r.headers]).toEqual([400, [['Sec-WebSocket-Version', '13, 8']]]);
   });
 
-  it('checks the method before anything else, and the version before the key', () => {
+  it('accepts version 8 (hybi-08) with its Sec-WebSocket-Origin, as ws does', () => {
+    const r = validateUpgradeRequest(request([['Sec-WebSocket-Version', '8']], [['Sec-WebSocket-Origin', 'http://o.example']]));
+    expect(r instanceof HandshakeError ? r.message : [r.version, r.origin]).toEqual([8, 'http://o.example']);
+  });
+
+  it('requires Host only when asked; a present Host is always checked', () => {
+    const noHost = request([['Host', null]]);
+    expect(statusOf(noHost)).toBe(400);
+    const lenient = validateUpgradeRequest(noHost, { hostRequired: false, extensions: true });
+    expect(lenient instanceof HandshakeError ? lenient.message : lenient.host).toBe('');
+    const badHost = validateUpgradeRequest(request([['Host', 'a b']]), { hostRequired: false, extensions: true });
+    expect(badHost).toBeInstanceOf(HandshakeError);
+  });
+
+  it('leaves Sec-WebSocket-Extensions alone when no extension is enabled, as ws does', () => {
+    const r = validateUpgradeRequest(request([['Sec-WebSocket-Extensions', 'x; =1']]), { hostRequired: true, extensions: false });
+    expect(r instanceof HandshakeError ? r.message : r.extensions).toEqual([]);
+  });
+
+  it('checks the method before anything else, and the key before the version', () => {
     expect(statusOf(request([['Host', null], ['Upgrade', null]], [], 'POST / HTTP/1.1'))).toBe(405);
-    expect(statusOf(request([['Sec-WebSocket-Version', '8'], ['Sec-WebSocket-Key', 'x']]))).toBe(426);
+    const r = validateUpgradeRequest(request([['Sec-WebSocket-Version', '7'], ['Sec-WebSocket-Key', 'x']]));
+    expect(r instanceof HandshakeError && r.message).toBe('Missing or invalid Sec-WebSocket-Key header');
   });
 });
 
