@@ -632,10 +632,12 @@ function rejectSocket(socket: Duplex, status: number, message?: string, headers:
  * The refusal of `verifyClient`. An invalid status or header is the application's misuse: the peer
  * gets 500 and the error is thrown to the caller of the verifyClient callback.
  */
-function refuseWith(socket: Duplex, status: number, message: string | undefined, headers: VerifyClientHeaders | undefined): void {
+function refuseWith(socket: Duplex, status: number | string, message: string | undefined, headers: VerifyClientHeaders | undefined): void {
   let response: Buffer;
   try {
-    response = buildErrorResponse(status, message, headerPairs(headers));
+    // As with ws (which writes it into the status line), a status given as its digits ('403') is taken.
+    const code = typeof status === 'string' && /^[1-5][0-9][0-9]$/.test(status) ? Number(status) : (status as number);
+    response = buildErrorResponse(code, message, headerPairs(headers));
   } catch (error) {
     rejectSocket(socket, 500);
     throw error;

@@ -173,6 +173,11 @@ describe.each(impls)('WebSocketServer compatibility: $name', (impl) => {
     expect((await rawUpgrade(port)).status).toBe(401);
   });
 
+  test('verifyClient (async) rejecting with a status given as digits ("403") answers that status', async () => {
+    const { port } = await standalone(impl, { verifyClient: (_info: any, done: (...args: any[]) => void) => done(false, '403') });
+    expect((await rawUpgrade(port)).status).toBe(403);
+  });
+
   test('verifyClient (async) accepting later opens the connection', async () => {
     const { wss, port } = await standalone(impl, {
       verifyClient: (_info: any, done: (ok: boolean) => void) => setImmediate(() => done(true)),
