@@ -277,6 +277,23 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     this.armCloseTimer();
   }
 
+  /**
+   * Write an already encoded frame (its buffers, in order) through the connection, in call order with
+   * the other sends; the pieces leave in one writev. Returns false when it cannot go now (see
+   * Connection.sendEncoded).
+   */
+  sendEncoded(frame: readonly Buffer[], cb?: WriteCallback): boolean {
+    const socket = this.socket;
+    if (frame.length === 1) return this.connection.sendEncoded(frame, cb);
+    socket.cork();
+    try {
+      return this.connection.sendEncoded(frame, cb);
+    } finally {
+      socket.uncork();
+      if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
+    }
+  }
+
   private armCloseTimer(): void {
     if (this.closeTimer !== undefined || this.closed) return;
     const socket = this.socket;

@@ -1,0 +1,54 @@
+// Writing a prepared message to one connection, and the backpressure check of a publish.
+import { CloseCode } from '../framing/close-codes.js';
+import { ProtocolError } from '../framing/protocol-error.js';
+import { ReadyState, type WriteCallback } from '../protocol/connection.js';
+import type { SocketTransport } from '../transport/socket-transport.js';
+import { hasRoom, type BackpressurePolicy } from './backpressure.js';
+import type { PreparedMessage } from './prepared-message.js';
+
+/** What the fan-out needs of a subscribed socket (the API's WebSocket provides it). */
+export interface Subscriber {
+  /** The socket's transport, or null when it has none (not open yet). */
+  _publishTransport(): SocketTransport | null;
+  /** A published message on `topic` was not sent to this socket: its queue was over the limit. */
+  _publishDropped(topic: string, message: PreparedMessage): void;
+}
+
+/**
+ * Send `message` on one connection, in call order with its other sends. A server connection takes the
+ * shared frame bytes; a client one (it masks every frame, RFC 6455 §5.3) and one that compresses this
+ * message (permessage-deflate, with its own context) frame it through the connection's own path.
+ * Returns false, sending nothing, while the connection is in the middle of a fragmented message.
+ */
+export function sendPrepared(transport: SocketTransport, message: PreparedMessage, cb?: WriteCallback): boolean {
+  const connection = transport.connection;
+  if (connection.role === 'server' && !(message.compress && connection.hasExtension)) {
+    return transport.sendEncoded(message.frame(), cb);
+  }
+  if (connection.sendingFragments) return false;
+  connection.send(message.data, message.binary, true, cb, message.compress);
+  return true;
+}
+
+/**
+ * Deliver a published message to one subscriber unless its queue is over `limit` bytes; then the
+ * policy applies ('skip': 'dropped' on the socket; 'close': the connection is dropped with 1008).
+ * Returns whether the message was queued for it.
+ */
+export function deliver(subscriber: Subscriber, topic: string, message: PreparedMessage, limit: number, policy: BackpressurePolicy): boolean {
+  const transport = subscriber._publishTransport();
+  if (transport === null) return false;
+  const connection = transport.connection;
+  if (connection.readyState !== ReadyState.OPEN) return false;
+  if (!hasRoom(transport.bufferedAmount, message.data.length, limit)) {
+    if (policy === 'close') {
+      connection.abort(new ProtocolError(CloseCode.PolicyViolation, `more than ${limit} bytes waiting to be sent (maxBackpressure)`));
+    } else {
+      subscriber._publishDropped(topic, message);
+    }
+    return false;
+  }
+  if (sendPrepared(transport, message)) return true;
+  subscriber._publishDropped(topic, message);
+  return false;
+}
