@@ -39,7 +39,8 @@ export function deliver(subscriber: Subscriber, topic: string, message: Prepared
   const transport = subscriber._publishTransport();
   if (transport === null) return false;
   const connection = transport.connection;
-  if (connection.readyState !== ReadyState.OPEN) return false;
+  // Closing, or terminated (its socket destroyed, the close not yet reported).
+  if (connection.readyState !== ReadyState.OPEN || transport.socket.destroyed) return false;
   if (!hasRoom(transport.bufferedAmount, message.data.length, limit)) {
     if (policy === 'close') {
       connection.abort(new ProtocolError(CloseCode.PolicyViolation, `more than ${limit} bytes waiting to be sent (maxBackpressure)`));
