@@ -1,5 +1,6 @@
 // Writing a prepared message to one connection, and the backpressure check of a publish.
 import { CloseCode } from '../framing/close-codes.js';
+import { frameLength } from '../framing/frame-encoder.js';
 import { ProtocolError } from '../framing/protocol-error.js';
 import { ReadyState, type WriteCallback } from '../protocol/connection.js';
 import type { SocketTransport } from '../transport/socket-transport.js';
@@ -41,7 +42,7 @@ export function deliver(subscriber: Subscriber, topic: string, message: Prepared
   const connection = transport.connection;
   // Closing, or terminated (its socket destroyed, the close not yet reported).
   if (connection.readyState !== ReadyState.OPEN || transport.socket.destroyed) return false;
-  if (!hasRoom(transport.bufferedAmount, message.data.length, limit)) {
+  if (!hasRoom(transport.bufferedAmount, frameLength(message.data.length, false), limit)) {
     if (policy === 'close') {
       connection.abort(new ProtocolError(CloseCode.PolicyViolation, `more than ${limit} bytes waiting to be sent (maxBackpressure)`));
     } else {
