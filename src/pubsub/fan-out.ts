@@ -50,6 +50,8 @@ export function deliver(subscriber: Subscriber, topic: string, message: Prepared
     }
     return false;
   }
+  // The messages published to one socket within a tick leave in one write.
+  transport.corkUntilTickEnd();
   if (sendPrepared(transport, message)) return true;
   subscriber._publishDropped(topic, message);
   return false;

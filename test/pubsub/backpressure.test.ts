@@ -24,11 +24,20 @@ async function stalledReader(wss: import('../../src/api/server.js').WebSocketSer
 const MESSAGE = Buffer.alloc(16 * 1024, 1);
 const LIMIT = 256 * 1024;
 
-/** Publish until the stalled subscriber has been over the limit `times` times (bounded). */
-async function publishUntil(wss: import('../../src/api/server.js').WebSocketServer, done: () => boolean, check: () => void): Promise<number> {
+/**
+ * Publish 8 messages (128 KiB) per round, paced by the healthy `reader` (its queue below 64 KiB before
+ * each round, so it stays under the limit), until `done()` (bounded).
+ */
+async function publishUntil(
+  wss: import('../../src/api/server.js').WebSocketServer,
+  reader: WebSocket,
+  done: () => boolean,
+  check: () => void,
+): Promise<number> {
   let published = 0;
-  for (let round = 0; round < 2000 && !done(); round++) {
-    for (let i = 0; i < 16; i++) {
+  for (let round = 0; round < 4000 && !done(); round++) {
+    await until(() => reader.bufferedAmount < 64 * 1024);
+    for (let i = 0; i < 8; i++) {
       wss.publish('t', MESSAGE);
       published++;
       check();
@@ -53,6 +62,7 @@ describe('maxBackpressure', () => {
     let maxQueued = 0;
     const published = await publishUntil(
       wss,
+      reader!.server,
       () => dropped >= 100,
       () => (maxQueued = Math.max(maxQueued, stalled.bufferedAmount)),
     );
@@ -75,6 +85,7 @@ describe('maxBackpressure', () => {
     let maxQueued = 0;
     const published = await publishUntil(
       wss,
+      reader!.server,
       () => stalled.readyState !== 1,
       () => (maxQueued = Math.max(maxQueued, stalled.bufferedAmount)),
     );

@@ -15,7 +15,7 @@ describe('publish with permessage-deflate', () => {
     expect(deflating.map((peer) => peer.client.extensions)).toEqual(['permessage-deflate', 'permessage-deflate', 'permessage-deflate']);
     let compressedFrames = 0;
     // Count the RSV1 frames on the wire of one deflating client.
-    deflating[0]!.client._socket.prependListener('data', (chunk: Buffer) => {
+    (deflating[0]!.client as unknown as { _socket: import('node:net').Socket })._socket.prependListener('data', (chunk: Buffer) => {
       if ((chunk[0]! & 0x40) !== 0) compressedFrames++;
     });
     for (const peer of all) peer.server.subscribe('t');
