@@ -162,9 +162,9 @@ export class Connection implements FrameSink {
     this.autoPong = options.autoPong ?? true;
   }
 
-  /** Whether an extension (permessage-deflate) was negotiated: data messages may be transformed. */
-  get hasExtension(): boolean {
-    return this.extension !== null;
+  /** The extension negotiated (permessage-deflate), or null. */
+  get negotiatedExtension(): Extension | null {
+    return this.extension;
   }
 
   /** A message sent with fin=false is not finished: only its continuation frames may go now. */

@@ -16,15 +16,22 @@ export interface Subscriber {
 }
 
 /**
- * Send `message` on one connection, in call order with its other sends. A server connection takes the
- * shared frame bytes; a client one (it masks every frame, RFC 6455 §5.3) and one that compresses this
- * message (permessage-deflate, with its own context) frame it through the connection's own path.
+ * Send `message` on one connection, in call order with its other sends. A server connection takes
+ * shared bytes: the plain frame, or, when it compresses this message without context
+ * (server_no_context_takeover), the frame compressed once for every connection with the same
+ * parameters. A client connection (it masks every frame, RFC 6455 §5.3) and one that compresses with
+ * its own context frame it through the connection's own path.
  * Returns false, sending nothing, while the connection is in the middle of a fragmented message.
  */
 export function sendPrepared(transport: SocketTransport, message: PreparedMessage, cb?: WriteCallback): boolean {
   const connection = transport.connection;
-  if (connection.role === 'server' && !(message.compress && connection.hasExtension)) {
-    return transport.sendEncoded(message.frame(), cb);
+  if (connection.role === 'server') {
+    const extension = connection.negotiatedExtension;
+    if (!message.compress || extension === null || !extension.shouldCompress(message.data.length)) {
+      return transport.sendEncoded(message.frame(), cb);
+    }
+    const key = extension.sharedCompressionKey;
+    if (key !== undefined && key !== null) return transport.sendEncoded(message.compressedFrame(key, extension), cb);
   }
   if (connection.sendingFragments) return false;
   connection.send(message.data, message.binary, true, cb, message.compress);
