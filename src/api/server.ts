@@ -529,8 +529,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
 
   /**
    * Publish to every local subscriber of `topic` (each under the backpressure policy) and, through the
-   * broker, to the other nodes with subscribers. The message is framed once (and, with `compress` and
-   * permessage-deflate, compressed per socket). `binary` defaults to false for a string, true otherwise;
+   * broker, to the other nodes with subscribers. The message is framed once; with `compress` and
+   * permessage-deflate it is compressed once per parameter set where server_no_context_takeover was
+   * negotiated, else per socket. `binary` defaults to false for a string, true otherwise;
    * `compress` to true. Returns the number of local subscribers reached.
    */
   publish(topic: string, data: Exclude<SendData, Blob> | PreparedMessage, options?: { binary?: boolean; compress?: boolean }): number {
