@@ -47,3 +47,13 @@ export type { AddEventListenerOptions, EventListenerLike } from './api/event-tar
 export { CloseCode } from './framing/close-codes.js';
 export { ProtocolError } from './framing/protocol-error.js';
 export { HandshakeError } from './handshake/handshake-error.js';
+
+// Topics (pub/sub): prepared messages, brokers and their envelope, and ws's Sender face.
+export { PreparedMessage } from './pubsub/prepared-message.js';
+export { InProcessBroker } from './pubsub/in-process-broker.js';
+export type { Broker, BrokerLink, BrokerNode } from './pubsub/broker.js';
+export { decodeEnvelope, encodeEnvelope, FLAG_BINARY, FLAG_COMPRESS } from './pubsub/envelope.js';
+export type { Envelope } from './pubsub/envelope.js';
+export type { BackpressureOptions, BackpressurePolicy } from './pubsub/backpressure.js';
+export { Sender } from './api/sender.js';
+export type { SenderFrameOptions } from './api/sender.js';

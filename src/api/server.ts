@@ -26,6 +26,9 @@ import { discardReads, readsShared, shareReads, shareReadsAfterUpgrade } from '.
 import { transportOptionsFrom } from './core-options.js';
 import { WebSocket, type WebSocketCoreOptions } from './websocket.js';
 import type { TransportOptions } from '../transport/socket-transport.js';
+import { PreparedMessage } from '../pubsub/prepared-message.js';
+import { TopicHub, type TopicHubOptions } from '../pubsub/topic-hub.js';
+import type { SendData } from './websocket.js';
 
 export type { UpgradeRequest } from './upgrade-request.js';
 
@@ -48,7 +51,7 @@ export type VerifyClientHeaders = Record<string, string | number | readonly stri
  */
 export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: VerifyClientHeaders) => void;
 
-export interface WebSocketServerOptions<T extends typeof WebSocket = typeof WebSocket> extends WebSocketCoreOptions {
+export interface WebSocketServerOptions<T extends typeof WebSocket = typeof WebSocket> extends WebSocketCoreOptions, TopicHubOptions {
   /** Standalone mode: listen on this port (0: any free port) with the built-in raw TCP listener. */
   port?: number;
   /** Standalone mode: the interface to bind. Default: all interfaces (as net.Server). */
@@ -156,6 +159,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     this.tracking = Boolean(this.options.clientTracking);
     this.clients = (this.tracking ? new Set() : undefined) as Set<InstanceType<T>>;
     this.transportOptions = transportOptionsFrom(this.options);
+    this.topicHub = new TopicHub(this.options, (topic, newCount, oldCount) => this.emit('subscription', topic, newCount, oldCount));
     const maxConnections = this.options.maxConnections;
     if (maxConnections !== undefined && (typeof maxConnections !== 'number' || !(maxConnections >= 0))) {
       throw new TypeError(`The "maxConnections" option must be a non-negative number, not ${String(maxConnections)}`);
@@ -425,6 +429,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     if (this.tracking) this.clients.add(ws);
     // One shared listener, not a closure per socket: it finds this server through the socket.
     ws._tracker = this;
+    ws._topicHub = this.topicHub;
     ws.on('close', onTrackedClose);
     try {
       callback(ws, req);
@@ -585,6 +590,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
 
   private emitClose(): void {
     this.state = 'closed';
+    this.topicHub.close();
     this.emit('close');
   }
 
@@ -608,6 +614,28 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   override once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
   override once(event: string | symbol, listener: (...args: any[]) => void): this {
     return super.once(event, listener);
+  }
+
+  // ---- topics (pub/sub) ----------------------------------------------------------------------
+  // Events: 'subscription' (topic, newCount, oldCount) whenever a topic's local subscriber count changes.
+
+  /** @internal The subscriptions of this server's sockets and its link to the broker. */
+  readonly topicHub: TopicHub<WebSocket>;
+
+  /**
+   * Publish to every local subscriber of `topic` (each under the backpressure policy) and, through the
+   * broker, to the other nodes with subscribers. The message is framed once; with `compress` and
+   * permessage-deflate it is compressed once per parameter set where server_no_context_takeover was
+   * negotiated, else per socket. `binary` defaults to false for a string, true otherwise;
+   * `compress` to true. Returns the number of local subscribers reached.
+   */
+  publish(topic: string, data: Exclude<SendData, Blob> | PreparedMessage, options?: { binary?: boolean; compress?: boolean }): number {
+    return this.topicHub.publish(topic, data instanceof PreparedMessage ? data : WebSocket.prepare(data, options), null);
+  }
+
+  /** The number of local sockets subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this.topicHub.count(topic);
   }
 }
 

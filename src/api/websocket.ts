@@ -29,6 +29,10 @@ import type { PerMessageDeflate } from './ws-compat/permessage-deflate.js';
 import type { Receiver } from './ws-compat/receiver.js';
 import type { parse as parseSubprotocolHeader } from './ws-compat/subprotocol-header.js';
 import { SocketTransport, type TransportListener, type TransportOptions } from '../transport/socket-transport.js';
+import { sendPrepared } from '../pubsub/fan-out.js';
+import { PreparedMessage } from '../pubsub/prepared-message.js';
+import type { TopicHub } from '../pubsub/topic-hub.js';
+import { FrameSender, Sender } from './sender.js';
 
 /** How binary messages are delivered: Buffer, ArrayBuffer, Buffer[] (the fragments) or Blob. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -113,6 +117,8 @@ export interface WebSocketEvents {
   upgrade: (response: HandshakeResponse) => void;
   'unexpected-response': (request: HandshakeRequest, response: HandshakeResponse) => void;
   redirect: (url: string, request: HandshakeRequest) => void;
+  /** A message published to a topic was not sent to this socket: its queue was over maxBackpressure. */
+  dropped: (topic: string, data: Buffer, isBinary: boolean) => void;
 }
 
 /** EventEmitter's own listener type, for events not listed in WebSocketEvents. */
@@ -359,7 +365,7 @@ export class WebSocket extends EventEmitter implements TransportListener {
    * mark (then 'drain' follows once it is below), true otherwise; `ws` returns nothing, so code
    * written for it is unaffected.
    */
-  send(data?: SendData | null, options?: SendOptions | WriteCallback, cb?: WriteCallback): boolean {
+  send(data?: SendData | PreparedMessage | null, options?: SendOptions | WriteCallback, cb?: WriteCallback): boolean {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
@@ -368,7 +374,7 @@ export class WebSocket extends EventEmitter implements TransportListener {
     if (state === ReadyState.CONNECTING) throw notOpen(state);
     if (typeof data === 'number') data = String(data);
     if (state !== ReadyState.OPEN) {
-      this._sendAfterClose(data, cb);
+      this._sendAfterClose(data instanceof PreparedMessage ? data.data : data, cb);
       return false;
     }
     const binary = options?.binary ?? typeof data !== 'string';
@@ -384,6 +390,8 @@ export class WebSocket extends EventEmitter implements TransportListener {
     } else if (isBlob(data)) {
       this._enqueue(data, EMPTY, (bytes) => connection.send(bytes, binary, fin, cb, compress), cb);
       return this._belowHighWaterMark();
+    } else if (data instanceof PreparedMessage) {
+      return this._sendPrepared(data, cb);
     } else {
       buffer = toBuffer(data!);
     }
@@ -691,6 +699,111 @@ export class WebSocket extends EventEmitter implements TransportListener {
     }
     this._emitClose(code, copy);
   }
+
+  // ---- topics (pub/sub) and pre-encoded frames -----------------------------------------------
+
+  /** The `ws` Sender class (its static `frame()` frames a message once for many sockets). */
+  static Sender = Sender;
+
+  /** @internal The topics of the server that accepted this socket; null for a client socket. */
+  _topicHub: TopicHub<WebSocket> | null = null;
+  /** A 'close' listener leaves this socket's topics (added with its first subscription). */
+  private _leavesTopics = false;
+  private _frameSender: FrameSender | null = null;
+
+  /**
+   * A message framed once, that any number of sockets can `send()` (and `publish()` takes) with one
+   * encoding: `binary` (default: false for a string, true otherwise) and `compress` (default true: a
+   * socket with permessage-deflate compresses it) are fixed here; send()'s options do not apply to it.
+   * `data` is kept, not copied: do not change it while the message is in use.
+   */
+  static prepare(data: Exclude<SendData, Blob>, options?: { binary?: boolean; compress?: boolean }): PreparedMessage {
+    if (isBlob(data)) throw new TypeError('A Blob cannot be prepared (its bytes are read asynchronously): prepare its arrayBuffer()');
+    if (typeof data === 'number') data = String(data);
+    const binary = options?.binary ?? typeof data !== 'string';
+    return new PreparedMessage(toBuffer(data), binary, options?.compress !== false);
+  }
+
+  /**
+   * Subscribe this socket to `topic` (any string). Returns true when it was not subscribed yet, false
+   * when it was or the socket is closed. A closed socket leaves all its topics. Throws for a client
+   * socket (topics belong to a WebSocketServer).
+   */
+  subscribe(topic: string): boolean {
+    const hub = this._topicHub;
+    if (hub === null) throw new Error('subscribe(): topics are for the sockets of a WebSocketServer');
+    if (this._readyState === ReadyState.CLOSED) return false;
+    const added = hub.subscribe(this, topic);
+    if (added && !this._leavesTopics) {
+      this._leavesTopics = true;
+      this.once('close', leaveTopics);
+    }
+    return added;
+  }
+
+  /** Returns true when this socket was subscribed to `topic`. */
+  unsubscribe(topic: string): boolean {
+    return this._topicHub?.unsubscribe(this, topic) ?? false;
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this._topicHub?.isSubscribed(this, topic) ?? false;
+  }
+
+  /** This socket's topics, in the order it subscribed to them. */
+  getTopics(): string[] {
+    return this._topicHub?.topicsOf(this) ?? [];
+  }
+
+  /**
+   * Publish to every subscriber of `topic` except this socket (as uWebSockets and Bun), and through
+   * the server's broker to other nodes. Returns the number of local subscribers reached. Throws for
+   * a client socket.
+   */
+  publish(topic: string, data: Exclude<SendData, Blob> | PreparedMessage, options?: { binary?: boolean; compress?: boolean }): number {
+    const hub = this._topicHub;
+    if (hub === null) throw new Error('publish(): topics are for the sockets of a WebSocketServer');
+    return hub.publish(topic, data instanceof PreparedMessage ? data : WebSocket.prepare(data, options), this);
+  }
+
+  /** `ws`'s `_sender`: `sendFrame(list, cb)` writes a frame made by `Sender.frame`. Null before open. */
+  get _sender(): FrameSender | null {
+    const transport = this._transport;
+    if (transport === null) return null;
+    return (this._frameSender ??= new FrameSender(transport));
+  }
+
+  /** @internal Subscriber: the transport that published messages go to. */
+  _publishTransport(): SocketTransport | null {
+    return this._transport;
+  }
+
+  /** @internal Subscriber: a published message was not sent to this socket (backpressure). */
+  _publishDropped(topic: string, message: PreparedMessage): void {
+    if (this.listenerCount('dropped') > 0) this.emit('dropped', topic, message.data, message.binary);
+  }
+
+  private _sendPrepared(message: PreparedMessage, cb: WriteCallback | undefined): boolean {
+    if (this._queue !== null) {
+      this._enqueue(null, message.data, () => this._writePrepared(message, cb, false), cb);
+    } else {
+      this._writePrepared(message, cb, true);
+    }
+    return this._belowHighWaterMark();
+  }
+
+  /** A prepared message is a whole message: it cannot go between the fragments of one being sent. */
+  private _writePrepared(message: PreparedMessage, cb: WriteCallback | undefined, canThrow: boolean): void {
+    if (sendPrepared(this._transport!, message, cb)) return;
+    const error = new Error('A prepared message cannot be sent while a fragmented message is being sent');
+    if (canThrow) throw error;
+    cb?.(error);
+  }
+}
+
+/** The 'close' listener of a subscribed socket (one function for all). */
+function leaveTopics(this: WebSocket): void {
+  this._topicHub?.unsubscribeAll(this);
 }
 
 // `ws`'s property descriptors: the readyState constants read-only, enumerable and non-configurable

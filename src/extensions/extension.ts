@@ -46,6 +46,15 @@ export interface Extension {
   compress(data: Buffer, fin: boolean, cb: TransformCallback): void;
   /** Release every resource now. Idempotent; no callback runs afterwards. */
   close(): void;
+  /**
+   * When this instance compresses every message without context (a server with
+   * server_no_context_takeover): a key naming its compression parameters, equal for instances that
+   * compress a message to the same bytes, so that one compression serves them all (a publish to many
+   * sockets). Null (or absent) when a message's compression depends on the connection's history.
+   */
+  readonly sharedCompressionKey?: string | null;
+  /** Present with a sharedCompressionKey: the compressed payload of a whole message, computed synchronously. */
+  compressShared?(data: Buffer): Buffer;
 }
 
 /** Server side: answers the client's offers for one extension name. */

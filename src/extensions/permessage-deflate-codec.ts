@@ -149,8 +149,26 @@ export class PerMessageDeflateCodec implements Extension {
   private messageInflated = 0;
   private deflater: zlib.DeflateRaw | null = null;
 
+  readonly sharedCompressionKey: string | null;
+
   constructor(private readonly config: CodecConfig) {
     this.params = config.params;
+    const o = config.deflateOptions;
+    // Without context, the output depends only on these (chunkSize only cuts it into pieces).
+    this.sharedCompressionKey = config.send.noContextTakeover
+      ? `${deflateWindowBits(config.send.windowBits)}:${o.level ?? -1}:${o.memLevel ?? 8}:${o.strategy ?? 0}`
+      : null;
+  }
+
+  /** A whole message deflated in one synchronous call, as `deflated()` ends it (§7.2.1). */
+  compressShared(data: Buffer): Buffer {
+    const result = zlib.deflateRawSync(data, {
+      ...this.config.deflateOptions,
+      windowBits: deflateWindowBits(this.config.send.windowBits),
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+    });
+    if (endsWithTrailer(result)) return result.subarray(0, result.length - TRAILER.length);
+    return result.length === 0 ? Buffer.from(EMPTY_BLOCK_HEADER) : result;
   }
 
   shouldCompress(byteLength: number): boolean {
@@ -320,8 +338,7 @@ export class PerMessageDeflateCodec implements Extension {
       const bits = this.config.send.windowBits;
       stream = zlib.createDeflateRaw({
         ...this.config.deflateOptions,
-        // zlib rejects 8 for raw deflate; 9 keeps every distance within 256 bytes (see above).
-        windowBits: bits === 8 ? 9 : bits,
+        windowBits: deflateWindowBits(bits),
         // Every write ends with a sync flush, so each piece is complete on the wire.
         flush: zlib.constants.Z_SYNC_FLUSH,
       });
@@ -369,6 +386,11 @@ export class PerMessageDeflateCodec implements Extension {
     this.deflater = null;
     stream.close();
   }
+}
+
+/** zlib rejects 8 for raw deflate; 9 keeps every distance within 256 bytes (see above). */
+function deflateWindowBits(bits: number): number {
+  return bits === 8 ? 9 : bits;
 }
 
 function endsWithTrailer(data: Buffer): boolean {

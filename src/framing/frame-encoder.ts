@@ -146,3 +146,17 @@ export function encodeFragmented(
   } while (offset < length);
   return bytes;
 }
+
+/**
+ * A frame's header alone (with the masking key when `maskKey` is a number), in a buffer with `room`
+ * more bytes after it for the caller to fill (0: the header only). For code that frames a payload
+ * once and writes the header and the payload separately (`Sender.frame`).
+ */
+export function encodeHeader(byte0: number, payloadLength: number, maskKey: number | null, room: number): Buffer {
+  const masked = maskKey !== null;
+  const headerLen = headerLength(payloadLength, masked);
+  const target = Buffer.allocUnsafe(headerLen + room);
+  writeHeader(target, 0, byte0, payloadLength, masked);
+  if (masked) target.writeUInt32BE(maskKey >>> 0, headerLen - 4);
+  return target;
+}

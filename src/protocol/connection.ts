@@ -168,6 +168,16 @@ export class Connection implements FrameSink {
     this.autoPong = options.autoPong ?? true;
   }
 
+  /** The extension negotiated (permessage-deflate), or null. */
+  get negotiatedExtension(): Extension | null {
+    return this.extension;
+  }
+
+  /** A message sent with fin=false is not finished: only its continuation frames may go now. */
+  get sendingFragments(): boolean {
+    return this.openSendOpcode !== -1;
+  }
+
   /** Report the frame boundaries of fragmented binary messages (binaryType 'fragments'). */
   set recordFragments(record: boolean) {
     this.decoder.recordFragments = record;
@@ -274,6 +284,8 @@ export class Connection implements FrameSink {
       (this.heldWrites ??= []).push({ opcode, data, fin, compress, cb });
     } else if (compress) {
       this.compressFrame(opcode, data, fin, cb);
+    } else if (opcode === ENCODED) {
+      this.writeEncoded(data, cb);
     } else {
       this.writeFrame(opcode, data, fin, false, cb);
     }
@@ -342,6 +354,44 @@ export class Connection implements FrameSink {
       handler.write(first);
       handler.write(second, cb);
     }
+  }
+
+  /**
+   * Write a frame that is already encoded (a published message framed once for many connections, or
+   * `Sender.frame`'s output): `frame` is its buffers, in order. It leaves in call order with the
+   * frames sent before and after it (behind a compression, or in the write batch). Returns false,
+   * writing nothing, while a fragmented message is being sent (a frame cannot go between its fragments),
+   * or once a close frame was sent.
+   */
+  sendEncoded(frame: readonly Buffer[], cb?: WriteCallback): boolean {
+    if (this.openSendOpcode !== -1 || this.closeFrameSent || this.readyState === ReadyState.CLOSED) return false;
+    if (this.compressing) {
+      const data = frame.length === 1 ? frame[0]! : Buffer.concat(frame);
+      this.heldBytes += data.length;
+      (this.heldWrites ??= []).push({ opcode: ENCODED, data, fin: true, compress: false, cb });
+      return true;
+    }
+    if (frame.length === 1) {
+      this.writeEncoded(frame[0]!, cb);
+      return true;
+    }
+    writeBatch(this.handler);
+    const last = frame.length - 1;
+    for (let i = 0; i < last; i++) this.handler.write(frame[i]!);
+    this.handler.write(frame[last]!, cb);
+    return true;
+  }
+
+  /** One encoded frame: copied into the write batch when batching and small, else written after it. */
+  private writeEncoded(bytes: Buffer, cb: WriteCallback | undefined): void {
+    const handler = this.handler;
+    if (this.batching && bytes.length <= COPY_THRESHOLD) {
+      bytes.copy(batchScratch, reserveBatch(handler, bytes.length));
+      if (cb !== undefined) addBatchCallback(handler, cb);
+      return;
+    }
+    writeBatch(handler);
+    handler.write(bytes, cb);
   }
 
   // ---- FrameSink: events from the decoder -------------------------------------------------
@@ -518,6 +568,9 @@ export class Connection implements FrameSink {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The opcode of a held write whose data is a whole encoded frame (sendEncoded). */
+const ENCODED = -1;
 
 /** Where writeFrame has encodeFrame put a frame's buffers; emptied before they are written. */
 const FRAME_OUT: Buffer[] = [];

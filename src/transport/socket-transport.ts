@@ -93,6 +93,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   private heartbeat: HeartbeatMonitor | null = null;
   /** Shared-read socket: bytes that came with the handshake, delivered once reading is allowed. */
   private firstBytes: Buffer | null = null;
+  /** Corked by corkUntilTickEnd() until the end of this tick. */
+  private corkedForTick = false;
 
   constructor(
     readonly socket: Socket,
@@ -283,6 +285,41 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     this.armCloseTimer();
   }
 
+  /**
+   * Write an already encoded frame (its buffers, in order) through the connection, in call order with
+   * the other sends; the pieces leave in one writev. Returns false when it cannot go now (see
+   * Connection.sendEncoded).
+   */
+  sendEncoded(frame: readonly Buffer[], cb?: WriteCallback): boolean {
+    const socket = this.socket;
+    if (frame.length === 1) return this.connection.sendEncoded(frame, cb);
+    socket.cork();
+    try {
+      return this.connection.sendEncoded(frame, cb);
+    } finally {
+      socket.uncork();
+      if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
+    }
+  }
+
+  /**
+   * Hold this socket's writes until the end of the current tick (cork), so that the messages published
+   * to it within one tick leave in one write, as uWebSockets corks. Idempotent within a tick.
+   */
+  corkUntilTickEnd(): void {
+    if (this.corkedForTick) return;
+    this.corkedForTick = true;
+    this.socket.cork();
+    if (tickCorked.push(this) === 1) process.nextTick(uncorkTick);
+  }
+
+  /** @internal The end of the tick: write what corkUntilTickEnd() held. */
+  uncorkForTick(): void {
+    this.corkedForTick = false;
+    this.socket.uncork();
+    if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
+  }
+
   private armCloseTimer(): void {
     if (this.closeTimer !== undefined || this.closed) return;
     const socket = this.socket;
@@ -292,3 +329,12 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The transports corked for the current tick, uncorked together at its end. */
+const tickCorked: SocketTransport[] = [];
+
+function uncorkTick(): void {
+  // (One corked again while this runs is appended, and uncorked by this same loop.)
+  for (let i = 0; i < tickCorked.length; i++) tickCorked[i]!.uncorkForTick();
+  tickCorked.length = 0;
+}
