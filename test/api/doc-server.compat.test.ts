@@ -192,7 +192,7 @@ describe('new WebSocketServer(options[, callback])', () => {
     'verifyClient(info, callback): asynchronous, with a status code, message and headers',
     sideBySide(async (run) => {
       const { port } = await run.listen({
-        verifyClient: (_info: unknown, done: (ok: boolean, code?: number, message?: string, headers?: object) => void) => {
+        verifyClient: (_info: unknown, done: (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => {
           setImmediate(() => done(false, 403, 'Nope', { 'X-Why': 'test' }));
         },
       });
@@ -466,7 +466,7 @@ describe('WebSocketServer methods', () => {
     'shouldHandle(request): overridden in a subclass to refuse (400) or accept',
     sideBySide(async (run) => {
       class Picky extends run.server.WebSocketServer {
-        shouldHandle(req: IncomingMessage): boolean {
+        override shouldHandle(req: IncomingMessage): boolean {
           return req.headers['x-pass'] === 'yes';
         }
       }

@@ -426,7 +426,7 @@ describe('WebSocket properties', () => {
       client.binaryType = 'bogus' as ws.WebSocket['binaryType'];
       run.c('after bogus', client.binaryType);
       for (const type of ['nodebuffer', 'arraybuffer', 'fragments', 'blob'] as const) {
-        client.binaryType = type;
+        client.binaryType = type as ws.WebSocket['binaryType'];
         const received = next(client, 'message');
         peer.send(Buffer.from('ab'));
         const [data] = await received;
