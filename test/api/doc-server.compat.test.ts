@@ -39,8 +39,7 @@ describe('new WebSocketServer(options[, callback])', () => {
     }, ['s: callback', 's: listening', 's: address "127.0.0.1" "IPv4" "number" true']),
   );
 
-  // pending server-handshake: `new WebSocketServer()` error message.
-  test.skip(
+  test(
     'without port, server or noServer: TypeError',
     sideBySide(async (run) => {
       try {

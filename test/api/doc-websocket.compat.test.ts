@@ -1,6 +1,10 @@
 // ws.md, "Class: WebSocket": every client option, event, property and method, side by side with `ws`.
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describe, test } from 'vitest';
@@ -273,9 +277,9 @@ describe('new WebSocket(address[, protocols][, options])', () => {
     sideBySide(async (run) => {
       const { wss, url } = await run.listen();
       const connected = next(wss, 'connection');
-      const client = run.connect(url, {
+      run.connect(url, {
         finishRequest: (request: { setHeader(name: string, value: string): void; end(): void }, socket: unknown) => {
-          run.c('finishRequest', socket === client);
+          run.c('finishRequest', socket instanceof run.client.WebSocket);
           request.setHeader('X-Late', 'yes');
           request.end();
         },
@@ -300,6 +304,63 @@ describe('new WebSocket(address[, protocols][, options])', () => {
       await once(client, 'open');
       run.c('open');
     }, ['c: createConnection', 'c: open']),
+  );
+});
+
+describe('addresses and transports', () => {
+  test(
+    'ws+unix:<socket path>:<request path>: a server listening on a Unix socket',
+    sideBySide(async (run) => {
+      const path = join(tmpdir(), `rfc6455-doc-${process.pid}-${run.client.name}.sock`);
+      const http = createHttpServer();
+      const wss = new run.server.WebSocketServer({ server: http });
+      run.track(wss);
+      http.listen(path);
+      await once(http, 'listening');
+      run.cleanups.add(() => new Promise<void>((resolve) => http.close(() => resolve())));
+      const connected = next(wss, 'connection');
+      const client = run.connect(`ws+unix:${path}:/room?x=1`);
+      await once(client, 'open');
+      const [, req] = (await connected) as [ws.WebSocket, IncomingMessage];
+      run.s('connection', req.url);
+      run.c('open', client.readyState);
+    }, ['s: connection "/room?x=1"', 'c: open 1'], CROSS),
+  );
+
+  test(
+    'credentials in the URL are sent as Basic Authorization',
+    sideBySide(async (run) => {
+      const { wss, port } = await run.listen();
+      const connected = next(wss, 'connection');
+      run.connect(`ws://user:secret@127.0.0.1:${port}/`);
+      const [, req] = (await connected) as [ws.WebSocket, IncomingMessage];
+      run.s('authorization', req.headers.authorization);
+    }, [`s: authorization "Basic ${Buffer.from('user:secret').toString('base64')}"`], CROSS),
+  );
+
+  test(
+    'wss: with TLS options (ca trusts the certificate; without it the handshake fails)',
+    sideBySide(async (run) => {
+      const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
+      const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
+      const https = createHttpsServer({ cert, key });
+      const wss = new run.server.WebSocketServer({ server: https });
+      run.track(wss);
+      https.listen(0, '127.0.0.1');
+      await once(https, 'listening');
+      run.cleanups.add(() => {
+        https.closeAllConnections();
+        return new Promise<void>((resolve) => https.close(() => resolve()));
+      });
+      const url = `wss://localhost:${(https.address() as AddressInfo).port}/`;
+      wss.on('connection', (_socket, req: IncomingMessage) => run.s('connection', (req.socket as { encrypted?: boolean }).encrypted));
+      const trusted = run.connect(url, { ca: cert });
+      await once(trusted, 'open');
+      run.c('trusted', trusted.url === url);
+      const refused = run.connect(url);
+      refused.on('error', (error: NodeJS.ErrnoException) => run.c('refused', error.code));
+      await next(refused, 'close');
+    }, ['s: connection true', 'c: trusted true', 'c: refused "DEPTH_ZERO_SELF_SIGNED_CERT"'], CROSS),
   );
 });
 
