@@ -494,6 +494,11 @@ describe('WebSocket properties', () => {
         const shown = data instanceof Blob ? `Blob ${await data.text()}` : data;
         run.c(type, shown);
       }
+      client.binaryType = 'fragments';
+      const fragmented = next(client, 'message');
+      peer.send(Buffer.from('fr'), { fin: false });
+      peer.send(Buffer.from('ag'), { fin: true });
+      run.c('fragments of two frames', (await fragmented)[0]);
       client.binaryType = 'arraybuffer';
       const text = next(client, 'message');
       peer.send('t');
@@ -505,6 +510,7 @@ describe('WebSocket properties', () => {
       'c: arraybuffer <ArrayBuffer "ab">',
       'c: fragments [<Buffer "ab">]',
       'c: blob "Blob ab"',
+      'c: fragments of two frames [<Buffer "fr">, <Buffer "ag">]',
       'c: text with arraybuffer <Buffer "t">',
     ], CROSS),
   );
@@ -635,6 +641,19 @@ describe('WebSocket methods', () => {
       await until(() => got.length === 3);
       run.s('messages', got);
     }, ['c: cb null', 's: messages [[<Buffer "as binary">, true], [<Buffer "as text">, false], [<Buffer "fragmented">, false]]'], CROSS),
+  );
+
+  test(
+    'send() and ping() with a number send its decimal text',
+    sideBySide(async (run) => {
+      const { client, peer } = await run.pair();
+      const received = next(peer, 'message');
+      const pinged = next(peer, 'ping');
+      client.send(42 as unknown as string);
+      client.ping(7 as unknown as string);
+      run.s('message', ...(await received));
+      run.s('ping', ...(await pinged));
+    }, ['s: message <Buffer "42"> false', 's: ping <Buffer "7">'], CROSS),
   );
 
   test(
