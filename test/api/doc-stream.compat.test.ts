@@ -83,6 +83,39 @@ describe('createWebSocketStream(websocket[, options])', () => {
   );
 
   test(
+    'end() while CONNECTING: the socket opens, then closes',
+    sideBySide(async (run) => {
+      const { url, wss } = await run.listen();
+      const connected = next(wss, 'connection');
+      const client = run.connect(url);
+      const stream = run.client.createWebSocketStream(client);
+      const done = lifecycle(run, stream);
+      stream.resume();
+      stream.end('bye');
+      const [peer] = (await connected) as [ws.WebSocket];
+      const got = received(peer);
+      run.s('close', (await next(peer, 'close'))[0]);
+      await done;
+      run.s('got', got);
+    }, ['s: close 1005', 's: got ["binary bye"]', 'c: finish', 'c: end', 'c: close true'], CROSS),
+  );
+
+  test(
+    "destroy() while CONNECTING: the handshake is aborted, the stream emits 'error' and 'close'",
+    sideBySide(async (run) => {
+      const { url } = await run.listen();
+      const client = run.connect(url);
+      client.on('error', (error) => run.c('socket error', error));
+      const stream = run.client.createWebSocketStream(client);
+      stream.on('error', (error) => run.c('stream error', error));
+      const closed = next(stream, 'close');
+      stream.destroy();
+      await closed;
+      run.c('closed', client.readyState);
+    }, ['c: socket error Error: WebSocket was closed before the connection was established', 'c: closed 3'], CROSS),
+  );
+
+  test(
     "end(): the socket closes (peer sees 1005), then 'finish', 'end', 'close'",
     sideBySide(async (run) => {
       const { client, peer } = await run.pair();
