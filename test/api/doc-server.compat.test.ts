@@ -142,6 +142,35 @@ describe('new WebSocketServer(options[, callback])', () => {
   );
 
   test(
+    'handleUpgrade: frames sent together with the upgrade request (the head) are read first',
+    sideBySide(async (run) => {
+      const wss = new run.server.WebSocketServer({ noServer: true });
+      run.track(wss);
+      const { http, port } = await httpServer(run);
+      http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        run.s('head bytes', head.length > 0);
+        wss.handleUpgrade(req, socket, head, (client) => {
+          client.on('message', (data, isBinary) => run.s('message', data, isBinary));
+        });
+      });
+      // A masked (zero key) text frame "early", in the same write as the request.
+      const early = Buffer.concat([Buffer.from([0x81, 0x85, 0, 0, 0, 0]), Buffer.from('early')]);
+      const response = await rawRequest(port, Buffer.concat([Buffer.from(upgradeRequest()), early]));
+      await until(() => run.serverLog.length === 2);
+      response.socket.destroy();
+    }, ['s: head bytes true', 's: message <Buffer "early"> false']),
+  );
+
+  test(
+    "noServer: close() emits 'close' and calls back",
+    sideBySide(async (run) => {
+      const wss = new run.server.WebSocketServer({ noServer: true });
+      wss.on('close', () => run.s("'close'"));
+      run.s('callback', await new Promise((resolve) => wss.close(resolve)));
+    }, ["s: 'close'", 's: callback undefined']),
+  );
+
+  test(
     'handleUpgrade: an invalid upgrade request gets 400 and the callback is not called',
     sideBySide(async (run) => {
       const wss = new run.server.WebSocketServer({ noServer: true });
