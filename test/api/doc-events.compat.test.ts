@@ -146,6 +146,20 @@ describe('addEventListener(type, listener[, options])', () => {
       await until(() => run.clientLog.length === 3);
     }, ['c: emitter 1', 'c: target', 'c: emitter 2'], CROSS),
   );
+  test(
+    "a server's sockets have the same face: onmessage, and a clean close seen from the server",
+    sideBySide(async (run) => {
+      const { client, peer } = await run.pair();
+      peer.onmessage = (event) => run.s('onmessage', event.data, event.target === peer);
+      const closed = new Promise<void>((resolve) =>
+        peer.addEventListener('close', (event) => (run.s('close', event.code, event.reason, event.wasClean), resolve())),
+      );
+      client.send('hi');
+      await next(peer, 'message');
+      client.close(1000, 'done');
+      await closed;
+    }, ['s: onmessage "hi" true', 's: close 1000 "done" true'], CROSS),
+  );
 });
 
 describe('removeEventListener(type, listener)', () => {

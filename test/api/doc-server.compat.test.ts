@@ -396,6 +396,18 @@ describe('new WebSocketServer(options[, callback])', () => {
   );
 
   test(
+    'maxPayload with perMessageDeflate: the inflated size counts (1009 for a small compressed frame)',
+    sideBySide(async (run) => {
+      const { client, peer } = await run.pair({ maxPayload: 100, perMessageDeflate: { threshold: 0 } });
+      peer.on('error', () => run.s('error'));
+      const serverClosed = next(peer, 'close');
+      client.send('a'.repeat(1000));
+      run.c('close', (await next(client, 'close'))[0]);
+      run.s('close', (await serverClosed)[0]);
+    }, ['s: error', 's: close 1006', 'c: close 1009'], CROSS),
+  );
+
+  test(
     'perMessageDeflate: off by default on the server',
     sideBySide(async (run) => {
       const { client } = await run.pair();
