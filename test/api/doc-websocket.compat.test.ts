@@ -369,7 +369,10 @@ describe('addresses and transports', () => {
       const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
       const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
       const https = createHttpsServer({ cert, key });
-      const wss = new run.server.WebSocketServer({ server: https });
+      const wss = new run.server.WebSocketServer({
+        server: https,
+        verifyClient: (info: { secure: boolean }) => (run.s('verifyClient secure', info.secure), true),
+      });
       run.track(wss);
       https.listen(0, '127.0.0.1');
       await once(https, 'listening');
@@ -385,7 +388,7 @@ describe('addresses and transports', () => {
       const refused = run.connect(url);
       refused.on('error', (error: NodeJS.ErrnoException) => run.c('refused', error.code));
       await next(refused, 'close');
-    }, ['s: connection true', 'c: trusted true', 'c: refused "DEPTH_ZERO_SELF_SIGNED_CERT"'], CROSS),
+    }, ['s: verifyClient secure true', 's: connection true', 'c: trusted true', 'c: refused "DEPTH_ZERO_SELF_SIGNED_CERT"'], CROSS),
   );
 });
 
