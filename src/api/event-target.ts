@@ -30,6 +30,12 @@ export class Event {
   }
 }
 
+/** The fields are enumerable (`for...in` lists them), as the WHATWG interfaces' attributes are and `ws`'s are. */
+function enumerate(prototype: object, names: readonly string[]): void {
+  for (const name of names) Object.defineProperty(prototype, name, { enumerable: true });
+}
+enumerate(Event.prototype, ['type', 'target']);
+
 export interface MessageEventInit {
   data?: unknown;
 }
@@ -47,6 +53,7 @@ export class MessageEvent extends Event {
     return this.#data;
   }
 }
+enumerate(MessageEvent.prototype, ['data']);
 
 export interface CloseEventInit {
   code?: number;
@@ -79,6 +86,7 @@ export class CloseEvent extends Event {
     return this.#wasClean;
   }
 }
+enumerate(CloseEvent.prototype, ['code', 'reason', 'wasClean']);
 
 export interface ErrorEventInit {
   error?: unknown;
@@ -103,6 +111,7 @@ export class ErrorEvent extends Event {
     return this.#message;
   }
 }
+enumerate(ErrorEvent.prototype, ['error', 'message']);
 
 /** A listener is a function or an object with `handleEvent` (WHATWG EventListener). */
 export type EventListenerLike<E extends Event = Event> = ((event: E) => void) | { handleEvent(event: E): void };
