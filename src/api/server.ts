@@ -291,7 +291,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
    */
   handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: UpgradeRequest) => void): void {
     if (claimedSockets.has(socket)) {
-      throw new Error('handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
+      throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
     }
     claimedSockets.add(socket);
     // A plain TCP socket from an http.Server reads into the shared buffer from now on, as the

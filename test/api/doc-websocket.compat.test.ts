@@ -226,8 +226,7 @@ describe('new WebSocket(address[, protocols][, options])', () => {
     }, ['c: nine RangeError: Unsupported protocol version: 9 (supported versions: 8, 13)']),
   );
 
-  // pending server-handshake: Sec-WebSocket-Version 8 (ws's server accepts it, rfc6455's answers 426).
-  test.skip(
+  test(
     'protocolVersion: 8 is accepted by the server',
     sideBySide(async (run) => {
       const { url } = await run.listen();
