@@ -128,14 +128,25 @@ function parseParams(element: ExtensionOffer): DeflateParams | string {
   return p;
 }
 
-function formatParams(p: DeflateParams): ExtensionOffer {
-  const params: Array<[string, string | true]> = [];
-  if (p.serverNoContextTakeover) params.push(['server_no_context_takeover', true]);
-  if (p.clientNoContextTakeover) params.push(['client_no_context_takeover', true]);
-  if (p.serverMaxWindowBits !== undefined) params.push(['server_max_window_bits', String(p.serverMaxWindowBits)]);
+/**
+ * The parameters of `p` as an extension element. An answer names the offer's parameters first, in the
+ * offer's order, then those the server adds (the order ws answers in; any order is valid, RFC 7692 §5).
+ */
+function formatParams(p: DeflateParams, offer?: ExtensionOffer): ExtensionOffer {
+  const present: Array<[string, string | true]> = [];
+  if (p.serverNoContextTakeover) present.push(['server_no_context_takeover', true]);
+  if (p.clientNoContextTakeover) present.push(['client_no_context_takeover', true]);
+  if (p.serverMaxWindowBits !== undefined) present.push(['server_max_window_bits', String(p.serverMaxWindowBits)]);
   if (p.clientMaxWindowBits !== undefined) {
-    params.push(['client_max_window_bits', p.clientMaxWindowBits === true ? true : String(p.clientMaxWindowBits)]);
+    present.push(['client_max_window_bits', p.clientMaxWindowBits === true ? true : String(p.clientMaxWindowBits)]);
   }
+  if (offer === undefined) return { name: PERMESSAGE_DEFLATE, params: present };
+  const params: Array<[string, string | true]> = [];
+  for (const [name] of offer.params) {
+    const at = present.findIndex((param) => param[0] === name);
+    if (at !== -1) params.push(...present.splice(at, 1));
+  }
+  params.push(...present);
   return { name: PERMESSAGE_DEFLATE, params };
 }
 
@@ -199,7 +210,7 @@ export class PerMessageDeflate implements ServerExtensionNegotiator, ClientExten
       const p = parseParams(offer);
       if (typeof p === 'string' || !this.acceptable(p)) continue;
       const agreed = this.serverAnswer(p);
-      return { response: formatParams(agreed), extension: this.codec(agreed, 'server') };
+      return { response: formatParams(agreed, offer), extension: this.codec(agreed, 'server') };
     }
     return null;
   }

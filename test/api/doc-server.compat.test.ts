@@ -340,10 +340,7 @@ describe('new WebSocketServer(options[, callback])', () => {
     ], CROSS),
   );
 
-  // pending lead (src/extensions, the permessage-deflate answer): rfc6455 orders the answer's parameters
-  // "server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=11",
-  // ws "server_max_window_bits=10; client_max_window_bits=11; server_no_context_takeover; client_no_context_takeover".
-  test.skip(
+  test(
     "perMessageDeflate options: the answer's parameters in ws's order",
     sideBySide(async (run) => {
       const { wss, url } = await run.listen({

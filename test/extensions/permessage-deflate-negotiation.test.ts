@@ -39,10 +39,16 @@ describe('server negotiation (RFC 7692 §7.1, ws semantics for the options)', ()
     ['server_no_context_takeover is granted', {}, `${PMD}; server_no_context_takeover`, `${PMD}; server_no_context_takeover`],
     ['client_no_context_takeover hint is echoed', {}, `${PMD}; client_no_context_takeover`, `${PMD}; client_no_context_takeover`],
     [
-      'all four, answered in canonical order',
+      'all four, answered in the offer\'s order (as ws)',
       {},
       `${PMD}; client_max_window_bits=9; server_max_window_bits=12; client_no_context_takeover; server_no_context_takeover`,
-      `${PMD}; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=9`,
+      `${PMD}; client_max_window_bits=9; server_max_window_bits=12; client_no_context_takeover; server_no_context_takeover`,
+    ],
+    [
+      'the offer\'s parameters first, then those the server adds (as ws)',
+      { serverNoContextTakeover: true, clientMaxWindowBits: 10 },
+      `${PMD}; server_max_window_bits=12; client_max_window_bits`,
+      `${PMD}; server_max_window_bits=12; client_max_window_bits=10; server_no_context_takeover`,
     ],
     ['quoted value', {}, `${PMD}; server_max_window_bits="10"`, `${PMD}; server_max_window_bits=10`],
     ['server_max_window_bits without value', {}, `${PMD}; server_max_window_bits`, null],
