@@ -355,14 +355,39 @@ describe('the response', () => {
     await next(ws, 'close');
   });
 
-  test('rfc6455: a body cut short ends the response with complete = false', async () => {
+  test.each(CLIENTS)("%s: a body cut short: the data, then 'aborted', an ECONNRESET for the reader, complete = false", async (_name, Client) => {
     const { port } = await rawHttp((_head, socket) => socket.end('HTTP/1.1 503 Busy\r\nContent-Length: 100\r\n\r\nonly this'));
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-    const [, res] = await next<[unknown, NodeJS.ReadableStream & { complete: boolean }]>(ws, 'unexpected-response');
+    const ws = track(new Client(`ws://127.0.0.1:${port}/`));
+    const [, res] = await next<[unknown, NodeJS.ReadableStream & { complete: boolean }]>(ws as NodeJS.EventEmitter, 'unexpected-response');
+    const events: string[] = [];
+    res.on('aborted', () => events.push('aborted'));
     const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      events.push('ended');
+    } catch (error) {
+      events.push(`error ${(error as Error).message} ${(error as { code?: string }).code}`);
+    }
     expect(Buffer.concat(chunks).toString()).toBe('only this');
+    expect(events).toEqual(['aborted', 'error aborted ECONNRESET']);
     expect(res.complete).toBe(false);
+  });
+
+  test.each(CLIENTS)("%s: req.abort() / req.destroy() in 'unexpected-response': res emits 'aborted' and 'close'", async (_name, Client) => {
+    const { port } = await rawHttp((_head, socket) => socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\nhel'));
+    for (const method of ['abort', 'destroy'] as const) {
+      const ws = track(new Client(`ws://127.0.0.1:${port}/`));
+      ws.on('error', () => undefined);
+      const events = await new Promise<string[]>((resolve) => {
+        ws.on('unexpected-response', (req: { abort(): void; destroy(): void }, res: NodeJS.EventEmitter & { complete: boolean }) => {
+          const seen: string[] = [];
+          for (const name of ['end', 'aborted', 'close']) res.on(name, () => seen.push(name));
+          res.on('close', () => resolve(seen));
+          req[method]();
+        });
+      });
+      expect(events, method).toEqual(['aborted', 'close']);
+    }
   });
 
   test('rfc6455: destroying the response drops the connection: close 1006, no error', async () => {
