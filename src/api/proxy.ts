@@ -125,10 +125,12 @@ export function tunnelThrough(proxy: URL, secure: boolean): (options: Connection
         done(new Error(`Proxy refused the tunnel: ${status}`));
         return;
       }
+      // Whatever follows the head belongs to the tunnel; the reader that takes over starts after a tick.
       socket.pause();
       if (result.rest.length > 0) socket.unshift(Buffer.from(result.rest));
       if (!secure) {
         done(null, socket);
+        process.nextTick(() => socket.resume());
         return;
       }
       const servername = options.servername ?? (isIP(options.host) === 0 ? options.host : '');
