@@ -81,7 +81,8 @@ export function sendThroughNode(
     auth: undefined,
     method: 'GET',
     host: target.host,
-    port: target.port,
+    // As `ws` (the URL's port, a string; the scheme's default, a number).
+    port: target.port === (target.secure ? 443 : 80) ? target.port : String(target.port),
     path: target.path,
     socketPath: target.socketPath,
     defaultPort: target.secure ? 443 : 80,

@@ -247,11 +247,23 @@ export class HandshakeRequest extends EventEmitter {
     return fields;
   }
 
-  /** @internal The fields as `http.request`'s headers option, in order. */
-  _headerObject(): Record<string, HeaderValue> {
-    const out: Record<string, HeaderValue> = {};
-    for (const [name, value] of this._headers.values()) out[name] = value;
-    return out;
+  /**
+   * @internal The fields as `http.request` takes them: those before Host as the headers option (node
+   * adds Host itself when it is the computed `host` value), and those after it, to set once the
+   * request exists, so that the order on the wire is the same as on the direct path.
+   */
+  _nodeHeaders(host: string): { before: Record<string, HeaderValue>; after: Array<[string, HeaderValue]> } {
+    const before: Record<string, HeaderValue> = {};
+    const after: Array<[string, HeaderValue]> = [];
+    let seenHost = false;
+    for (const [key, [name, value]] of this._headers) {
+      if (key === 'host') {
+        seenHost = true;
+        if (value !== host) after.push([name, value]);
+      } else if (seenHost) after.push([name, value]);
+      else before[name] = value;
+    }
+    return { before, after };
   }
 
   private _assertNotSent(): void {
@@ -709,7 +721,9 @@ export class ClientHandshake {
 
   /** The request through http.request (an agent, createConnection, finishRequest or a proxy). */
   private sendRouted(request: HandshakeRequest, createConnection: RequestOptions['createConnection'] | undefined): void {
-    const nodeRequest = sendThroughNode(this.target, this.options as Record<string, unknown>, request._headerObject(), createConnection, this.timeout);
+    const headers = request._nodeHeaders(this.target.hostHeader);
+    const nodeRequest = sendThroughNode(this.target, this.options as Record<string, unknown>, headers.before, createConnection, this.timeout);
+    for (const [name, value] of headers.after) nodeRequest.setHeader(name, value);
     this.nodeRequest = nodeRequest;
     nodeRequest.on('upgrade', this.onNodeUpgrade);
     nodeRequest.on('response', this.onNodeResponse);
