@@ -94,8 +94,6 @@ export interface ClientSocketOwner {
   _unexpectedResponse(request: HandshakeRequest | ClientRequest, response: HandshakeResponse | IncomingMessage): boolean;
   /** The handshake failed: 'error' then 'close' (1006). */
   _handshakeFailed(error: Error): void;
-  /** The socket of a response the application handled is gone: 'close' (1006). */
-  _handshakeClosed(): void;
 }
 
 /** A parsed and checked client URL. */
@@ -558,6 +556,9 @@ export function subprotocolList(given: unknown): string[] {
 const PHASE_HEAD = 0; // waiting for the response head
 const PHASE_BODY = 1; // a non-101 answer the application handles: streaming its body
 const PHASE_DONE = 2; // open, failed, or finished
+// A non-101 answer the application handled is over; as in `ws` the WebSocket stays CONNECTING until
+// the application closes or terminates it (then 'error' and 'close').
+const PHASE_ANSWERED = 3;
 
 /**
  * One client's opening handshake, across redirects: connect, send the request, read the answer;
@@ -784,12 +785,11 @@ export class ClientHandshake {
     response.on('close', this.onNodeResponseClosed);
   };
 
-  /** The routed response the application handled is gone: 'close' (1006), as on the direct path. */
+  /** The routed response the application handled is over. */
   private readonly onNodeResponseClosed = (): void => {
     if (this.phase !== PHASE_BODY) return;
-    this.phase = PHASE_DONE;
+    this.phase = PHASE_ANSWERED;
     this.detach();
-    this.owner._handshakeClosed();
   };
 
   private readonly onNodeError = (error: Error): void => {
@@ -937,14 +937,13 @@ export class ClientHandshake {
       return;
     }
     if (this.phase !== PHASE_BODY) return;
-    this.phase = PHASE_DONE;
+    this.phase = PHASE_ANSWERED;
     this.detach();
     this.endResponse(this.body!.endsWithClose);
-    this.owner._handshakeClosed();
   };
 
   private readonly onRequestDestroyed = (request: HandshakeRequest, error: Error | undefined): void => {
-    if (request !== this.request || this.phase === PHASE_DONE) return;
+    if (request !== this.request || this.phase === PHASE_DONE || (this.phase === PHASE_ANSWERED && error === undefined)) return;
     if (error !== undefined || this.phase === PHASE_HEAD) {
       this.fail(error ?? new Error('The opening handshake request was destroyed'));
       return;

@@ -473,12 +473,6 @@ export class WebSocket extends EventEmitter implements TransportListener {
     });
   }
 
-  /** @internal The socket of an unexpected response the application handled is gone. */
-  _handshakeClosed(): void {
-    this._handshake = null;
-    this._emitClose(1006, EMPTY);
-  }
-
   private _abortHandshake(): void {
     this._handshake?.abort(CLOSED_EARLY);
   }

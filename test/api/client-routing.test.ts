@@ -338,4 +338,21 @@ describe('the routed path shares the answer handling', () => {
     expect(ws).toEqual(['Invalid Sec-WebSocket-Accept header', 'Invalid Sec-WebSocket-Accept header']);
     expect(rfc6455).toEqual(ws);
   });
+
+  test("a redirect through an agent: 'redirect' can set headers of the next request; handshakeTimeout applies", async () => {
+    const { ws, rfc6455 } = await sideBySide(async (Client) => {
+      const { port, requests } = await recordingServer();
+      const first = await rawServer(`HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:${port}/next\r\nContent-Length: 0\r\n\r\n`, true);
+      const socket = track(new Client(`ws://127.0.0.1:${first}/`, { agent: new Agent(), followRedirects: true }));
+      socket.on('redirect', (_url: string, request: { setHeader(name: string, value: string): void }) => request.setHeader('X-Hop', '2'));
+      await opened(socket);
+      const raw = requests[0]!.rawHeaders;
+      const silent = await rawServer('', false);
+      const timedOut = track(new Client(`ws://127.0.0.1:${silent}/`, { agent: new Agent(), handshakeTimeout: 50 }));
+      const error = await new Promise<Error>((resolve) => timedOut.on('error', resolve));
+      return { hop: raw[raw.indexOf('X-Hop') + 1], url: socket.url.replace(String(port), 'PORT'), timeout: error.message };
+    });
+    expect(ws).toEqual({ hop: '2', url: 'ws://127.0.0.1:PORT/next', timeout: 'Opening handshake has timed out' });
+    expect(rfc6455).toEqual(ws);
+  });
 });
