@@ -25,22 +25,11 @@ import { transportOptionsFrom } from './core-options.js';
 /** TLS options, passed to tls.connect for wss: as `ws` passes them (the connection's own fields aside). */
 type ForwardedTlsOptions = Omit<TlsConnectionOptions, 'host' | 'port' | 'path' | 'socket' | 'timeout' | 'lookup'>;
 
-/** The `http.request` options `ws` forwards that shape the connection. */
-type ForwardedRequestOptions = Pick<
-  RequestOptions,
-  | 'auth'
-  | 'localAddress'
-  | 'localPort'
-  | 'family'
-  | 'lookup'
-  | 'hints'
-  | 'setHost'
-  | 'maxHeaderSize'
-  | 'insecureHTTPParser'
-  | 'joinDuplicateHeaders'
-  | 'signal'
-  | 'defaultPort'
->;
+/**
+ * The `http.request` options `ws` forwards that shape the connection (honoured on both paths; any
+ * other `http.request` option reaches node when the connection is routed, as in `ws`).
+ */
+type ForwardedRequestOptions = Pick<RequestOptions, 'auth' | 'localAddress' | 'localPort' | 'family' | 'lookup' | 'hints'>;
 
 /** Header values as `http.OutgoingHttpHeaders` accepts them: a number is sent as its decimal form. */
 export type ClientHeaders = Record<string, string | number | readonly string[]>;
