@@ -720,8 +720,17 @@ export class ClientHandshake {
     nodeRequest.on('error', this.onNodeError);
     nodeRequest.on('timeout', this.onTimeout);
     const finish = this.options.finishRequest;
-    if (finish !== undefined) finish(nodeRequest, this.owner as never);
-    else nodeRequest.end();
+    if (finish === undefined) {
+      nodeRequest.end();
+      return;
+    }
+    try {
+      finish(nodeRequest, this.owner as never);
+    } catch (error) {
+      // The application's callback failed: the request it did not end goes, and the error is its.
+      this.discard();
+      throw error;
+    }
   }
 
   private readonly onData = (chunk: Buffer): void => {

@@ -76,7 +76,7 @@ export function bypassesProxy(host: string, port: number, noProxy: string | unde
 }
 
 /** What `http.request` passes to `createConnection` (the WebSocket's options, host and port set). */
-export type ConnectionRequestOptions = TlsConnectionOptions & { host: string; port: number };
+export type ConnectionRequestOptions = TlsConnectionOptions & { host: string; port: number; timeout?: number };
 
 type ConnectionCallback = (error: Error | null, socket?: Socket) => void;
 
@@ -104,6 +104,8 @@ export function tunnelThrough(proxy: URL, secure: boolean): (options: Connection
 
     const parser = new ResponseHeadParser();
     const done = (error: Error | null, tunnel?: Socket): void => {
+      socket.setTimeout(0);
+      socket.removeListener('timeout', onTimeout);
       socket.removeListener('data', onData);
       socket.removeListener('error', onError);
       socket.removeListener('close', onClose);
@@ -137,6 +139,12 @@ export function tunnelThrough(proxy: URL, secure: boolean): (options: Connection
       done(null, tlsConnect({ ...options, servername, socket }));
     };
     const onError = (error: Error): void => done(error);
+    // The request's timeout (handshakeTimeout) bounds the tunnel too: node only sees the socket after it.
+    const onTimeout = (): void => done(new Error('Opening handshake has timed out'));
+    if (options.timeout !== undefined && options.timeout > 0) {
+      socket.setTimeout(options.timeout);
+      socket.on('timeout', onTimeout);
+    }
     const onClose = (): void => done(new Error('The proxy closed the connection before the tunnel was open'));
     socket.on('data', onData);
     socket.on('error', onError);

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { Agent } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocketServer as WsServer } from 'ws';
 import { WebSocket } from '../../src/index.js';
@@ -170,5 +171,26 @@ describe('through a CONNECT proxy', () => {
     const code = await new Promise<number>((resolve) => ws.on('close', resolve));
     order.push(`close ${code}`);
     expect(order).toEqual(['error Proxy refused the tunnel: 407', 'close 1006']);
+  });
+
+  test('handshakeTimeout bounds a proxy that never answers the CONNECT', async () => {
+    const accepted: Socket[] = [];
+    const silent = createNetServer((socket) => {
+      accepted.push(socket);
+      socket.on('error', () => undefined);
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of accepted) socket.destroy();
+          silent.close(() => resolve());
+        }),
+    );
+    const ws = track(new WebSocket('ws://127.0.0.1:1/', { proxy: `http://127.0.0.1:${(silent.address() as { port: number }).port}`, handshakeTimeout: 50 }));
+    const [error] = (await once(ws, 'error')) as [Error];
+    expect(error.message).toBe('Opening handshake has timed out');
+    expect(accepted).toHaveLength(1);
   });
 });
