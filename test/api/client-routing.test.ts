@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Agent, type ClientRequest } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { Agent as HttpsAgent, createServer as createHttpsServer } from 'node:https';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer as WsServer } from 'ws';
@@ -189,6 +189,41 @@ describe('options that reach the connection', () => {
       return alpn;
     });
     expect(ws).toEqual(['x-test']);
+    expect(rfc6455).toEqual(ws);
+  });
+
+  test('wss: routed through an https.Agent, or through https.request with the TLS options (finishRequest)', async () => {
+    const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
+    const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
+    const { ws, rfc6455 } = await sideBySide(async (Client) => {
+      const https = createHttpsServer({ cert, key });
+      const wss = new WsServer({ server: https });
+      wss.on('connection', (socket) => socket.on('message', (data) => socket.send(data)));
+      const port = await listening(https);
+      cleanups.push(
+        () =>
+          new Promise<void>((resolve) => {
+            for (const client of wss.clients) client.terminate();
+            https.close(() => resolve());
+          }),
+      );
+      const outcomes: string[] = [];
+      const variants: Array<[string, object]> = [
+        ['agent with ca', { agent: new HttpsAgent({ ca: cert }) }],
+        ['finishRequest with ca', { ca: cert, finishRequest: (request: ClientRequest) => request.end() }],
+        ['finishRequest without ca', { finishRequest: (request: ClientRequest) => request.end() }],
+      ];
+      for (const [label, options] of variants) {
+        const socket = track(new Client(`wss://localhost:${port}/`, options));
+        const outcome = await new Promise<string>((resolve) => {
+          socket.on('open', () => resolve('open'));
+          socket.on('error', (error: Error & { code?: string }) => resolve(`error ${error.code}`));
+        });
+        outcomes.push(`${label}: ${outcome}`);
+      }
+      return outcomes;
+    });
+    expect(ws).toEqual(['agent with ca: open', 'finishRequest with ca: open', 'finishRequest without ca: error DEPTH_ZERO_SELF_SIGNED_CERT']);
     expect(rfc6455).toEqual(ws);
   });
 
