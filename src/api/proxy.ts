@@ -15,7 +15,7 @@ function envValue(env: ProxyEnvironment, name: string): string | undefined {
 
 /**
  * The proxy for a connection to `host`:`port`: `explicit` when given (false: none), else
- * HTTPS_PROXY (wss:) or HTTP_PROXY (ws:) unless NO_PROXY lists the host. Throws SyntaxError for a
+ * HTTPS_PROXY (wss:) or HTTP_PROXY (ws:) unless the host is a loopback one or NO_PROXY lists it. Throws SyntaxError for a
  * proxy URL that is not http: or https:.
  */
 export function proxyFor(
@@ -30,7 +30,7 @@ export function proxyFor(
   if (explicit !== undefined) value = String(explicit);
   else {
     value = envValue(env, secure ? 'https_proxy' : 'http_proxy');
-    if (value === undefined || bypassesProxy(host, port, envValue(env, 'no_proxy'))) return undefined;
+    if (value === undefined || isLoopback(host) || bypassesProxy(host, port, envValue(env, 'no_proxy'))) return undefined;
   }
   let url: URL;
   try {
@@ -41,6 +41,16 @@ export function proxyFor(
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SyntaxError(`Invalid proxy URL: ${value}`);
   return url;
+}
+
+/**
+ * localhost (and its subdomains, RFC 6761 §6.3), 127.0.0.0/8 and ::1: never sent to a proxy from the
+ * environment (as Go's net/http), since a proxy elsewhere cannot reach this machine's loopback.
+ */
+function isLoopback(host: string): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  if (name === 'localhost' || name.endsWith('.localhost') || name === '::1') return true;
+  return isIP(name) === 4 && name.startsWith('127.');
 }
 
 /**

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { Agent } from 'node:http';
-import { createServer as createNetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, type LookupFunction, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocketServer as WsServer } from 'ws';
 import { WebSocket } from '../../src/index.js';
@@ -94,6 +94,10 @@ describe('NO_PROXY', () => {
 describe('which proxy', () => {
   test('wss: reads https_proxy, ws: http_proxy; lower case first; NO_PROXY wins; the option wins over all', () => {
     const env = { https_proxy: 'http://low:1', HTTPS_PROXY: 'http://up:2', HTTP_PROXY: 'plain.example:3', NO_PROXY: 'direct.example' };
+    expect(proxyFor(true, '127.0.0.2', 443, undefined, env)).toBeUndefined();
+    expect(proxyFor(true, 'app.localhost', 443, undefined, env)).toBeUndefined();
+    expect(proxyFor(true, '::1', 443, undefined, env)).toBeUndefined();
+    expect(proxyFor(true, '127.0.0.1', 443, 'http://explicit:4', env)?.href).toBe('http://explicit:4/');
     expect(proxyFor(true, 'a.example', 443, undefined, env)?.href).toBe('http://low:1/');
     expect(proxyFor(false, 'a.example', 80, undefined, env)?.href).toBe('http://plain.example:3/');
     expect(proxyFor(true, 'direct.example', 443, undefined, env)).toBeUndefined();
@@ -147,18 +151,31 @@ describe('through a CONNECT proxy', () => {
     expect(error.code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
   });
 
-  test('HTTP_PROXY from the environment; NO_PROXY, proxy: false and an agent go direct', async () => {
+  test('HTTP_PROXY from the environment; loopback hosts, NO_PROXY, proxy: false and an agent go direct', async () => {
     const port = await echoServer();
     const { url, seen } = await proxy();
-    withEnvironment({ HTTP_PROXY: url, NO_PROXY: 'localhost' });
-    const proxied = track(new WebSocket(`ws://127.0.0.1:${port}/`));
+    withEnvironment({ HTTP_PROXY: url, NO_PROXY: 'other.test,ws.test:1' });
+    const proxied = track(new WebSocket(`ws://ws.test:${port}/`));
     await once(proxied, 'open');
-    expect(seen.map((record) => record.target)).toEqual([`127.0.0.1:${port}`]);
+    expect(await echoOnce(proxied, 'via env')).toBe('via env');
+    expect(seen.map((record) => record.target)).toEqual([`ws.test:${port}`]);
 
-    const bypassed = track(new WebSocket(`ws://localhost:${port}/`));
-    const optedOut = track(new WebSocket(`ws://127.0.0.1:${port}/`, { proxy: false }));
-    const withAgent = track(new WebSocket(`ws://127.0.0.1:${port}/`, { agent: new Agent() }));
-    await Promise.all([once(bypassed, 'open'), once(optedOut, 'open'), once(withAgent, 'open')]);
+    // The rest connect directly: ws.test is found by this lookup, which a proxied connection never calls.
+    const lookup = ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void): void => {
+      if (options.all === true) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+      else callback(null, '127.0.0.1', 4);
+    }) as unknown as LookupFunction;
+    withEnvironment({ HTTP_PROXY: url, NO_PROXY: `other.test, ws.test:${port}` });
+    const direct = [
+      track(new WebSocket(`ws://127.0.0.1:${port}/`)),
+      track(new WebSocket(`ws://localhost:${port}/`)),
+      track(new WebSocket(`ws://ws.test:${port}/`, { lookup })),
+      track(new WebSocket(`ws://ws.test:${port}/`, { lookup, proxy: false })),
+    ];
+    withEnvironment({ HTTP_PROXY: url });
+    direct.push(track(new WebSocket(`ws://ws.test:${port}/`, { lookup, proxy: false })));
+    direct.push(track(new WebSocket(`ws://ws.test:${port}/`, { lookup, agent: new Agent({ lookup } as object) })));
+    await Promise.all(direct.map((ws) => once(ws, 'open')));
     expect(seen).toHaveLength(1);
   });
 
