@@ -25,6 +25,12 @@ export interface RoutingOptions {
   proxy?: string | URL | false;
 }
 
+/** `http.request` options that only node's request honours: given, they route the request through it. */
+const NODE_REQUEST_OPTIONS = ['setHost', 'maxHeaderSize', 'insecureHTTPParser', 'joinDuplicateHeaders', 'uniqueHeaders', 'signal'] as const;
+
+/** The `http.request` options, besides the routing ones, that send the request through node (as `ws` always does). */
+export type NodeRequestOptions = Pick<RequestOptions, (typeof NODE_REQUEST_OPTIONS)[number]>;
+
 /** A host and port to reach (undefined socketPath) or a unix socket. */
 export interface RouteTarget {
   secure: boolean;
@@ -50,7 +56,9 @@ export function routeFor(
   if (own) return { createConnection: options.createConnection };
   const proxy = target.socketPath === undefined ? proxyFor(target.secure, target.host, target.port, options.proxy, env) : undefined;
   if (proxy !== undefined) return { createConnection: tunnelThrough(proxy, target.secure) as RequestOptions['createConnection'] };
-  if (options.finishRequest !== undefined) return { createConnection: undefined };
+  if (options.finishRequest !== undefined || NODE_REQUEST_OPTIONS.some((name) => (options as Record<string, unknown>)[name] !== undefined)) {
+    return { createConnection: undefined };
+  }
   return null;
 }
 

@@ -19,16 +19,13 @@ import type { MaskKeySource } from '../protocol/random-source.js';
 import type { TransportOptions } from '../transport/socket-transport.js';
 import { connectWithSharedReads, readsShared, type ReadReceiver } from '../transport/shared-reads.js';
 import type { WebSocketCoreOptions } from './websocket.js';
-import { connectDirect, headOf, routeFor, sendThroughNode, type RoutingOptions } from './client-request.js';
+import { connectDirect, headOf, routeFor, sendThroughNode, type NodeRequestOptions, type RoutingOptions } from './client-request.js';
 import { transportOptionsFrom } from './core-options.js';
 
 /** TLS options, passed to tls.connect for wss: as `ws` passes them (the connection's own fields aside). */
 type ForwardedTlsOptions = Omit<TlsConnectionOptions, 'host' | 'port' | 'path' | 'socket' | 'timeout' | 'lookup'>;
 
-/**
- * The `http.request` options `ws` forwards that shape the connection (honoured on both paths; any
- * other `http.request` option reaches node when the connection is routed, as in `ws`).
- */
+/** The `http.request` options `ws` forwards that shape the connection (honoured on both paths). */
 type ForwardedRequestOptions = Pick<RequestOptions, 'auth' | 'localAddress' | 'localPort' | 'family' | 'lookup' | 'hints'>;
 
 /** Header values as `http.OutgoingHttpHeaders` accepts them: a number is sent as its decimal form. */
@@ -40,7 +37,7 @@ export type ClientHeaders = Record<string, string | number | readonly string[]>;
  * server name defaults to the URL's host name, none for an IP), and http.request when the
  * connection is routed (agent, createConnection, finishRequest, proxy).
  */
-export interface ClientOptions extends WebSocketCoreOptions, RoutingOptions, ForwardedTlsOptions, ForwardedRequestOptions {
+export interface ClientOptions extends WebSocketCoreOptions, RoutingOptions, NodeRequestOptions, ForwardedTlsOptions, ForwardedRequestOptions {
   /** Subprotocols, when the second constructor argument is the options object. */
   protocols?: string | readonly string[];
   /**

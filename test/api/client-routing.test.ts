@@ -390,4 +390,25 @@ describe('the routed path shares the answer handling', () => {
     expect(ws).toEqual({ hop: '2', url: 'ws://127.0.0.1:PORT/next', timeout: 'Opening handshake has timed out' });
     expect(rfc6455).toEqual(ws);
   });
+
+  test('signal (an http.request option) aborts the handshake as in ws', async () => {
+    const { ws, rfc6455 } = await sideBySide(async (Client) => {
+      const silent = await rawServer('', false);
+      const controller = new AbortController();
+      const socket = track(new Client(`ws://127.0.0.1:${silent}/`, { signal: controller.signal }));
+      const events: string[] = [];
+      const closed = new Promise<void>((resolve) =>
+        socket.on('close', (code: number) => {
+          events.push(`close ${code}`);
+          resolve();
+        }),
+      );
+      socket.on('error', (error: Error) => events.push(`error ${error.name}`));
+      controller.abort();
+      await closed;
+      return events;
+    });
+    expect(ws).toEqual(['error AbortError', 'close 1006']);
+    expect(rfc6455).toEqual(ws);
+  });
 });
