@@ -1,6 +1,7 @@
 // The routed client handshake: when the application routes the connection (an `agent`, a
-// `createConnection`, a `finishRequest`, or a proxy), the request goes through node's
-// `http.request` / `https.request`, as in `ws`, so agents (proxy agents included) supply the socket.
+// `createConnection`, a `finishRequest`, a proxy, or an option only node's request honours), the
+// request goes through node's `http.request` / `https.request`, as in `ws`, so agents (proxy agents
+// included) supply the socket.
 // The answer is checked by the same code as on the direct path (client.ts).
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
