@@ -2,63 +2,42 @@
 // request writer and response parser (no node:http): redirects, the handshake timeout, and the
 // `ws`-shaped request/response objects of the 'redirect', 'upgrade' and 'unexpected-response' events.
 import { EventEmitter } from 'node:events';
-import { isIP, type Socket } from 'node:net';
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import type { NetConnectOpts, Socket } from 'node:net';
 import { unescape as percentDecode } from 'node:querystring';
 import { Readable } from 'node:stream';
-import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { acceptExtensions, type ClientExtensionNegotiator } from '../extensions/extension.js';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
-import { REQUEST_RESERVED, buildClientRequest, generateKey, validateServerResponse } from '../handshake/client-handshake.js';
+import { REQUEST_RESERVED, generateKey, validateServerResponse } from '../handshake/client-handshake.js';
 import { HandshakeError } from '../handshake/handshake-error.js';
 import { ResponseHeadParser, type ResponseHead } from '../handshake/head-parser.js';
+import { assertHeaderField, serializeHead } from '../handshake/head-writer.js';
+import { isToken } from '../handshake/http-grammar.js';
 import { formatExtensions } from '../handshake/token-list.js';
 import type { MaskKeySource } from '../protocol/random-source.js';
 import type { TransportOptions } from '../transport/socket-transport.js';
 import { connectWithSharedReads, readsShared, type ReadReceiver } from '../transport/shared-reads.js';
 import type { WebSocketCoreOptions } from './websocket.js';
+import { connectDirect, headOf, routeFor, sendThroughNode, type NodeRequestOptions, type RoutingOptions } from './client-request.js';
 import { transportOptionsFrom } from './core-options.js';
 
-type TlsOptionName =
-  | 'ca'
-  | 'cert'
-  | 'key'
-  | 'pfx'
-  | 'passphrase'
-  | 'rejectUnauthorized'
-  | 'servername'
-  | 'ciphers'
-  | 'ecdhCurve'
-  | 'minVersion'
-  | 'maxVersion'
-  | 'checkServerIdentity'
-  | 'secureContext'
-  | 'crl';
+/** TLS options, passed to tls.connect for wss: as `ws` passes them (the connection's own fields aside). */
+type ForwardedTlsOptions = Omit<TlsConnectionOptions, 'host' | 'port' | 'path' | 'socket' | 'timeout' | 'lookup'>;
 
-const TLS_OPTION_NAMES: readonly TlsOptionName[] = [
-  'ca',
-  'cert',
-  'key',
-  'pfx',
-  'passphrase',
-  'rejectUnauthorized',
-  'servername',
-  'ciphers',
-  'ecdhCurve',
-  'minVersion',
-  'maxVersion',
-  'checkServerIdentity',
-  'secureContext',
-  'crl',
-];
+/** The `http.request` options `ws` forwards that shape the connection (honoured on both paths). */
+type ForwardedRequestOptions = Pick<RequestOptions, 'auth' | 'localAddress' | 'localPort' | 'family' | 'lookup' | 'hints'>;
 
 /** Header values as `http.OutgoingHttpHeaders` accepts them: a number is sent as its decimal form. */
 export type ClientHeaders = Record<string, string | number | readonly string[]>;
 
 /**
- * Options of `new WebSocket(url, protocols?, options)`. TLS options (ca, cert, key, rejectUnauthorized,
- * servername...) apply to wss: URLs; the server name defaults to the URL's host name (none for an IP).
+ * Options of `new WebSocket(url, protocols?, options)`. As in `ws`, they also reach the connection:
+ * net.connect (localAddress, family, lookup...), tls.connect for wss: URLs (every TLS option; the
+ * server name defaults to the URL's host name, none for an IP), and http.request when the
+ * connection is routed (agent, createConnection, finishRequest, proxy).
  */
-export interface ClientOptions extends WebSocketCoreOptions, Pick<TlsConnectionOptions, TlsOptionName> {
+export interface ClientOptions extends WebSocketCoreOptions, RoutingOptions, NodeRequestOptions, ForwardedTlsOptions, ForwardedRequestOptions {
   /** Subprotocols, when the second constructor argument is the options object. */
   protocols?: string | readonly string[];
   /**
@@ -68,7 +47,7 @@ export interface ClientOptions extends WebSocketCoreOptions, Pick<TlsConnectionO
   headers?: ClientHeaders;
   /** Value of the Origin header (Sec-WebSocket-Origin with protocolVersion 8). */
   origin?: string;
-  /** Milliseconds for the TCP (and TLS) connect plus the opening handshake of each request. Default: no limit. */
+  /** Milliseconds the connection of each request may stay idle before the opening handshake completes (`ws`: the request's timeout). Default: no limit. */
   handshakeTimeout?: number;
   /** Sec-WebSocket-Version: 13 (RFC 6455) or 8 (hybi-08), else RangeError. Default 13. */
   protocolVersion?: number;
@@ -96,13 +75,11 @@ export interface ClientSocketOwner {
   /** A redirect is being followed to `url`: emit 'redirect' (the request can still be changed). */
   _redirected(url: string, request: HandshakeRequest): void;
   /** A 101 arrived: emit 'upgrade' before it is checked. */
-  _upgradeResponse(response: HandshakeResponse): void;
+  _upgradeResponse(response: HandshakeResponse | IncomingMessage): void;
   /** A non-101 answer; returns whether the application listens ('unexpected-response') and handles it. */
-  _unexpectedResponse(request: HandshakeRequest, response: HandshakeResponse): boolean;
+  _unexpectedResponse(request: HandshakeRequest | ClientRequest, response: HandshakeResponse | IncomingMessage): boolean;
   /** The handshake failed: 'error' then 'close' (1006). */
   _handshakeFailed(error: Error): void;
-  /** The socket of a response the application handled is gone: 'close' (1006). */
-  _handshakeClosed(): void;
 }
 
 /** A parsed and checked client URL. */
@@ -186,8 +163,10 @@ export class HandshakeRequest extends EventEmitter {
   socket: Socket | null = null;
   headersSent = false;
   destroyed = false;
-  readonly #headers = new Map<string, [string, HeaderValue]>();
-  readonly #onDestroy: (request: HandshakeRequest, error: Error | undefined) => void;
+  /** @internal Lowercase name -> [name as given, value], in the order the fields are sent. */
+  private readonly _headers = new Map<string, [string, HeaderValue]>();
+  /** @internal */
+  private readonly _onDestroy: (request: HandshakeRequest, error: Error | undefined) => void;
 
   /** @internal */
   constructor(target: ClientTarget, onDestroy: (request: HandshakeRequest, error: Error | undefined) => void) {
@@ -195,44 +174,44 @@ export class HandshakeRequest extends EventEmitter {
     this.protocol = target.secure ? 'https:' : 'http:';
     this.host = target.host;
     this.path = target.path;
-    this.#onDestroy = onDestroy;
+    this._onDestroy = onDestroy;
   }
 
   getHeader(name: string): HeaderValue | undefined {
-    return this.#headers.get(name.toLowerCase())?.[1];
+    return this._headers.get(name.toLowerCase())?.[1];
   }
 
   hasHeader(name: string): boolean {
-    return this.#headers.has(name.toLowerCase());
+    return this._headers.has(name.toLowerCase());
   }
 
   getHeaderNames(): string[] {
-    return [...this.#headers.keys()];
+    return [...this._headers.keys()];
   }
 
   /** Lowercase names -> values (a null-prototype object, as node's). */
   getHeaders(): Record<string, HeaderValue> {
     const out: Record<string, HeaderValue> = Object.create(null);
-    for (const [key, [, value]] of this.#headers) out[key] = value;
+    for (const [key, [, value]] of this._headers) out[key] = value;
     return out;
   }
 
   setHeader(name: string, value: HeaderValue): this {
-    this.#assertNotSent();
-    this.#headers.set(name.toLowerCase(), [name, value]);
+    this._assertNotSent();
+    this._headers.set(name.toLowerCase(), [name, value]);
     return this;
   }
 
   removeHeader(name: string): void {
-    this.#assertNotSent();
-    this.#headers.delete(name.toLowerCase());
+    this._assertNotSent();
+    this._headers.delete(name.toLowerCase());
   }
 
   /** Abandon the handshake; with an error, the WebSocket emits it before 'close'. */
   destroy(error?: Error): this {
     if (!this.destroyed) {
       this.destroyed = true;
-      this.#onDestroy(this, error);
+      this._onDestroy(this, error);
     }
     return this;
   }
@@ -242,18 +221,36 @@ export class HandshakeRequest extends EventEmitter {
     this.destroy();
   }
 
-  /** @internal The application's header fields in order (arrays as repeated fields), without the handshake's own. */
+  /** @internal Every field in order (arrays as repeated fields), checked: TypeError for an invalid one. */
   _fields(): Array<[string, string]> {
     const fields: Array<[string, string]> = [];
-    for (const [key, [name, value]] of this.#headers) {
-      if (REQUEST_RESERVED.has(key)) continue;
-      if (typeof value === 'object') for (const item of value) fields.push([name, String(item)]);
-      else fields.push([name, String(value)]);
+    for (const [name, value] of this._headers.values()) {
+      if (typeof value === 'object') for (const item of value) fields.push([name, checkedField(name, String(item))]);
+      else fields.push([name, checkedField(name, String(value))]);
     }
     return fields;
   }
 
-  #assertNotSent(): void {
+  /**
+   * @internal The fields as `http.request` takes them: those before Host as the headers option (node
+   * adds Host itself when it is the computed `host` value), and those after it, to set once the
+   * request exists, so that the order on the wire is the same as on the direct path.
+   */
+  _nodeHeaders(host: string): { before: Record<string, HeaderValue>; after: Array<[string, HeaderValue]> } {
+    const before: Record<string, HeaderValue> = {};
+    const after: Array<[string, HeaderValue]> = [];
+    let seenHost = false;
+    for (const [key, [name, value]] of this._headers) {
+      if (key === 'host') {
+        seenHost = true;
+        if (value !== host) after.push([name, value]);
+      } else if (seenHost) after.push([name, value]);
+      else before[name] = value;
+    }
+    return { before, after };
+  }
+
+  private _assertNotSent(): void {
     if (this.headersSent) throw new Error('Cannot change the headers of a request that was sent');
   }
 }
@@ -274,8 +271,10 @@ export class HandshakeResponse extends Readable {
   readonly rawHeaders: string[];
   readonly socket: Socket;
   complete = false;
-  #onRead: () => void = noop;
-  #onDestroy: () => void = noop;
+  /** @internal */
+  private _onRead: () => void = noop;
+  /** @internal */
+  private _onDestroy: () => void = noop;
 
   /** @internal */
   constructor(head: ResponseHead, socket: Socket) {
@@ -294,21 +293,39 @@ export class HandshakeResponse extends Readable {
 
   /** @internal `onRead`: the consumer wants more body bytes; `onDestroy`: it destroyed the response. */
   _bind(onRead: () => void, onDestroy: () => void): void {
-    this.#onRead = onRead;
-    this.#onDestroy = onDestroy;
+    this._onRead = onRead;
+    this._onDestroy = onDestroy;
   }
 
   override _read(): void {
-    this.#onRead();
+    this._onRead();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#onDestroy();
+    this._onDestroy();
+    // As http.IncomingMessage: a body cut short is 'aborted', and its error is emitted only to listeners.
+    if (!this.complete) {
+      this.emit('aborted');
+      callback(this.listenerCount('error') > 0 ? (error ?? connectionReset()) : null);
+      return;
+    }
     callback(error);
   }
 }
 
 function noop(): void {}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Node's error for a response whose connection went away: message 'aborted', code ECONNRESET. */
+function connectionReset(): Error {
+  return Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+}
+
+function checkedField(name: string, value: string): string {
+  assertHeaderField(name, value);
+  return value;
+}
 
 // ---- the message body of a non-101 response (RFC 9112 §6) ---------------------------------------
 
@@ -367,6 +384,11 @@ class BodyReader {
   /** No body follows the head. */
   get empty(): boolean {
     return this.mode === BODY_NONE;
+  }
+
+  /** The body runs to the close of the connection (so the close completes it). */
+  get endsWithClose(): boolean {
+    return this.mode === BODY_UNTIL_CLOSE;
   }
 
   /** Hands each body piece to `emit`; 'done' when the body is complete, 'invalid' for broken framing. */
@@ -499,15 +521,37 @@ function parseContentLength(values: readonly string[]): number {
 
 const SUPPORTED_VERSIONS: readonly number[] = [8, 13];
 
+/**
+ * The subprotocols of `new WebSocket(url, protocols)` as `ws` reads them: undefined is none, an array
+ * is the list, anything else one entry. Throws SyntaxError unless each is a token, given once
+ * (RFC 6455 §4.1 (10)).
+ */
+export function subprotocolList(given: unknown): string[] {
+  const list: unknown[] = given === undefined ? [] : Array.isArray(given) ? given : [given];
+  const seen = new Set<string>();
+  for (const protocol of list) {
+    if (typeof protocol !== 'string' || !isToken(protocol) || seen.has(protocol)) {
+      throw new SyntaxError('An invalid or duplicated subprotocol was specified');
+    }
+    seen.add(protocol);
+  }
+  return list as string[];
+}
 
 /** Which part of the exchange the current attempt is in. */
 const PHASE_HEAD = 0; // waiting for the response head
 const PHASE_BODY = 1; // a non-101 answer the application handles: streaming its body
 const PHASE_DONE = 2; // open, failed, or finished
+// A non-101 answer the application handled is over; as in `ws` the WebSocket stays CONNECTING until
+// the application closes or terminates it (then 'error' and 'close').
+const PHASE_ANSWERED = 3;
 
 /**
  * One client's opening handshake, across redirects: connect, send the request, read the answer;
  * then hand the socket to the owner, follow a redirect, report an unexpected response, or fail.
+ * The request goes directly over net/tls (our writer and parser), or through node's http.request
+ * when the application routes the connection (client-request.ts); the answer is judged by the same
+ * code either way (answered()).
  */
 export class ClientHandshake {
   private readonly options: ClientOptions;
@@ -520,36 +564,37 @@ export class ClientHandshake {
   private redirects = 0;
   private phase = PHASE_HEAD;
   private target: ClientTarget;
+  /** The direct path's socket, or the routed path's once upgraded. */
   private socket: Socket | null = null;
+  /** The routed path's request. */
+  private nodeRequest: ClientRequest | null = null;
   private request: HandshakeRequest | null = null;
-  private timer: NodeJS.Timeout | undefined;
   private key = '';
   private offer = NO_EXTENSIONS;
   private parser: ResponseHeadParser | null = null;
   private body: BodyReader | null = null;
   private response: HandshakeResponse | null = null;
   private bodyEnded = false;
+  private readonly transportOptions: Partial<TransportOptions>;
 
   /**
    * Throws (before any I/O) for an invalid version (RangeError), URL or subprotocol (SyntaxError) or
    * header (TypeError): the application's mistakes.
    */
-  private readonly transportOptions: Partial<TransportOptions>;
-
   constructor(
     private readonly owner: ClientSocketOwner,
     address: string | URL,
-    protocols: readonly string[],
+    protocols: unknown,
     options: ClientOptions,
   ) {
     this.options = options;
-    this.protocols = protocols;
     this.transportOptions = transportOptionsFrom(options);
     this.version = options.protocolVersion ?? 13;
     if (!SUPPORTED_VERSIONS.includes(this.version)) {
       throw new RangeError(`Unsupported protocol version: ${this.version} (supported versions: ${SUPPORTED_VERSIONS.join(', ')})`);
     }
     const target = parseTarget(address);
+    this.protocols = subprotocolList(protocols);
     this.origin = target;
     this.target = target;
     const headers = options.headers;
@@ -565,8 +610,10 @@ export class ClientHandshake {
       const name = this.version < 13 ? 'Sec-WebSocket-Origin' : 'Origin';
       this.carried.push([name.toLowerCase(), name, options.origin]);
     }
-    if (target.credentials !== undefined && !this.carried.some(([lower]) => lower === 'authorization')) {
-      this.carried.push(['authorization', 'Authorization', basicAuthorization(target.credentials)]);
+    // As `ws`: the URL's credentials, else the `auth` option (as http.request takes it).
+    const credentials = target.credentials ?? options.auth ?? undefined;
+    if (credentials !== undefined && !this.carried.some(([lower]) => lower === 'authorization')) {
+      this.carried.push(['authorization', 'Authorization', basicAuthorization(credentials)]);
     }
     this.start(this.prepare(target));
   }
@@ -582,23 +629,28 @@ export class ClientHandshake {
   }
 
   /**
-   * The request for `target` with the headers of this hop (RFC 9110 §15.4: credentials stay with their
-   * origin). The handshake's own fields are listed for the application to read; the request writer
-   * sends its own values for them.
+   * The request for `target` with the headers of this hop, in `ws`'s order (RFC 9110 §15.4:
+   * credentials stay with their origin).
    */
   private prepare(target: ClientTarget): HandshakeRequest {
     const request = new HandshakeRequest(target, this.onRequestDestroyed);
     this.key = generateKey();
-    request.setHeader('Host', target.hostHeader);
+    for (const [lower, name, value] of this.carried) {
+      if (lower !== 'authorization' && lower !== 'origin' && lower !== 'sec-websocket-origin') request.setHeader(name, value);
+    }
     request.setHeader('Sec-WebSocket-Version', this.version);
     request.setHeader('Sec-WebSocket-Key', this.key);
     request.setHeader('Connection', 'Upgrade');
     request.setHeader('Upgrade', 'websocket');
-    if (this.protocols.length > 0) request.setHeader('Sec-WebSocket-Protocol', this.protocols.join(','));
     // RFC 6455 §9.1: the extensions we offer (the handshake only knows the negotiator interface).
     this.offer = extensionOffer(this.options);
     if (this.offer.header !== '') request.setHeader('Sec-WebSocket-Extensions', this.offer.header);
-    for (const [, name, value] of this.carried) request.setHeader(name, value);
+    if (this.protocols.length > 0) request.setHeader('Sec-WebSocket-Protocol', this.protocols.join(','));
+    for (const [lower, name, value] of this.carried) {
+      if (lower === 'origin' || lower === 'sec-websocket-origin') request.setHeader(name, value);
+    }
+    if (!request.hasHeader('host')) request.setHeader('Host', target.hostHeader);
+    for (const [lower, name, value] of this.carried) if (lower === 'authorization') request.setHeader(name, value);
     if (target.credentials !== undefined && !request.hasHeader('authorization')) {
       request.setHeader('Authorization', basicAuthorization(target.credentials));
     }
@@ -613,51 +665,68 @@ export class ClientHandshake {
     return request;
   }
 
-  /** Builds the request bytes (throws for invalid input), connects and sends. */
+  /** Sends `request` directly or through node (throws for invalid input before any I/O). */
   private start(request: HandshakeRequest): void {
-    const target = this.target;
-    const bytes = buildClientRequest({
-      host: target.host,
-      port: target.port,
-      secure: target.secure,
-      path: target.path,
-      key: this.key,
-      protocols: this.protocols,
-      extensions: this.offer.header,
-      headers: request._fields(),
-      version: this.version,
-    });
+    const route = routeFor(this.target, this.options, process.env);
+    const fields = request._fields();
+    this.request = request;
+    this.phase = PHASE_HEAD;
+    if (route === null) this.sendDirect(request, fields);
+    else this.sendRouted(request, route.createConnection);
+    request.headersSent = true;
+  }
 
-    let socket: Socket;
-    if (target.socketPath !== undefined) {
-      socket = connectWithSharedReads({ path: target.socketPath }, this.sharedReceiver);
-    } else if (target.secure) {
-      const tlsOptions: TlsConnectionOptions = {};
-      const options = this.options as Record<string, unknown>;
-      for (const name of TLS_OPTION_NAMES) {
-        if (options[name] !== undefined) (tlsOptions as Record<string, unknown>)[name] = options[name];
-      }
-      // RFC 6066 §3: no SNI for an IP literal.
-      tlsOptions.servername ??= isIP(target.host) === 0 ? target.host : '';
-      socket = tlsConnect({ ...tlsOptions, host: target.host, port: target.port });
-    } else {
-      // Plain TCP reads into the shared buffer (transport/shared-reads.ts); TLS keeps 'data'.
-      socket = connectWithSharedReads({ host: target.host, port: target.port }, this.sharedReceiver);
-    }
+  private get timeout(): number | undefined {
+    const timeout = this.options.handshakeTimeout;
+    return timeout !== undefined && timeout > 0 ? timeout : undefined;
+  }
+
+  /** Our own request over net/tls: the options reach net.connect / tls.connect as `ws` passes them. */
+  private sendDirect(request: HandshakeRequest, fields: Array<[string, string]>): void {
+    const target = this.target;
+    const bytes = serializeHead(`GET ${target.path} HTTP/1.1`, fields);
+    const connectOptions = { ...(this.options as Record<string, unknown>), host: target.host, port: target.port, socketPath: target.socketPath, timeout: undefined };
+    // Plain TCP reads into the shared buffer (transport/shared-reads.ts); TLS keeps 'data'.
+    const socket = target.secure
+      ? connectDirect(connectOptions, true)
+      : connectWithSharedReads({ ...connectOptions, path: target.socketPath } as NetConnectOpts, this.sharedReceiver);
     socket.setNoDelay(true);
     this.socket = socket;
-    this.request = request;
     this.parser = new ResponseHeadParser();
-    this.phase = PHASE_HEAD;
     request.socket = socket;
-    request.headersSent = true;
     if (!readsShared(socket)) socket.on('data', this.onData);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
+    // As `ws` (the request's timeout): the socket's idle time, from the connect on.
+    const timeout = this.timeout;
+    if (timeout !== undefined) {
+      socket.setTimeout(timeout);
+      socket.on('timeout', this.onTimeout);
+    }
     socket.write(bytes);
-    const timeout = this.options.handshakeTimeout;
-    if (timeout !== undefined && timeout > 0) {
-      this.timer = setTimeout(() => this.fail(new Error('Opening handshake has timed out')), timeout);
+  }
+
+  /** The request through http.request (an agent, createConnection, finishRequest or a proxy). */
+  private sendRouted(request: HandshakeRequest, createConnection: RequestOptions['createConnection'] | undefined): void {
+    const headers = request._nodeHeaders(this.target.hostHeader);
+    const nodeRequest = sendThroughNode(this.target, this.options as Record<string, unknown>, headers.before, createConnection, this.timeout);
+    for (const [name, value] of headers.after) nodeRequest.setHeader(name, value);
+    this.nodeRequest = nodeRequest;
+    nodeRequest.on('upgrade', this.onNodeUpgrade);
+    nodeRequest.on('response', this.onNodeResponse);
+    nodeRequest.on('error', this.onNodeError);
+    nodeRequest.on('timeout', this.onTimeout);
+    const finish = this.options.finishRequest;
+    if (finish === undefined) {
+      nodeRequest.end();
+      return;
+    }
+    try {
+      finish(nodeRequest, this.owner as never);
+    } catch (error) {
+      // The application's callback failed: the request it did not end goes, and the error is its.
+      this.discard();
+      throw error;
     }
   }
 
@@ -678,7 +747,6 @@ export class ClientHandshake {
     const result = this.parser!.push(chunk);
     if (result.kind === 'incomplete') return;
     this.parser = null;
-    clearTimeout(this.timer);
     if (result.kind === 'error') {
       this.fail(new Error(`Invalid HTTP response: ${result.error.message}`));
       return;
@@ -686,34 +754,67 @@ export class ClientHandshake {
     const head = result.head;
     // What came after the head is kept: a copy when the chunk is only lent.
     const rest = borrowed ? Buffer.from(result.rest) : result.rest;
+    const response = new HandshakeResponse(head, this.socket!);
     if (head.status === 101) {
-      this.upgrade(head, rest);
-      return;
+      response.complete = true;
+      response.push(null);
+    } else {
+      this.response = response;
+      this.body = new BodyReader(head);
+      response._bind(this.onBodyRead, this.onResponseDestroyed);
+    }
+    if (!this.answered(head, rest, this.request!, response)) return;
+    // The application handles the answer: its body streams into the response.
+    if (this.body!.empty) this.endBody(true);
+    else this.pushBody(rest);
+  }
+
+  private readonly onNodeUpgrade = (response: IncomingMessage, socket: Socket, rest: Buffer): void => {
+    this.socket = socket;
+    this.request!.socket = socket;
+    this.answered(headOf(response), rest, this.nodeRequest!, response);
+  };
+
+  private readonly onNodeResponse = (response: IncomingMessage): void => {
+    if (!this.answered(headOf(response), EMPTY, this.nodeRequest!, response)) return;
+    response.on('close', this.onNodeResponseClosed);
+  };
+
+  /** The routed response the application handled is over. */
+  private readonly onNodeResponseClosed = (): void => {
+    if (this.phase !== PHASE_BODY) return;
+    this.phase = PHASE_ANSWERED;
+    this.detach();
+  };
+
+  private readonly onNodeError = (error: Error): void => {
+    this.fail(error);
+  };
+
+  /**
+   * The answer's head, on either path: open, follow a redirect, or offer a non-101 answer to the
+   * application. True when the application took it (its body follows).
+   */
+  private answered(head: ResponseHead, rest: Buffer, request: HandshakeRequest | ClientRequest, response: HandshakeResponse | IncomingMessage): boolean {
+    if (head.status === 101) {
+      this.upgrade(head, rest, response);
+      return false;
     }
     const location = head.headers.get('location');
     if (this.options.followRedirects === true && head.status >= 300 && head.status < 400 && location !== undefined) {
       this.redirect(location[0]!);
-      return;
+      return false;
     }
-    const response = new HandshakeResponse(head, this.socket!);
-    this.response = response;
-    this.body = new BodyReader(head);
     this.phase = PHASE_BODY;
-    response._bind(this.onBodyRead, this.onResponseDestroyed);
-    if (!this.owner._unexpectedResponse(this.request!, response)) {
+    if (!this.owner._unexpectedResponse(request, response)) {
       this.fail(new Error(`Unexpected server response: ${head.status}`));
-      return;
+      return false;
     }
-    if (this.phase !== PHASE_BODY) return; // the listener closed the WebSocket
-    if (this.body.empty) this.endBody(true);
-    else this.pushBody(rest);
+    return this.phase === PHASE_BODY; // else the listener closed the WebSocket
   }
 
-  private upgrade(head: ResponseHead, rest: Buffer): void {
+  private upgrade(head: ResponseHead, rest: Buffer, response: HandshakeResponse | IncomingMessage): void {
     const socket = this.socket!;
-    const response = new HandshakeResponse(head, socket);
-    response.complete = true;
-    response.push(null);
     this.owner._upgradeResponse(response);
     if (this.phase !== PHASE_HEAD) return; // the listener closed the WebSocket
     const accepted = validateServerResponse(head, this.key, this.protocols, this.offer.names);
@@ -797,12 +898,14 @@ export class ClientHandshake {
     this.socket?.destroy();
   }
 
+  /** Ends the direct path's response: 'end' when complete, else 'aborted' and 'close' (as node's). */
   private endResponse(complete: boolean): void {
-    if (this.bodyEnded) return;
+    const response = this.response;
+    if (this.bodyEnded || response === null) return;
     this.bodyEnded = true;
-    const response = this.response!;
     response.complete = complete;
-    response.push(null);
+    if (complete) response.push(null);
+    else response.destroy();
   }
 
   private readonly onBodyRead = (): void => {
@@ -819,25 +922,29 @@ export class ClientHandshake {
     // In the body phase, 'close' follows and ends the response.
   };
 
+  private readonly onTimeout = (): void => {
+    this.fail(new Error('Opening handshake has timed out'));
+  };
+
   private readonly onClose = (): void => {
     if (this.phase === PHASE_HEAD) {
       this.fail(new Error('Socket closed before the opening handshake completed'));
       return;
     }
     if (this.phase !== PHASE_BODY) return;
-    this.phase = PHASE_DONE;
+    this.phase = PHASE_ANSWERED;
     this.detach();
-    this.endResponse(false);
-    this.owner._handshakeClosed();
+    this.endResponse(this.body!.endsWithClose);
   };
 
   private readonly onRequestDestroyed = (request: HandshakeRequest, error: Error | undefined): void => {
-    if (request !== this.request || this.phase === PHASE_DONE) return;
+    if (request !== this.request || this.phase === PHASE_DONE || (this.phase === PHASE_ANSWERED && error === undefined)) return;
     if (error !== undefined || this.phase === PHASE_HEAD) {
       this.fail(error ?? new Error('The opening handshake request was destroyed'));
       return;
     }
-    // A response the application handled: dropping the socket ends it with 'close'.
+    // A response the application handled: it is cut short ('aborted'), and the socket goes ('close').
+    this.endResponse(false);
     this.socket?.destroy();
   };
 
@@ -850,19 +957,32 @@ export class ClientHandshake {
     this.owner._handshakeFailed(error);
   }
 
-  /** Stops listening to the socket of the current attempt. */
+  /** Stops listening to the socket (and request) of the current attempt. */
   private detach(): void {
-    clearTimeout(this.timer);
+    const nodeRequest = this.nodeRequest;
+    if (nodeRequest !== null) {
+      nodeRequest.removeListener('upgrade', this.onNodeUpgrade);
+      nodeRequest.removeListener('response', this.onNodeResponse);
+      nodeRequest.removeListener('error', this.onNodeError);
+      nodeRequest.removeListener('timeout', this.onTimeout);
+      // A late error of a request we are done with must not become an uncaught exception.
+      nodeRequest.on('error', noop);
+    }
     const socket = this.socket;
     if (socket === null) return;
+    socket.setTimeout(0);
+    socket.removeListener('timeout', this.onTimeout);
     socket.removeListener('data', this.onData);
     socket.removeListener('error', this.onError);
     socket.removeListener('close', this.onClose);
   }
 
-  /** Drops the socket of the current attempt. */
+  /** Drops the socket (and request) of the current attempt. */
   private discard(): void {
     this.detach();
+    const nodeRequest = this.nodeRequest;
+    this.nodeRequest = null;
+    nodeRequest?.destroy();
     const socket = this.socket;
     if (socket === null) return;
     this.socket = null;

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ClientHandshake, maskKeysFrom, type ClientOptions, type HandshakeRequest, type HandshakeResponse } from './client.js';
@@ -254,9 +255,8 @@ export class WebSocket extends EventEmitter implements TransportListener {
       protocols = undefined;
     }
     const opts = options ?? {};
-    const given = protocols ?? opts.protocols;
-    const list: readonly string[] = given === undefined || given === null ? [] : typeof given === 'string' ? [given] : (given as readonly string[]);
-    this._handshake = new ClientHandshake(this, address, list, opts);
+    // As `ws`: any other second argument is the subprotocol list (null included), checked by the handshake.
+    this._handshake = new ClientHandshake(this, address, protocols === undefined ? opts.protocols : protocols, opts);
     this._url = this._handshake.url;
   }
 
@@ -523,12 +523,12 @@ export class WebSocket extends EventEmitter implements TransportListener {
   }
 
   /** @internal */
-  _upgradeResponse(response: HandshakeResponse): void {
+  _upgradeResponse(response: HandshakeResponse | IncomingMessage): void {
     this.emit('upgrade', response);
   }
 
   /** @internal Returns whether the application listens for the response (and so handles it). */
-  _unexpectedResponse(request: HandshakeRequest, response: HandshakeResponse): boolean {
+  _unexpectedResponse(request: HandshakeRequest | ClientRequest, response: HandshakeResponse | IncomingMessage): boolean {
     return this.emit('unexpected-response', request, response);
   }
 
@@ -540,12 +540,6 @@ export class WebSocket extends EventEmitter implements TransportListener {
       this._emitError(error);
       this._emitClose(1006, EMPTY);
     });
-  }
-
-  /** @internal The socket of an unexpected response the application handled is gone. */
-  _handshakeClosed(): void {
-    this._handshake = null;
-    this._emitClose(1006, EMPTY);
   }
 
   private _abortHandshake(): void {

@@ -346,50 +346,71 @@ describe('the response', () => {
       };
       write(0);
     });
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-    const [, res] = await next<[unknown, NodeJS.ReadableStream & { complete: boolean }]>(ws, 'unexpected-response');
+    const ws = track(new WebSocket(`ws://127.0.0.1:${port}/`) as AnySocket);
+    const [, res] = await next<[unknown, NodeJS.ReadableStream & { complete: boolean }]>(ws as NodeJS.EventEmitter, 'unexpected-response');
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('abc0123456789');
     expect(res.complete).toBe(true);
-    await next(ws, 'close');
   });
 
-  test('rfc6455: a body cut short ends the response with complete = false', async () => {
+  test.each(CLIENTS)("%s: a body cut short: the data, then 'aborted', an ECONNRESET for the reader, complete = false", async (_name, Client) => {
     const { port } = await rawHttp((_head, socket) => socket.end('HTTP/1.1 503 Busy\r\nContent-Length: 100\r\n\r\nonly this'));
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-    const [, res] = await next<[unknown, NodeJS.ReadableStream & { complete: boolean }]>(ws, 'unexpected-response');
+    const ws = track(new Client(`ws://127.0.0.1:${port}/`));
+    const [, res] = await next<[unknown, NodeJS.ReadableStream & { complete: boolean }]>(ws as NodeJS.EventEmitter, 'unexpected-response');
+    const events: string[] = [];
+    res.on('aborted', () => events.push('aborted'));
     const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      events.push('ended');
+    } catch (error) {
+      events.push(`error ${(error as Error).message} ${(error as { code?: string }).code}`);
+    }
     expect(Buffer.concat(chunks).toString()).toBe('only this');
+    expect(events).toEqual(['aborted', 'error aborted ECONNRESET']);
     expect(res.complete).toBe(false);
   });
 
-  test('rfc6455: destroying the response drops the connection: close 1006, no error', async () => {
-    const { port } = await rawHttp((_head, socket) => socket.write('HTTP/1.1 429 Too Many Requests\r\nContent-Length: 1000000\r\n\r\nstart'));
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-    const errors: Error[] = [];
-    ws.on('error', (error) => errors.push(error));
-    ws.on('unexpected-response', (_req, res) => res.destroy());
-    const [code] = await next<[number]>(ws, 'close');
-    expect(code).toBe(1006);
-    expect(errors).toEqual([]);
+  test.each(CLIENTS)("%s: req.abort() / req.destroy() in 'unexpected-response': res emits 'aborted' and 'close'", async (_name, Client) => {
+    const { port } = await rawHttp((_head, socket) => socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\nhel'));
+    for (const method of ['abort', 'destroy'] as const) {
+      const ws = track(new Client(`ws://127.0.0.1:${port}/`));
+      ws.on('error', () => undefined);
+      const events = await new Promise<string[]>((resolve) => {
+        ws.on('unexpected-response', (req: { abort(): void; destroy(): void }, res: NodeJS.EventEmitter & { complete: boolean }) => {
+          const seen: string[] = [];
+          for (const name of ['end', 'aborted', 'close']) res.on(name, () => seen.push(name));
+          res.on('close', () => resolve(seen));
+          req[method]();
+        });
+      });
+      expect(events, method).toEqual(['aborted', 'close']);
+    }
   });
 
-  test("rfc6455: after a handled unexpected response the socket ends with 'close' (1006) and no error", async () => {
-    const { port } = await rawHttp((_head, socket) => socket.write('HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope'));
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-    const events: string[] = [];
-    ws.on('error', () => events.push('error'));
-    ws.on('unexpected-response', (_req, res) => {
-      events.push(`response:${res.statusCode}`);
-      res.resume();
-      res.on('end', () => events.push(`end:${res.complete}`));
-    });
-    const [code] = await next<[number]>(ws, 'close');
-    events.push(`close:${code}`);
-    expect(events).toEqual(['response:401', 'end:true', 'close:1006']);
-    expect(ws.readyState).toBe(WebSocket.CLOSED);
+  test.each(CLIENTS)('%s: after a handled response (read or destroyed) the WebSocket stays CONNECTING until terminated', async (_name, Client) => {
+    const { port } = await rawHttp((_head, socket) => socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope'));
+    for (const handling of ['read', 'destroy'] as const) {
+      const ws = track(new Client(`ws://127.0.0.1:${port}/`));
+      const events: string[] = [];
+      ws.on('error', (error: Error) => events.push(`error ${error.message}`));
+      await new Promise<void>((resolve) =>
+        ws.on('unexpected-response', (_req: unknown, res: NodeJS.ReadableStream & { statusCode: number; complete: boolean }) => {
+          events.push(`response ${res.statusCode}`);
+          res.on('end', () => events.push(`end ${res.complete}`));
+          res.on('close', () => resolve());
+          if (handling === 'read') res.resume();
+          else (res as unknown as { destroy(): void }).destroy();
+        }),
+      );
+      events.push(`readyState ${ws.readyState}`);
+      const closed = new Promise<number>((resolve) => ws.on('close', resolve));
+      ws.terminate();
+      events.push(`close ${await closed}`);
+      const ended = handling === 'read' ? ['end true'] : [];
+      expect(events, handling).toEqual(['response 401', ...ended, 'readyState 0', 'error WebSocket was closed before the connection was established', 'close 1006']);
+    }
   });
 
   test.each(CLIENTS)('%s: close() after a handled unexpected response: error, then close', async (_name, Client) => {
