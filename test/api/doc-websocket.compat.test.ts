@@ -65,8 +65,7 @@ describe('new WebSocket(address[, protocols][, options])', () => {
     }, ['s: offers Set{"chat"}', 's: offers Set{"one", "two"}', 'c: string "chat"', 'c: array "two"'], CROSS),
   );
 
-  // pending client-routing: protocols header format (rfc6455 sends "one, two", ws "one,two").
-  test.skip(
+  test(
     'protocols: the Sec-WebSocket-Protocol header as sent',
     sideBySide(async (run) => {
       const { wss, url } = await run.listen();
@@ -90,9 +89,7 @@ describe('new WebSocket(address[, protocols][, options])', () => {
     ]),
   );
 
-  // pending lead (src/api/client.ts): rfc6455 says 'an invalid or duplicated subprotocol was specified: "a"',
-  // ws 'An invalid or duplicated subprotocol was specified' (both SyntaxError).
-  test.skip(
+  test(
     'an invalid or duplicated subprotocol throws SyntaxError',
     sideBySide(async (run) => {
       logThrow(run.c.bind(run), 'duplicate', () => new run.client.WebSocket('ws://127.0.0.1/', ['a', 'a']));
@@ -282,8 +279,7 @@ describe('new WebSocket(address[, protocols][, options])', () => {
     }, ['c: got ["a", "b", "c"]'], CROSS),
   );
 
-  // pending client-routing: finishRequest (rfc6455 does not call it; ws calls it with the ClientRequest).
-  test.skip(
+  test(
     'finishRequest(request, websocket): called to end the request, may add headers',
     sideBySide(async (run) => {
       const { wss, url } = await run.listen();
@@ -300,9 +296,7 @@ describe('new WebSocket(address[, protocols][, options])', () => {
     }, ['c: finishRequest true', 's: header "yes"'], CROSS),
   );
 
-  // pending lead (src/api/client.ts): the `auth` request option ("user:pass") is ignored by rfc6455 (README:
-  // "auth ... no"); ws sends it as Basic Authorization. Not in client-routing's list.
-  test.skip(
+  test(
     'auth (an http.request option): sent as Basic Authorization',
     sideBySide(async (run) => {
       const { wss, url } = await run.listen();
@@ -313,8 +307,7 @@ describe('new WebSocket(address[, protocols][, options])', () => {
     }, [`s: authorization "Basic ${Buffer.from('user:secret').toString('base64')}"`], CROSS),
   );
 
-  // pending client-routing: createConnection / agent (other http.request options are not used by rfc6455).
-  test.skip(
+  test(
     'createConnection (an http.request option): used to open the socket',
     sideBySide(async (run) => {
       const { url, port } = await run.listen();
