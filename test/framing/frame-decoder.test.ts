@@ -438,7 +438,7 @@ describe("FrameDecoder: error values as ws's receiver builds them", () => {
     expect(own).toBeInstanceOf(ProtocolError);
     expect([own.name, own.code, own.closeCode]).toEqual(['ProtocolError', 'WS_ERR_PROTOCOL_VIOLATION', 1008]);
     expect(new RangeError('x')).not.toBeInstanceOf(ProtocolError);
-    expect(null instanceof ProtocolError).toBe(false);
+    expect((null as unknown) instanceof ProtocolError).toBe(false);
     class Sub extends ProtocolError {}
     expect(new Sub(1002, 'x')).toBeInstanceOf(Sub);
     expect(new Sub(1002, 'x')).toBeInstanceOf(ProtocolError);
