@@ -386,6 +386,42 @@ describe('a failed opening handshake: the client-side error', () => {
     expect(seen.rfc6455).toEqual(seen.ws);
   });
 
+  test.each([
+    ['a redirect loop over maxRedirects', { followRedirects: true, maxRedirects: 1 }, (port: number) => ({ end: `HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:${port}/\r\nContent-Length: 0\r\n\r\n` })],
+    ['a redirect to an invalid URL', { followRedirects: true }, () => ({ end: 'HTTP/1.1 302 Found\r\nLocation: http://[::1\r\nContent-Length: 0\r\n\r\n' })],
+    ['no answer within handshakeTimeout', { handshakeTimeout: 50 }, () => ''],
+  ] as const)('%s', async (_name, options, respond) => {
+    const seen: Record<string, ErrorView | null> = {};
+    for (const [name, lib] of LIBS) {
+      let port = 0;
+      ({ port } = await rawServer(() => respond(port)));
+      const ws = new lib.WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, ...options });
+      cleanups.add(() => ws.terminate());
+      let error: ErrorView | null = null;
+      ws.on('error', (e: Error) => (error = view(e)));
+      expect(await new Promise((resolve) => ws.on('close', resolve))).toBe(1006);
+      seen[name] = error;
+      await cleanups.run();
+    }
+    expect(seen.ws).not.toBeNull();
+    expect(seen.rfc6455).toEqual(seen.ws);
+  });
+
+  test('a refused connection: the socket error as it is', async () => {
+    const { server, port } = await rawServer(() => null);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const seen: Record<string, ErrorView | null> = {};
+    for (const [name, lib] of LIBS) {
+      const ws = new lib.WebSocket(`ws://127.0.0.1:${port}/`);
+      let error: ErrorView | null = null;
+      ws.on('error', (e: Error) => (error = view(e)));
+      await new Promise((resolve) => ws.on('close', resolve));
+      seen[name] = error;
+    }
+    expect(seen.ws).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(seen.rfc6455).toEqual(seen.ws);
+  });
+
   test('a response ws accepts is accepted: HTTP/1.0, a leading empty line, a NUL in the reason, 150 fields', async () => {
     for (const respond of [
       (accept: string) => upgradeResponse(accept).replace('HTTP/1.1', 'HTTP/1.0'),
