@@ -114,7 +114,8 @@ const modelArb: fc.Arbitrary<Model> = fc
       for (const line of writeOffers(extensions, m.layout)) fields.push([name('Sec-WebSocket-Extensions'), line.trim()]);
     }
     fields.push(...m.extra);
-    const startLine = m.response ? `HTTP/1.${Math.min(m.minor, 1)} 101 Switching Protocols` : `GET ${m.target} HTTP/1.${m.minor}`;
+    // llhttp (and so the response parser) takes only 1.0 and 1.1 of the 1.x versions.
+    const startLine = m.response ? `HTTP/1.1 101 Switching Protocols` : `GET ${m.target} HTTP/1.${m.minor}`;
     const ows = (i: number): string => m.ows[i % m.ows.length]!;
     const text =
       (m.response ? '' : '\r\n'.repeat(m.leadingEmptyLines)) +
