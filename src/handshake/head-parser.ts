@@ -100,6 +100,8 @@ function parseHttpVersion(src: Buffer, start: number, end: number): string | nul
 }
 
 const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
+/** 2^64 - 1: llhttp's largest Content-Length. */
+const MAX_UINT64 = '18446744073709551615';
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
@@ -151,6 +153,11 @@ abstract class HeadParser<H> {
   protected abstract error(status: number, message: string, failure: ParseFailure): HandshakeError;
   /** The status for a start line longer than maxLineLength. */
   protected abstract readonly startLineTooLongStatus: number;
+
+  /** A further check of one header field (`key` lowercase) as it arrives; none by default. */
+  protected checkField(_key: string, _value: string): HandshakeError | undefined {
+    return undefined;
+  }
 
   push(chunk: Buffer): HeadParseResult<H> {
     if (this.state === FINISHED) throw new Error('the head is already parsed: push() must not be called again');
@@ -266,8 +273,10 @@ abstract class HeadParser<H> {
     const line = src.toString('latin1', start, valueEnd);
     const name = line.slice(0, i - start);
     const value = line.slice(valueStart - start);
-    this.rawHeaders.push(name, value);
     const key = name.toLowerCase();
+    const invalid = this.checkField(key, value);
+    if (invalid !== undefined) return invalid;
+    this.rawHeaders.push(name, value);
     const values = this.headers.get(key);
     if (values === undefined) this.headers.set(key, [value]);
     else values.push(value);
@@ -352,6 +361,8 @@ export class ResponseHeadParser extends HeadParser<ResponseHead> {
   private version = '';
   private status = 0;
   private reason = '';
+  private sawContentLength = false;
+  private sawTransferEncoding = false;
 
   constructor(limits?: Partial<HeadLimits>) {
     super(limits, RESPONSE_HEAD_LIMITS);
@@ -400,8 +411,36 @@ export class ResponseHeadParser extends HeadParser<ResponseHead> {
     };
   }
 
+  /**
+   * RFC 9112 §6.3: the body's framing, checked where llhttp checks it (at the field), with its errors:
+   * one Content-Length of digits only that fits 64 bits, never together with Transfer-Encoding.
+   */
+  protected override checkField(key: string, value: string): HandshakeError | undefined {
+    if (key === 'content-length') {
+      if (this.sawContentLength) return this.parseError(['HPE_UNEXPECTED_CONTENT_LENGTH', 'Duplicate Content-Length']);
+      if (this.sawTransferEncoding) return this.parseError(['HPE_INVALID_CONTENT_LENGTH', "Content-Length can't be present with Transfer-Encoding"]);
+      if (value === '') return this.parseError(['HPE_INVALID_CONTENT_LENGTH', 'Empty Content-Length']);
+      for (let k = 0; k < value.length; k++) {
+        if (!isDigit(value.charCodeAt(k))) return this.parseError(['HPE_INVALID_CONTENT_LENGTH', 'Invalid character in Content-Length']);
+      }
+      const digits = value.replace(/^0+/, '');
+      if (digits.length > 20 || (digits.length === 20 && digits > MAX_UINT64)) {
+        return this.parseError(['HPE_INVALID_CONTENT_LENGTH', 'Content-Length overflow']);
+      }
+      this.sawContentLength = true;
+    } else if (key === 'transfer-encoding') {
+      if (this.sawContentLength) return this.parseError(['HPE_INVALID_TRANSFER_ENCODING', "Transfer-Encoding can't be present with Content-Length"]);
+      this.sawTransferEncoding = true;
+    }
+    return undefined;
+  }
+
+  protected error(_status: number, _message: string, failure: ParseFailure): HandshakeError {
+    return this.parseError(failure);
+  }
+
   /** The message is llhttp's reason, `code` its error code (a client reports `Parse Error: <reason>`). */
-  protected error(_status: number, _message: string, [code, reason]: ParseFailure): HandshakeError {
+  private parseError([code, reason]: ParseFailure): HandshakeError {
     return new HandshakeError(502, reason, [], code);
   }
 }

@@ -372,6 +372,13 @@ describe('a failed opening handshake: the client-side error', () => {
     ['a bare LF after a header', (accept) => upgradeResponse(accept).replace('Upgrade: websocket\r\n', 'Upgrade: websocket\n')],
     ['a bare CR in the status line', fixed('HTTP/1.1 101 X\rUpgrade: websocket\r\n\r\n')],
     ['a bare CR after a header', fixed('HTTP/1.1 101 X\r\nUpgrade: websocket\rX: y\r\n\r\n')],
+    ['an invalid Content-Length', fixed('HTTP/1.1 400 Bad\r\nContent-Length: x\r\n\r\n')],
+    ['an empty Content-Length', fixed('HTTP/1.1 400 Bad\r\nContent-Length: \r\n\r\n')],
+    ['two Content-Length fields', fixed('HTTP/1.1 400 Bad\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n')],
+    ['a Content-Length over 64 bits', fixed('HTTP/1.1 400 Bad\r\nContent-Length: 99999999999999999999999\r\n\r\n')],
+    ['Content-Length after Transfer-Encoding', fixed('HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n0\r\n\r\n')],
+    ['Transfer-Encoding after Content-Length', fixed('HTTP/1.1 400 Bad\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')],
+    ['an invalid Content-Length in a 101', (accept) => upgradeResponse(accept, ['Content-Length: abc'])],
     ['a 20 KB header field', fixed(`HTTP/1.1 101 X\r\nX: ${'a'.repeat(20000)}\r\n\r\n`)],
     ['a 20 KB status line', fixed(`HTTP/1.1 101 ${'a'.repeat(20000)}\r\n\r\n`)],
   ];

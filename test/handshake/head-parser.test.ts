@@ -322,6 +322,8 @@ describe('ResponseHeadParser', () => {
       '\r\nHTTP/1.1 101 x\r\n\r\n',
       `HTTP/1.1 101 x\r\n${'A: b\r\n'.repeat(150)}\r\n`,
       `HTTP/1.1 101 x\r\nA: ${'b'.repeat(10000)}\r\n\r\n`,
+      'HTTP/1.1 400 x\r\nContent-Length: 18446744073709551615\r\n\r\n',
+      'HTTP/1.1 400 x\r\nContent-Length: 000000000000000000000001\r\n\r\n',
     ]) {
       expect(parseResponse(text).kind, JSON.stringify(text.slice(0, 40))).toBe('complete');
     }
@@ -349,6 +351,12 @@ describe('ResponseHeadParser', () => {
     ['space in a name', 'HTTP/1.1 101 x\r\nBad Header: x\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN', 'Invalid header token'],
     ['no colon', 'HTTP/1.1 101 x\r\nBadHeader\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN', 'Invalid header token'],
     ['NUL in a value', 'HTTP/1.1 101 x\r\nUpgrade: web\x00socket\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN', 'Invalid header value char'],
+    ['an invalid Content-Length', 'HTTP/1.1 400 x\r\nContent-Length: 1, 1\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH', 'Invalid character in Content-Length'],
+    ['an empty Content-Length', 'HTTP/1.1 400 x\r\nContent-Length:\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH', 'Empty Content-Length'],
+    ['a Content-Length of 2^64', 'HTTP/1.1 400 x\r\nContent-Length: 18446744073709551616\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH', 'Content-Length overflow'],
+    ['two Content-Length fields', 'HTTP/1.1 400 x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n', 'HPE_UNEXPECTED_CONTENT_LENGTH', 'Duplicate Content-Length'],
+    ['Content-Length after Transfer-Encoding', 'HTTP/1.1 400 x\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH', "Content-Length can't be present with Transfer-Encoding"],
+    ['Transfer-Encoding after Content-Length', 'HTTP/1.1 400 x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n', 'HPE_INVALID_TRANSFER_ENCODING', "Transfer-Encoding can't be present with Content-Length"],
     ['a 20 KB header', `HTTP/1.1 101 x\r\nA: ${'b'.repeat(20000)}\r\n\r\n`, 'HPE_HEADER_OVERFLOW', 'Header overflow'],
     ['a 20 KB status line', `HTTP/1.1 101 ${'x'.repeat(20000)}\r\n\r\n`, 'HPE_HEADER_OVERFLOW', 'Header overflow'],
   ];
