@@ -199,7 +199,7 @@ export function validateServerResponse(
     const seen = new Set<string>();
     for (const ext of parsed) {
       if (!offeredExtensionNames.includes(ext.name)) return invalid('Server indicated an extension that was not requested');
-      // RFC 6455 §9.1: an extension is accepted once (`ws` takes the first of repeated elements).
+      // Two answers to one offered extension cannot both apply (`ws` takes the first of them).
       if (seen.has(ext.name)) return invalid('Invalid Sec-WebSocket-Extensions header');
       seen.add(ext.name);
     }
