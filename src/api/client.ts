@@ -748,7 +748,9 @@ export class ClientHandshake {
     if (result.kind === 'incomplete') return;
     this.parser = null;
     if (result.kind === 'error') {
-      this.fail(new Error(`Invalid HTTP response: ${result.error.message}`));
+      // As Node's HTTP parser reports it to `ws`: llhttp's reason and HPE_* code.
+      const { message: reason, code } = result.error;
+      this.fail(Object.assign(new Error(`Parse Error: ${reason}`), { code, reason }));
       return;
     }
     const head = result.head;
@@ -825,12 +827,7 @@ export class ClientHandshake {
     // RFC 7692 §5: an answer that is not valid for our offer fails the connection.
     const extensions = acceptExtensions(this.offer.negotiators, accepted.extensions);
     if (extensions instanceof Error) {
-      this.fail(new Error(`Invalid Sec-WebSocket-Extensions header: ${extensions.message}`));
-      return;
-    }
-    // As `ws`: a client that offered subprotocols requires the server to pick one of them.
-    if (this.protocols.length > 0 && accepted.protocol === undefined) {
-      this.fail(new Error('Server sent no subprotocol'));
+      this.fail(new Error('Invalid Sec-WebSocket-Extensions header', { cause: extensions }));
       return;
     }
     this.phase = PHASE_DONE;
@@ -928,7 +925,8 @@ export class ClientHandshake {
 
   private readonly onClose = (): void => {
     if (this.phase === PHASE_HEAD) {
-      this.fail(new Error('Socket closed before the opening handshake completed'));
+      // As Node's HTTP client reports it to `ws`.
+      this.fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
       return;
     }
     if (this.phase !== PHASE_BODY) return;

@@ -30,7 +30,7 @@
  */
 import zlib from 'node:zlib';
 import { CloseCode } from '../framing/close-codes.js';
-import { ProtocolError } from '../framing/protocol-error.js';
+import { type ProtocolError, asProtocolError, maxPayloadError } from '../framing/protocol-error.js';
 import type { ExtensionOffer } from '../handshake/token-list.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import type { Extension, TransformCallback } from './extension.js';
@@ -292,7 +292,7 @@ export class PerMessageDeflateCodec implements Extension {
     this.messageInflated += chunk.length;
     if (job.maxPayload > 0 && this.messageInflated > job.maxPayload) {
       // Checked as the bytes come out of zlib: destroying the stream here stops the inflation.
-      this.fail(this.inbound, new ProtocolError(CloseCode.MessageTooBig, `inflated message larger than maxPayload (${job.maxPayload} bytes)`));
+      this.fail(this.inbound, maxPayloadError());
       return;
     }
     this.inbound.chunks.push(chunk);
@@ -301,7 +301,8 @@ export class PerMessageDeflateCodec implements Extension {
 
   private onInflateError(stream: zlib.InflateRaw, error: Error): void {
     if (stream !== this.inflater) return;
-    this.fail(this.inbound, new ProtocolError(CloseCode.InvalidPayload, `invalid compressed data: ${error.message}`));
+    // As `ws`: zlib's own error (message, code, errno), failing the connection with 1007.
+    this.fail(this.inbound, asProtocolError(error, CloseCode.InvalidPayload));
   }
 
   /** The pieces of `job` went through the inflater. */

@@ -2,7 +2,7 @@
 // order) followed by a UTF-8 reason.
 import { isUtf8 } from 'node:buffer';
 import { CloseCode } from './close-codes.js';
-import { ProtocolError } from './protocol-error.js';
+import { type ProtocolError, frameError, invalidUtf8Error } from './protocol-error.js';
 
 /** RFC 6455 §5.5: a control frame payload is at most 125 bytes, 2 of them the code. */
 export const MAX_CLOSE_REASON_BYTES = 123;
@@ -20,19 +20,20 @@ export function isValidCloseCode(code: number): boolean {
 
 /**
  * Parse a received close payload: empty -> {code: 1005, reason: empty}; length 1 -> ProtocolError
- * 1002; invalid code -> 1002; reason not UTF-8 -> 1007. `reason` is a view into `payload`.
+ * 1002; invalid code -> 1002; reason not UTF-8 -> 1007 (`ws`'s errors). `reason` is a view into
+ * `payload`.
  */
 export function parseClosePayload(payload: Buffer): { code: number; reason: Buffer } | ProtocolError {
   // RFC 6455 §7.1.5: no status code in the frame -> 1005 is reported.
   if (payload.length === 0) return { code: CloseCode.NoStatus, reason: EMPTY };
   // RFC 6455 §5.5.1: a body starts with a 2-byte code; one byte is malformed.
-  if (payload.length === 1) return new ProtocolError(CloseCode.ProtocolError, 'close frame payload of 1 byte');
+  if (payload.length === 1) return frameError('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'invalid payload length 1');
   const code = (payload[0]! << 8) | payload[1]!;
   // RFC 6455 §7.4.1/§7.4.2: reserved or unassigned codes must not be sent.
-  if (!isValidCloseCode(code)) return new ProtocolError(CloseCode.ProtocolError, `invalid close code ${code}`);
+  if (!isValidCloseCode(code)) return frameError('WS_ERR_INVALID_CLOSE_CODE', `invalid status code ${code}`);
   const reason = payload.subarray(2);
   // RFC 6455 §5.5.1: the reason is UTF-8; §8.1: invalid UTF-8 fails with 1007.
-  if (!isUtf8(reason)) return new ProtocolError(CloseCode.InvalidPayload, 'close reason is not valid UTF-8');
+  if (!isUtf8(reason)) return invalidUtf8Error();
   return { code, reason };
 }
 

@@ -8,7 +8,7 @@ import { IN_KERNEL_SIMD_THRESHOLD, unmask, unmaskInto } from '../masking/mask.js
 import { CloseCode } from './close-codes.js';
 import { parseClosePayload } from './close-payload.js';
 import { Opcode } from './opcodes.js';
-import { ProtocolError } from './protocol-error.js';
+import { ProtocolError, frameError, invalidUtf8Error, maxPayloadError, protocolError } from './protocol-error.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
 export interface FrameDecoderOptions {
@@ -74,6 +74,8 @@ const SMALL_COPY = 32;
 const FUSED_COPY_MAX = IN_KERNEL_SIMD_THRESHOLD;
 /** RFC 6455 §5.5: control frame payloads are at most 125 bytes. */
 const MAX_CONTROL_PAYLOAD = 125;
+/** The high 32 bits of the largest 64-bit length below 2^53 (Number.MAX_SAFE_INTEGER). */
+const MAX_SAFE_HIGH = 0x1fffff;
 /** 2 bytes + 8 bytes of extended length + 4 bytes of masking key (RFC 6455 §5.2). */
 const MAX_HEADER = 14;
 
@@ -193,6 +195,7 @@ export class FrameDecoder {
       const error = new ProtocolError(
         CloseCode.InternalError,
         `frame sink failed: ${err instanceof Error ? err.message : String(err)}`,
+        'WS_ERR_INTERNAL_ERROR',
       );
       error.cause = err;
       this.finish();
@@ -289,7 +292,7 @@ export class FrameDecoder {
         pos = stop;
         // RFC 6455 §8.1: a text message must be valid UTF-8, else 1007.
         if (this.messageValidate && !isValidUtf8(data)) {
-          this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+          this.fail(invalidUtf8Error());
           return;
         }
         this.deliver(data);
@@ -315,39 +318,43 @@ export class FrameDecoder {
     const opcode = b0 & 0x0f;
     const masked = (b1 & 0x80) !== 0;
     const length7 = b1 & 0x7f;
+    // The checks run in `ws`'s order, so that a frame breaking several rules gets `ws`'s error.
     // RFC 6455 §5.2: RSV2 and RSV3 must be 0 (no negotiated extension defines them).
-    if ((b0 & 0x30) !== 0) return this.fail(CloseCode.ProtocolError, 'RSV2/RSV3 set');
+    if ((b0 & 0x30) !== 0) return this.fail(frameError('WS_ERR_UNEXPECTED_RSV_2_3', 'RSV2 and RSV3 must be clear'));
+    // RFC 6455 §5.2: RSV1 only with an extension that defines it.
+    if (rsv1 && !this.allowRsv1) return this.fail(frameError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear'));
     switch (opcode) {
       case Opcode.Continuation:
-        // RFC 6455 §5.4: a continuation frame continues an open fragmented message.
-        if (this.messageOpcode === 0) return this.fail(CloseCode.ProtocolError, 'continuation frame without a message');
         // RFC 7692 §6 (RFC 6455 §5.2): RSV1 marks the first frame of a message only.
-        if (rsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set on a continuation frame');
+        if (rsv1) return this.fail(frameError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear'));
+        // RFC 6455 §5.4: a continuation frame continues an open fragmented message.
+        if (this.messageOpcode === 0) return this.fail(frameError('WS_ERR_INVALID_OPCODE', 'invalid opcode 0'));
         break;
       case Opcode.Text:
       case Opcode.Binary:
         // RFC 6455 §5.4: fragments of different messages must not interleave.
-        if (this.messageOpcode !== 0) return this.fail(CloseCode.ProtocolError, 'new message inside a fragmented message');
-        // RFC 6455 §5.2: RSV1 only with an extension that defines it.
-        if (rsv1 && !this.allowRsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set without an extension');
+        if (this.messageOpcode !== 0) return this.fail(frameError('WS_ERR_INVALID_OPCODE', `invalid opcode ${opcode}`));
         break;
       case Opcode.Close:
       case Opcode.Ping:
       case Opcode.Pong:
         // RFC 6455 §5.5: control frames must not be fragmented.
-        if (!fin) return this.fail(CloseCode.ProtocolError, 'fragmented control frame');
-        // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
-        if (length7 > MAX_CONTROL_PAYLOAD) return this.fail(CloseCode.ProtocolError, 'control frame payload over 125 bytes');
+        if (!fin) return this.fail(frameError('WS_ERR_EXPECTED_FIN', 'FIN must be set'));
         // RFC 7692 §6 (RFC 6455 §5.2): RSV1 is never set on a control frame.
-        if (rsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set on a control frame');
+        if (rsv1) return this.fail(frameError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear'));
+        // RFC 6455 §5.5: control frame payloads are at most 125 bytes; §5.5.1: a close body of one
+        // byte cannot hold its 2-byte code.
+        if (length7 > MAX_CONTROL_PAYLOAD || (length7 === 1 && opcode === Opcode.Close)) {
+          return this.fail(frameError('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', `invalid payload length ${length7}`));
+        }
         break;
       default:
         // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved.
-        return this.fail(CloseCode.ProtocolError, `reserved opcode 0x${opcode.toString(16)}`);
+        return this.fail(frameError('WS_ERR_INVALID_OPCODE', `invalid opcode ${opcode}`));
     }
     // RFC 6455 §5.1: a client masks every frame; a server masks none.
     if (masked !== this.requireMask) {
-      return this.fail(CloseCode.ProtocolError, masked ? 'masked frame from a server' : 'unmasked frame from a client');
+      return this.fail(masked ? frameError('WS_ERR_UNEXPECTED_MASK', 'MASK must be clear') : frameError('WS_ERR_EXPECTED_MASK', 'MASK must be set'));
     }
     this.fin = fin;
     this.rsv1 = rsv1;
@@ -366,12 +373,20 @@ export class FrameDecoder {
       p += 2;
     } else if (length7 === 127) {
       const high = readUint32(buf, p);
-      // RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0.
-      if (high >= 0x80000000) {
-        this.fail(CloseCode.ProtocolError, '64-bit payload length with the most significant bit set');
+      if (high > MAX_SAFE_HIGH) {
+        // A length JavaScript cannot hold exactly: `ws`'s error, and its close code 1009, except that
+        // RFC 6455 §5.2 makes a length with the most significant bit set a framing violation (1002).
+        this.fail(
+          protocolError(
+            RangeError,
+            high >= 0x80000000 ? CloseCode.ProtocolError : CloseCode.MessageTooBig,
+            'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH',
+            'Unsupported WebSocket frame: payload length > 2^53 - 1',
+            false,
+          ),
+        );
         return false;
       }
-      // Above 2^53 this is approximate, but then it is far beyond any limit checked below.
       length = high * 0x100000000 + readUint32(buf, p + 4);
       p += 8;
     }
@@ -379,13 +394,13 @@ export class FrameDecoder {
       const messageLength = this.opcode === Opcode.Continuation ? this.messageLength + length : length;
       // RFC 6455 §7.4.1: a message too big to process -> 1009, before its payload is buffered.
       if (messageLength > this.messageLimit()) {
-        this.fail(CloseCode.MessageTooBig, `message of more than ${this.messageLimit()} bytes`);
+        this.fail(maxPayloadError());
         return false;
       }
       if (this.opcode === Opcode.Continuation) {
         // A policy limit (RFC 6455 §7.4.1, 1008): fragment count, whatever their size.
         if (++this.messageFragments > this.maxFragments && this.maxFragments > 0) {
-          this.fail(CloseCode.PolicyViolation, `message of more than ${this.maxFragments} fragments`);
+          this.fail(protocolError(RangeError, CloseCode.PolicyViolation, 'WS_ERR_TOO_MANY_BUFFERED_PARTS', 'Too many message fragments', false));
           return false;
         }
       } else {
@@ -428,7 +443,7 @@ export class FrameDecoder {
     }
     // RFC 6455 §8.1: a text message must end on a code point boundary, else 1007.
     if (this.messageValidate && this.utf8 !== null && !this.utf8.finish()) {
-      this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence');
+      this.fail(invalidUtf8Error());
       return;
     }
     let data: Buffer = EMPTY;
@@ -570,7 +585,7 @@ export class FrameDecoder {
     this.joinedLength = from + n;
     // RFC 6455 §8.1: fail fast on invalid UTF-8 in the bytes received so far, else 1007.
     if (this.messageValidate && !(this.utf8 ??= new Utf8Validator()).feed(into, at, at + n)) {
-      this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+      this.fail(invalidUtf8Error());
       return false;
     }
     return true;
@@ -603,9 +618,9 @@ export class FrameDecoder {
   }
 
   /** Report the first violation and stop. Returns 0 so header checks can `return this.fail(...)`. */
-  private fail(closeCode: number, message: string): 0 {
+  private fail(error: ProtocolError): 0 {
     this.finish();
-    this.sink.onError(new ProtocolError(closeCode, message));
+    this.sink.onError(error);
     return 0;
   }
 

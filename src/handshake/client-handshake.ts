@@ -140,10 +140,11 @@ function invalid(message: string): HandshakeError {
 }
 
 /**
- * RFC 6455 §4.1 (the client's checks of the server's handshake). A status other than 101 gives a
- * HandshakeError with that status and the response's header fields (for redirects: Location). A 101
- * response that breaks a rule gives status 502 (an invalid response, RFC 9110 §15.6.3): so a caller
- * that checked `head.status === 101` knows a 502 error means "invalid handshake response".
+ * RFC 6455 §4.1 (the client's checks of the server's handshake), in `ws`'s order and with its
+ * messages. A status other than 101 gives a HandshakeError with that status and the response's header
+ * fields (for redirects: Location). A 101 response that breaks a rule gives status 502 (an invalid
+ * response, RFC 9110 §15.6.3): so a caller that checked `head.status === 101` knows a 502 error means
+ * "invalid handshake response".
  */
 export function validateServerResponse(
   head: ResponseHead,
@@ -154,18 +155,18 @@ export function validateServerResponse(
   // §4.1 (1): 101, anything else is handled per HTTP by the caller.
   if (head.status !== 101) return new HandshakeError(head.status, `Unexpected server response: ${head.status}`, responsePairs(head));
 
-  // §4.1 (2): Upgrade is "websocket", ASCII case-insensitive.
+  // §4.1 (2), (3): an Upgrade field, and Connection containing "Upgrade". Without them a 101 is no
+  // upgrade to Node's HTTP parser either, and `ws` reports it as an unexpected response.
   const upgrade = head.headers.get('upgrade');
-  const upgradeProtocols = upgrade === undefined ? null : parseUpgradeList(upgrade);
-  if (upgradeProtocols === null || upgradeProtocols.length !== 1 || !equalsIgnoreAsciiCase(upgradeProtocols[0], 'websocket')) {
-    return invalid('Invalid Upgrade header');
-  }
-
-  // §4.1 (3): Connection contains "Upgrade".
   const connection = head.headers.get('connection');
   const connectionOptions = connection === undefined ? null : parseTokenList(connection);
-  if (connectionOptions === null || !connectionOptions.some((o) => equalsIgnoreAsciiCase(o, 'upgrade'))) {
-    return invalid('Invalid Connection header');
+  if (upgrade === undefined || connectionOptions === null || !connectionOptions.some((o) => equalsIgnoreAsciiCase(o, 'upgrade'))) {
+    return new HandshakeError(502, `Unexpected server response: ${head.status}`, responsePairs(head));
+  }
+  // §4.1 (2): Upgrade is "websocket", ASCII case-insensitive.
+  const upgradeProtocols = parseUpgradeList(upgrade);
+  if (upgradeProtocols === null || upgradeProtocols.length !== 1 || !equalsIgnoreAsciiCase(upgradeProtocols[0], 'websocket')) {
+    return invalid('Invalid Upgrade header');
   }
 
   // §4.1 (4): Sec-WebSocket-Accept, once, equal to the expected value.
@@ -183,18 +184,23 @@ export function validateServerResponse(
       return invalid('Server sent an invalid subprotocol');
     }
     protocol = protocolValues[0];
+  } else if (offeredProtocols.length > 0) {
+    // As `ws` (and browsers): a client that offered subprotocols needs the server to pick one.
+    return invalid('Server sent no subprotocol');
   }
 
   // §4.1 (5), §9.1: only extensions that were offered, each once.
   let extensions: ExtensionOffer[] = [];
   const extensionValues = head.headers.get('sec-websocket-extensions');
   if (extensionValues !== undefined) {
+    if (offeredExtensionNames.length === 0) return invalid('Server sent a Sec-WebSocket-Extensions header but no extension was requested');
     const parsed = parseExtensions(extensionValues);
     if (parsed === null || parsed.length === 0) return invalid('Invalid Sec-WebSocket-Extensions header');
     const seen = new Set<string>();
     for (const ext of parsed) {
-      if (!offeredExtensionNames.includes(ext.name)) return invalid(`Server indicated an extension that was not requested: ${ext.name}`);
-      if (seen.has(ext.name)) return invalid(`Server indicated the extension ${ext.name} more than once`);
+      if (!offeredExtensionNames.includes(ext.name)) return invalid('Server indicated an extension that was not requested');
+      // Two answers to one offered extension cannot both apply (`ws` takes the first of them).
+      if (seen.has(ext.name)) return invalid('Invalid Sec-WebSocket-Extensions header');
       seen.add(ext.name);
     }
     extensions = parsed;

@@ -8,10 +8,13 @@ export class HandshakeError extends Error {
   override readonly name = 'HandshakeError';
   readonly status: number;
   readonly headers: ReadonlyArray<[string, string]>;
+  /** Client side, a malformed response: the `HPE_*` code Node's HTTP parser gives the same bytes. */
+  readonly code: string | undefined;
 
-  constructor(status: number, message: string, headers: ReadonlyArray<[string, string]> = []) {
+  constructor(status: number, message: string, headers: ReadonlyArray<[string, string]> = [], code?: string) {
     super(message);
     this.status = status;
     this.headers = headers;
+    this.code = code;
   }
 }

@@ -58,8 +58,29 @@ const FINISHED = 2;
 
 const INCOMPLETE: { kind: 'incomplete' } = Object.freeze({ kind: 'incomplete' });
 
-function resolveLimits(limits: Partial<HeadLimits> | undefined): HeadLimits {
-  const resolved = { ...DEFAULT_HEAD_LIMITS, ...limits };
+/**
+ * How Node's HTTP parser (llhttp) names a malformed response: its error code and reason. The client
+ * reports a broken response as `ws` does on Node (`Parse Error: <reason>`, `code`), so each rule
+ * below names the llhttp error of the same input; the request side only uses status and message.
+ */
+type ParseFailure = readonly [code: string, reason: string];
+const HEADER_OVERFLOW: ParseFailure = ['HPE_HEADER_OVERFLOW', 'Header overflow'];
+const INVALID_HEADER_TOKEN: ParseFailure = ['HPE_INVALID_HEADER_TOKEN', 'Invalid header token'];
+const INVALID_STATUS: ParseFailure = ['HPE_INVALID_STATUS', 'Invalid status code'];
+const INVALID_RESPONSE_STATUS: ParseFailure = ['HPE_INVALID_STATUS', 'Invalid response status'];
+const INVALID_VERSION: ParseFailure = ['HPE_INVALID_VERSION', 'Invalid HTTP version'];
+/** The versions llhttp accepts in a status line (the response's version is not checked further). */
+const RESPONSE_VERSIONS: ReadonlySet<string> = new Set(['0.9', '1.0', '1.1', '2.0']);
+
+/** The response defaults: close to Node's http client (16 KiB of head, no smaller per-line or count limit). */
+const RESPONSE_HEAD_LIMITS: HeadLimits = Object.freeze({
+  maxHeadSize: 16384,
+  maxHeaders: 16384,
+  maxLineLength: 16384,
+});
+
+function resolveLimits(limits: Partial<HeadLimits> | undefined, defaults: HeadLimits): HeadLimits {
+  const resolved = { ...defaults, ...limits };
   for (const name of ['maxHeadSize', 'maxHeaders', 'maxLineLength'] as const) {
     const v = resolved[name];
     if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
@@ -76,6 +97,22 @@ function parseHttpVersion(src: Buffer, start: number, end: number): string | nul
   const minor = src[start + 7];
   if (major < 0x30 || major > 0x39 || minor < 0x30 || minor > 0x39) return null;
   return String.fromCharCode(major, 0x2e, minor);
+}
+
+const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
+/** 2^64 - 1: llhttp's largest Content-Length. */
+const MAX_UINT64 = '18446744073709551615';
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** A header line whose name is not a token followed by ':': llhttp's two wordings. */
+function malformedName(src: Buffer, i: number, end: number): ParseFailure {
+  // Whitespace between a name and its colon is "Invalid header field char"; anything else is "token".
+  let k = i;
+  while (k < end && isOws(src[k])) k++;
+  return k > i && k < end && src[k] === COLON ? ['HPE_INVALID_HEADER_TOKEN', 'Invalid header field char'] : INVALID_HEADER_TOKEN;
 }
 
 /** RFC 6455 §4.1 needs HTTP/1.1; RFC 9110 §2.5: a higher 1.x minor version is processed as 1.1. */
@@ -102,20 +139,25 @@ abstract class HeadParser<H> {
   protected readonly headers = new Map<string, string[]>();
   protected readonly rawHeaders: string[] = [];
 
-  constructor(
-    limits: Partial<HeadLimits> | undefined,
-    private readonly skipLeadingEmptyLines: boolean,
-  ) {
-    this.limits = resolveLimits(limits);
+  constructor(limits: Partial<HeadLimits> | undefined, defaults: HeadLimits) {
+    this.limits = resolveLimits(limits, defaults);
   }
 
   /** Parses src[start, end) as the start line; returns an error or undefined. */
   protected abstract parseStartLine(src: Buffer, start: number, end: number): HandshakeError | undefined;
   protected abstract buildHead(): H;
-  /** The error value of this parser's role for `status` (a server answers it; a client reports it). */
-  protected abstract error(status: number, message: string): HandshakeError;
+  /**
+   * The error value of this parser's role: a server answers `status` with `message`; a client reports
+   * `failure`, llhttp's name for the same fault.
+   */
+  protected abstract error(status: number, message: string, failure: ParseFailure): HandshakeError;
   /** The status for a start line longer than maxLineLength. */
   protected abstract readonly startLineTooLongStatus: number;
+
+  /** A further check of one header field (`key` lowercase) as it arrives; none by default. */
+  protected checkField(_key: string, _value: string): HandshakeError | undefined {
+    return undefined;
+  }
 
   push(chunk: Buffer): HeadParseResult<H> {
     if (this.state === FINISHED) throw new Error('the head is already parsed: push() must not be called again');
@@ -151,7 +193,10 @@ abstract class HeadParser<H> {
       }
       if (++this.size > this.limits.maxHeadSize) return this.finish(this.headTooLarge(), chunk, n);
       // RFC 9112 §2.2: lines end with CRLF; a bare LF is rejected.
-      if (chunk[j] === LF) return this.finish(this.error(400, 'bare LF in the HTTP head'), chunk, n);
+      if (chunk[j] === LF) {
+        const failure: ParseFailure = ['HPE_CR_EXPECTED', `Missing expected CR after ${this.sawStartLine ? 'header value' : 'response line'}`];
+        return this.finish(this.error(400, 'bare LF in the HTTP head', failure), chunk, n);
+      }
       if (j + 1 === n) {
         this.appendToLine(chunk, i, j);
         this.state = AFTER_CR;
@@ -184,13 +229,17 @@ abstract class HeadParser<H> {
    */
   private lineEnd(next: number, src: Buffer, start: number, end: number): HandshakeError | true | undefined {
     // RFC 9112 §2.2: a bare CR is rejected.
-    if (next !== LF) return this.error(400, 'bare CR in the HTTP head');
+    if (next !== LF) {
+      const failure: ParseFailure = this.sawStartLine ? ['HPE_LF_EXPECTED', 'Missing expected LF after header value'] : ['HPE_STRICT', 'Expected LF after CR'];
+      return this.error(400, 'bare CR in the HTTP head', failure);
+    }
     if (++this.size > this.limits.maxHeadSize) return this.headTooLarge();
     this.lineLength = 0;
     if (!this.sawStartLine) {
       if (start === end) {
-        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
-        return this.skipLeadingEmptyLines ? undefined : this.error(400, 'empty line before the status line');
+        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line (and
+        // Node's client does so before a status line).
+        return undefined;
       }
       this.sawStartLine = true;
       return this.parseStartLine(src, start, end);
@@ -202,26 +251,32 @@ abstract class HeadParser<H> {
   /** RFC 9112 §5: field-line = field-name ":" OWS field-value OWS */
   private parseHeaderLine(src: Buffer, start: number, end: number): HandshakeError | undefined {
     // RFC 9112 §5.2: obs-fold (a line starting with SP/HTAB) is rejected.
-    if (isOws(src[start])) return this.error(400, 'obsolete line folding in a header field');
+    if (isOws(src[start])) {
+      return this.error(400, 'obsolete line folding in a header field', ['HPE_INVALID_HEADER_TOKEN', 'Unexpected whitespace after header value']);
+    }
     let i = start;
     while (i < end && isTokenChar(src[i])) i++;
     // RFC 9112 §5.1: the name is a token immediately followed by ":" (no whitespace before it).
-    if (i === start || i === end || src[i] !== COLON) return this.error(400, 'malformed header field name');
+    if (i === start || i === end || src[i] !== COLON) return this.error(400, 'malformed header field name', malformedName(src, i, end));
     let valueStart = i + 1;
     let valueEnd = end;
     while (valueStart < valueEnd && isOws(src[valueStart])) valueStart++;
     while (valueEnd > valueStart && isOws(src[valueEnd - 1])) valueEnd--;
     // RFC 9110 §5.5: no CTL other than HTAB (no NUL, CR, LF) and no DEL in a field value.
     for (let k = valueStart; k < valueEnd; k++) {
-      if (!isFieldValueChar(src[k])) return this.error(400, 'invalid character in a header field value');
+      if (!isFieldValueChar(src[k])) {
+        return this.error(400, 'invalid character in a header field value', ['HPE_INVALID_HEADER_TOKEN', 'Invalid header value char']);
+      }
     }
-    if (++this.headerCount > this.limits.maxHeaders) return this.error(431, 'too many header fields');
+    if (++this.headerCount > this.limits.maxHeaders) return this.error(431, 'too many header fields', HEADER_OVERFLOW);
     // One decoding per line; name and value are slices of it.
     const line = src.toString('latin1', start, valueEnd);
     const name = line.slice(0, i - start);
     const value = line.slice(valueStart - start);
-    this.rawHeaders.push(name, value);
     const key = name.toLowerCase();
+    const invalid = this.checkField(key, value);
+    if (invalid !== undefined) return invalid;
+    this.rawHeaders.push(name, value);
     const values = this.headers.get(key);
     if (values === undefined) this.headers.set(key, [value]);
     else values.push(value);
@@ -229,13 +284,13 @@ abstract class HeadParser<H> {
   }
 
   private headTooLarge(): HandshakeError {
-    return this.error(431, 'the HTTP head is too large');
+    return this.error(431, 'the HTTP head is too large', HEADER_OVERFLOW);
   }
 
   private lineTooLong(): HandshakeError {
     return this.sawStartLine
-      ? this.error(431, 'a header field line is too long')
-      : this.error(this.startLineTooLongStatus, 'the start line is too long');
+      ? this.error(431, 'a header field line is too long', HEADER_OVERFLOW)
+      : this.error(this.startLineTooLongStatus, 'the start line is too long', HEADER_OVERFLOW);
   }
 
   private finish(outcome: HandshakeError | true, chunk: Buffer, restStart: number): HeadParseResult<H> {
@@ -259,7 +314,7 @@ export class RequestHeadParser extends HeadParser<RequestHead> {
   private version = '';
 
   constructor(limits?: Partial<HeadLimits>) {
-    super(limits, true);
+    super(limits, DEFAULT_HEAD_LIMITS);
   }
 
   /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version */
@@ -306,30 +361,39 @@ export class ResponseHeadParser extends HeadParser<ResponseHead> {
   private version = '';
   private status = 0;
   private reason = '';
+  private sawContentLength = false;
+  private sawTransferEncoding = false;
 
   constructor(limits?: Partial<HeadLimits>) {
-    super(limits, false);
+    super(limits, RESPONSE_HEAD_LIMITS);
   }
 
-  /** RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ] */
+  /**
+   * RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]. What llhttp accepts is
+   * accepted (HTTP/1.0 and its other versions, any 3-digit status from 100, any reason bytes: RFC 9112
+   * §4 has the client ignore the reason), and each fault gets llhttp's error.
+   */
   protected parseStartLine(src: Buffer, start: number, end: number): HandshakeError | undefined {
-    const version = end - start >= 12 ? parseHttpVersion(src, start, start + 8) : null;
-    if (version === null || src[start + 8] !== SP) return this.error(502, 'malformed status line');
-    if (!isHttp11(version)) return this.error(502, `unsupported HTTP version HTTP/${version} in the response`);
-    let status = 0;
-    for (let i = start + 9; i < start + 12; i++) {
-      const d = src[i] - 0x30;
-      if (d < 0 || d > 9) return this.error(502, 'malformed status code');
-      status = status * 10 + d;
+    const at = (offset: number): number => (start + offset < end ? src[start + offset] : -1);
+    for (let k = 0; k < 5; k++) {
+      if (at(k) !== HTTP_SLASH[k]) return this.error(502, 'malformed status line', ['HPE_INVALID_CONSTANT', 'Expected HTTP/, RTSP/ or ICE/']);
     }
-    // RFC 9110 §15: status codes are 100..599.
-    if (status < 100 || status > 599) return this.error(502, 'malformed status code');
-    // The SP before an empty reason phrase is tolerated when missing (RFC 9112 §4: clients ignore the reason).
+    if (!isDigit(at(5))) return this.error(502, 'malformed status line', ['HPE_INVALID_VERSION', 'Invalid major version']);
+    if (at(6) !== 0x2e) return this.error(502, 'malformed status line', ['HPE_INVALID_VERSION', 'Expected dot']);
+    if (!isDigit(at(7))) return this.error(502, 'malformed status line', ['HPE_INVALID_VERSION', 'Invalid minor version']);
+    const version = String.fromCharCode(at(5), 0x2e, at(7));
+    if (!RESPONSE_VERSIONS.has(version)) return this.error(502, 'malformed status line', INVALID_VERSION);
+    if (at(8) !== SP) return this.error(502, 'malformed status line', ['HPE_INVALID_VERSION', 'Expected space after version']);
+    let status = 0;
+    for (let k = 9; k < 12; k++) {
+      const c = at(k);
+      if (!isDigit(c)) return this.error(502, 'malformed status code', INVALID_STATUS);
+      status = status * 10 + c - 0x30;
+    }
+    if (status < 100) return this.error(502, 'malformed status code', INVALID_STATUS);
+    // The SP before an empty reason phrase is tolerated when missing.
     if (end > start + 12) {
-      if (src[start + 12] !== SP) return this.error(502, 'malformed status line');
-      for (let i = start + 13; i < end; i++) {
-        if (!isFieldValueChar(src[i])) return this.error(502, 'invalid character in the reason phrase');
-      }
+      if (src[start + 12] !== SP) return this.error(502, 'malformed status line', INVALID_RESPONSE_STATUS);
       this.reason = src.toString('latin1', start + 13, end);
     }
     this.version = version;
@@ -347,7 +411,36 @@ export class ResponseHeadParser extends HeadParser<ResponseHead> {
     };
   }
 
-  protected error(_status: number, message: string): HandshakeError {
-    return new HandshakeError(502, message);
+  /**
+   * RFC 9112 §6.3: the body's framing, checked where llhttp checks it (at the field), with its errors:
+   * one Content-Length of digits only that fits 64 bits, never together with Transfer-Encoding.
+   */
+  protected override checkField(key: string, value: string): HandshakeError | undefined {
+    if (key === 'content-length') {
+      if (this.sawContentLength) return this.parseError(['HPE_UNEXPECTED_CONTENT_LENGTH', 'Duplicate Content-Length']);
+      if (this.sawTransferEncoding) return this.parseError(['HPE_INVALID_CONTENT_LENGTH', "Content-Length can't be present with Transfer-Encoding"]);
+      if (value === '') return this.parseError(['HPE_INVALID_CONTENT_LENGTH', 'Empty Content-Length']);
+      for (let k = 0; k < value.length; k++) {
+        if (!isDigit(value.charCodeAt(k))) return this.parseError(['HPE_INVALID_CONTENT_LENGTH', 'Invalid character in Content-Length']);
+      }
+      const digits = value.replace(/^0+/, '');
+      if (digits.length > 20 || (digits.length === 20 && digits > MAX_UINT64)) {
+        return this.parseError(['HPE_INVALID_CONTENT_LENGTH', 'Content-Length overflow']);
+      }
+      this.sawContentLength = true;
+    } else if (key === 'transfer-encoding') {
+      if (this.sawContentLength) return this.parseError(['HPE_INVALID_TRANSFER_ENCODING', "Transfer-Encoding can't be present with Content-Length"]);
+      this.sawTransferEncoding = true;
+    }
+    return undefined;
+  }
+
+  protected error(_status: number, _message: string, failure: ParseFailure): HandshakeError {
+    return this.parseError(failure);
+  }
+
+  /** The message is llhttp's reason, `code` its error code (a client reports `Parse Error: <reason>`). */
+  private parseError([code, reason]: ParseFailure): HandshakeError {
+    return new HandshakeError(502, reason, [], code);
   }
 }

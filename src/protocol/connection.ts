@@ -3,7 +3,7 @@ import { encodeClosePayload } from '../framing/close-payload.js';
 import { DEFAULT_MAX_FRAGMENTS, FrameDecoder, type FrameSink } from '../framing/frame-decoder.js';
 import { COPY_THRESHOLD, encodeFrame, encodeFrameInto, frameByte0, frameLength } from '../framing/frame-encoder.js';
 import { Opcode } from '../framing/opcodes.js';
-import { ProtocolError } from '../framing/protocol-error.js';
+import { ProtocolError, invalidUtf8Error, protocolError } from '../framing/protocol-error.js';
 import { isValidUtf8 } from '../framing/utf8.js';
 import type { Extension } from '../extensions/extension.js';
 import { cryptoMaskKeySource, type MaskKeySource } from './random-source.js';
@@ -450,9 +450,10 @@ export class Connection implements FrameSink {
       // RFC 6455 §7.1.2: both close frames exchanged; the TCP connection can go.
       this.endTransport();
     } else {
-      // RFC 6455 §5.5.1: echo the status code (1000 when the peer sent none) and, as `ws` does, the
-      // reason (copied into the new frame: the received one is a view of the read chunk).
-      if (code === CloseCode.NoStatus) this.close(CloseCode.Normal);
+      // RFC 6455 §5.5.1: echo the status code and, as `ws` does, the reason (copied into the new
+      // frame: the received one is a view of the read chunk); a close without a code is answered,
+      // as `ws` does, with an empty close frame (§7.1.5: the peer then sees 1005).
+      if (code === CloseCode.NoStatus) this.close();
       else this.close(code, reason);
     }
   }
@@ -507,7 +508,7 @@ export class Connection implements FrameSink {
     ends: readonly number[] | null = null,
   ): void {
     if (this.maxBufferedChunks > 0 && (this.heldEvents?.length ?? 0) >= this.maxBufferedChunks && error === null) {
-      this.fail(new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxBufferedChunks} frames waiting behind a decompression`));
+      this.fail(protocolError(RangeError, CloseCode.PolicyViolation, 'WS_ERR_TOO_MANY_BUFFERED_PARTS', 'Too many buffered chunks', false));
       return;
     }
     (this.heldEvents ??= []).push({ opcode, data, ends, isBinary, compressed, code, error });
@@ -526,7 +527,7 @@ export class Connection implements FrameSink {
       }
       // RFC 6455 §8.1: the inflated text must be valid UTF-8.
       if (!isBinary && !this.skipUtf8Validation && !isValidUtf8(result)) {
-        this.fail(new ProtocolError(CloseCode.InvalidPayload, 'invalid UTF-8 in text message'));
+        this.fail(invalidUtf8Error());
         return;
       }
       // What the application sends in reply, and the held events' replies, leave as one batch.

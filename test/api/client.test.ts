@@ -271,8 +271,6 @@ describe('the response', () => {
     [
       'no Upgrade header',
       (head, socket) => socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(head.headers['sec-websocket-key']!)}\r\n\r\n`),
-      'Invalid Upgrade header',
-      undefined,
       'Unexpected server response: 101',
     ],
     ['a subprotocol not offered', accept(['Sec-WebSocket-Protocol: other']), 'Server sent an invalid subprotocol', { protocols: ['chat'] }],
@@ -464,11 +462,12 @@ describe('opening handshake lifetime', () => {
     expect(code).toBe(1006);
   });
 
-  test('rfc6455: an invalid HTTP response fails the handshake', async () => {
+  test.each(CLIENTS)('%s: an invalid HTTP response fails the handshake with the HTTP parser\'s error', async (_name, Client) => {
     const { port } = await rawHttp((_head, socket) => socket.write('HTTP/1.1 101 OK\nbare LF\r\n\r\n'));
-    const ws = track(new WebSocket(`ws://127.0.0.1:${port}/`) as AnySocket);
+    const ws = track(new Client(`ws://127.0.0.1:${port}/`));
     const { error } = await failure(ws);
-    expect(error.message).toMatch(/^Invalid HTTP response/);
+    expect(error.message).toBe('Parse Error: Missing expected CR after response line');
+    expect((error as Error & { code?: string }).code).toBe('HPE_CR_EXPECTED');
   });
 });
 

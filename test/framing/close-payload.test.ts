@@ -39,7 +39,9 @@ describe('parseClosePayload', () => {
   it('one byte -> 1002', () => {
     const result = parseClosePayload(Buffer.from([0x03]));
     expect(result).toBeInstanceOf(ProtocolError);
+    expect(result).toBeInstanceOf(RangeError);
     expect((result as ProtocolError).closeCode).toBe(1002);
+    expect((result as ProtocolError).code).toBe('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH');
   });
 
   it('code only', () => {
@@ -60,6 +62,8 @@ describe('parseClosePayload', () => {
     const result = parseClosePayload(payload(code, Buffer.from('x')));
     expect(result).toBeInstanceOf(ProtocolError);
     expect((result as ProtocolError).closeCode).toBe(1002);
+    expect((result as ProtocolError).code).toBe('WS_ERR_INVALID_CLOSE_CODE');
+    expect((result as ProtocolError).message).toBe(`Invalid WebSocket frame: invalid status code ${code}`);
   });
 
   it.each([
@@ -71,6 +75,7 @@ describe('parseClosePayload', () => {
     const result = parseClosePayload(payload(1000, Buffer.from(hexReason, 'hex')));
     expect(result).toBeInstanceOf(ProtocolError);
     expect((result as ProtocolError).closeCode).toBe(1007);
+    expect((result as ProtocolError).code).toBe('WS_ERR_INVALID_UTF8');
   });
 
   it('an invalid code wins over an invalid reason (1002)', () => {

@@ -387,6 +387,65 @@ describe('FrameDecoder: protocol violations', () => {
   });
 });
 
+describe("FrameDecoder: error values as ws's receiver builds them", () => {
+  /** The one error of decoding `bytes`, as [class, code, message, closeCode]. */
+  function errorValue(bytes: Buffer, options?: Partial<FrameDecoderOptions>): [string, string, string, number] {
+    const sink = decode(bytes, [], options);
+    expect(sink.errors).toHaveLength(1);
+    const error = sink.errors[0]!;
+    // Still a ProtocolError for code written against rfc6455, whatever its own class.
+    expect(error).toBeInstanceOf(ProtocolError);
+    return [error.constructor.name, error.code, error.message, error.closeCode];
+  }
+  const frame = (message: string): string => `Invalid WebSocket frame: ${message}`;
+  const long = (high: number): Buffer => Buffer.from([0x82, 0xff, high >>> 24, (high >>> 16) & 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+  it.each<[string, Buffer, Partial<FrameDecoderOptions>, [string, string, string, number]]>([
+    ['RSV2', text('x', { rsv2: true }), {}, ['RangeError', 'WS_ERR_UNEXPECTED_RSV_2_3', frame('RSV2 and RSV3 must be clear'), 1002]],
+    ['RSV1 without an extension', text('x', { rsv1: true }), {}, ['RangeError', 'WS_ERR_UNEXPECTED_RSV_1', frame('RSV1 must be clear'), 1002]],
+    ['RSV1 before the opcode check', rawFrame({ opcode: 3, rsv1: true }), {}, ['RangeError', 'WS_ERR_UNEXPECTED_RSV_1', frame('RSV1 must be clear'), 1002]],
+    ['RSV1 on a continuation', Buffer.concat([text('a', { fin: false }), cont('b', { rsv1: true })]), { allowRsv1: true }, ['RangeError', 'WS_ERR_UNEXPECTED_RSV_1', frame('RSV1 must be clear'), 1002]],
+    ['RSV1 on a ping', ping('', { rsv1: true }), { allowRsv1: true }, ['RangeError', 'WS_ERR_UNEXPECTED_RSV_1', frame('RSV1 must be clear'), 1002]],
+    ['opcode 3', rawFrame({ opcode: 3 }), {}, ['RangeError', 'WS_ERR_INVALID_OPCODE', frame('invalid opcode 3'), 1002]],
+    ['opcode 15', rawFrame({ opcode: 15 }), {}, ['RangeError', 'WS_ERR_INVALID_OPCODE', frame('invalid opcode 15'), 1002]],
+    ['a lone continuation', cont('x'), {}, ['RangeError', 'WS_ERR_INVALID_OPCODE', frame('invalid opcode 0'), 1002]],
+    ['interleaved messages', Buffer.concat([text('a', { fin: false }), binary('b')]), {}, ['RangeError', 'WS_ERR_INVALID_OPCODE', frame('invalid opcode 2'), 1002]],
+    ['a fragmented close', close('', { fin: false }), {}, ['RangeError', 'WS_ERR_EXPECTED_FIN', frame('FIN must be set'), 1002]],
+    ['a ping of 126 bytes', ping('x'.repeat(126)), {}, ['RangeError', 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', frame('invalid payload length 126'), 1002]],
+    ['a close of 1 byte', close(Buffer.from([3])), {}, ['RangeError', 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', frame('invalid payload length 1'), 1002]],
+    ['unmasked from a client', text('x', { maskKey: null }), {}, ['RangeError', 'WS_ERR_EXPECTED_MASK', frame('MASK must be set'), 1002]],
+    ['masked from a server', text('x'), { role: 'client' }, ['RangeError', 'WS_ERR_UNEXPECTED_MASK', frame('MASK must be clear'), 1002]],
+    ['close code 1004', closeWith(1004), {}, ['RangeError', 'WS_ERR_INVALID_CLOSE_CODE', frame('invalid status code 1004'), 1002]],
+    ['a close reason not UTF-8', closeWith(1000, hex('ff')), {}, ['Error', 'WS_ERR_INVALID_UTF8', frame('invalid UTF-8 sequence'), 1007]],
+    ['text not UTF-8', text(hex('c328')), {}, ['Error', 'WS_ERR_INVALID_UTF8', frame('invalid UTF-8 sequence'), 1007]],
+    ['text not UTF-8 across frames', Buffer.concat([text(hex('e2'), { fin: false }), cont(hex('28a1'))]), {}, ['Error', 'WS_ERR_INVALID_UTF8', frame('invalid UTF-8 sequence'), 1007]],
+    ['text ending inside a code point', text(hex('61e282')), {}, ['Error', 'WS_ERR_INVALID_UTF8', frame('invalid UTF-8 sequence'), 1007]],
+    ['over maxPayload', binary('x'.repeat(11)), { maxPayload: 10 }, ['RangeError', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Max payload size exceeded', 1009]],
+    ['over maxFragments', Buffer.concat([binary('a', { fin: false }), cont('b', { fin: false })]), { maxFragments: 1 }, ['RangeError', 'WS_ERR_TOO_MANY_BUFFERED_PARTS', 'Too many message fragments', 1008]],
+    ['a length of 2^53', long(0x00200000), {}, ['RangeError', 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', 'Unsupported WebSocket frame: payload length > 2^53 - 1', 1009]],
+    // RFC 6455 §5.2: the most significant bit must be 0, a framing error (ws sends 1009 here too).
+    ['a length with the top bit set', long(0x80000000), {}, ['RangeError', 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', 'Unsupported WebSocket frame: payload length > 2^53 - 1', 1002]],
+  ])('%s', (_name, bytes, options, expected) => {
+    expect(errorValue(bytes, options)).toEqual(expected);
+  });
+
+  it('a close of 1 byte fails at its header, before its payload arrives', () => {
+    expect(errorValue(close(Buffer.from([3])).subarray(0, 2))[1]).toBe('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH');
+  });
+
+  it('instanceof ProtocolError: the decoder\'s errors, new ProtocolError(...), not other errors; a subclass checks its prototype', () => {
+    const own = new ProtocolError(1008, 'policy');
+    expect(own).toBeInstanceOf(ProtocolError);
+    expect([own.name, own.code, own.closeCode]).toEqual(['ProtocolError', 'WS_ERR_PROTOCOL_VIOLATION', 1008]);
+    expect(new RangeError('x')).not.toBeInstanceOf(ProtocolError);
+    expect((null as unknown) instanceof ProtocolError).toBe(false);
+    class Sub extends ProtocolError {}
+    expect(new Sub(1002, 'x')).toBeInstanceOf(Sub);
+    expect(new Sub(1002, 'x')).toBeInstanceOf(ProtocolError);
+    expect(own).not.toBeInstanceOf(Sub);
+  });
+});
+
 describe('FrameDecoder: fail-fast UTF-8 (Autobahn 6.4.x)', () => {
   const kosme = hex('cebae1bdb9cf83cebcceb5');
   const edited = Buffer.from('edited');

@@ -384,7 +384,7 @@ describe('permessage-deflate: hostile input over a real socket', () => {
     const grownArrayBuffers = after.arrayBuffers - before.arrayBuffers;
     expect(grownRss).toBeLessThan(64 * MiB);
     expect(grownArrayBuffers).toBeLessThan(64 * MiB);
-    if (serverErrors.length > 0) expect(serverErrors[0]!.message).toMatch(/inflate|maxPayload|too big|large/i);
+    if (serverErrors.length > 0) expect(serverErrors[0]!.message).toBe('Max payload size exceeded');
   });
 
   test('(c) corrupt deflate data gets 1007 and a clean end', async () => {
@@ -688,7 +688,7 @@ describe('permessage-deflate: fragments, close order, client limits', () => {
     serverSide.send(Buffer.alloc(8 * MiB), { binary: true }); // ~8 KiB on the wire
     // After failing the connection the peer's reply is read but not parsed: 1006, as ws reports.
     expect(await closed).toBe(1006);
-    expect(errors.map((e) => e.message).join()).toMatch(/maxPayload/);
+    expect(errors.map((e) => e.message).join()).toBe('Max payload size exceeded');
     const [peerCode] = (await serverClosed) as [number];
     expect(peerCode).toBe(1009);
   });
