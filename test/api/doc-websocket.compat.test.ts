@@ -594,9 +594,7 @@ describe('WebSocket methods', () => {
     }, ['s: no code 1005 <Buffer "">', 'c: code 1001 <Buffer "away">', 's: code 1001 <Buffer "away">'], CROSS),
   );
 
-  // pending errors: close-frame-without-code echo (rfc6455 answers an empty close frame with 1000, so the
-  // side that closed without a code sees 1000 where ws sees 1005).
-  test.skip(
+  test(
     'close() without a code: the closing side also sees 1005',
     sideBySide(async (run) => {
       const { client } = await run.pair();
