@@ -59,7 +59,7 @@ function onSocketEnd(this: TransportSocket): void {
 function onSocketError(this: TransportSocket): void {
   // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with
   // 1006 through 'close'; it never throws.
-  this.destroy();
+  this[kTransport].destroy();
 }
 function onSocketClose(this: TransportSocket): void {
   this[kTransport].onClose();
@@ -170,7 +170,16 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   /** Drop the connection at once, without a closing handshake. */
   terminate(): void {
+    this.destroy();
+  }
+
+  /**
+   * Destroy the socket and tell the connection at once, not at 'close' (a loop turn later): a compression
+   * or a Blob read that ends in between finds it closed, and what it owes fails as it would after 'close'.
+   */
+  destroy(): void {
     this.socket.destroy();
+    this.connection.transportClosed();
   }
 
   // ---- socket events ----------------------------------------------------------------------
@@ -238,7 +247,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   }
 
   abort(): void {
-    this.socket.destroy();
+    this.destroy();
   }
 
   onWritesFlushed(): void {
@@ -279,8 +288,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   private armCloseTimer(): void {
     if (this.closeTimer !== undefined || this.closed) return;
-    const socket = this.socket;
-    this.closeTimer = setTimeout(() => socket.destroy(), this.closeTimeout);
+    this.closeTimer = setTimeout(() => this.destroy(), this.closeTimeout);
     this.closeTimer.unref?.();
   }
 }
