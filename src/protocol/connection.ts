@@ -293,6 +293,7 @@ export class Connection implements FrameSink {
   private compressFrame(opcode: number, data: Buffer, fin: boolean, cb: WriteCallback | undefined): void {
     if (this.readyState === ReadyState.CLOSED) {
       // The extension is closed and would never call back.
+      this.compressing = false;
       if (cb !== undefined) process.nextTick(cb, connectionClosedError());
       return;
     }
@@ -302,10 +303,10 @@ export class Connection implements FrameSink {
     this.extension!.compress(data, fin, (error, result) => {
       // The transport went first: transportClosed() has failed this callback already.
       if (this.readyState === ReadyState.CLOSED) return;
-      this.compressing = false;
       this.compressingCb = undefined;
       this.heldBytes -= data.length;
       if (error !== null || result === undefined) {
+        this.compressing = false;
         // A local zlib failure: not the peer's doing, but the stream cannot go on.
         const failure = error ?? new Error('compression failed');
         if (cb !== undefined) cb(failure);
@@ -319,22 +320,34 @@ export class Connection implements FrameSink {
         this.fail(new ProtocolError(CloseCode.InternalError, failure.message));
         return;
       }
-      // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
+      // RFC 7692 §6: RSV1 marks the first frame of a compressed message only. (Still `compressing`
+      // while the held writes leave: a frame queued meanwhile, such as the close frame of a limit that
+      // this write trips, takes its place behind them.)
       this.writeFrame(opcode, result, fin, opcode !== Opcode.Continuation, cb);
-      const held = this.heldWrites;
-      while (held !== null && held.length > 0 && !this.compressing) {
-        const write = held.shift()!;
-        this.heldBytes -= write.data.length;
-        this.queueFrame(write.opcode, write.data, write.fin, write.compress, write.cb);
-      }
-      if (this.compressing) return;
-      if (this.endAfterWrites) {
-        this.endAfterWrites = false;
-        writeBatch(this.handler);
-        this.handler.endTransport();
-      }
-      this.handler.onWritesFlushed();
+      this.flushHeldWrites();
     });
+  }
+
+  /** Write the frames held behind a compression, in order, until one of them is compressed in turn. */
+  private flushHeldWrites(): void {
+    const held = this.heldWrites;
+    while (held !== null && held.length > 0) {
+      const write = held.shift()!;
+      this.heldBytes -= write.data.length;
+      if (write.compress) {
+        this.compressFrame(write.opcode, write.data, write.fin, write.cb);
+        return;
+      }
+      this.writeFrame(write.opcode, write.data, write.fin, false, write.cb);
+    }
+    this.compressing = false;
+    if (this.readyState === ReadyState.CLOSED) return;
+    if (this.endAfterWrites) {
+      this.endAfterWrites = false;
+      writeBatch(this.handler);
+      this.handler.endTransport();
+    }
+    this.handler.onWritesFlushed();
   }
 
   private writeFrame(opcode: number, payload: Buffer, fin: boolean, rsv1: boolean, cb?: WriteCallback): void {

@@ -52,9 +52,7 @@ function endOnce(socket: Socket): void {
   if (!socket.writableEnded) socket.end();
 }
 function onSocketEnd(this: TransportSocket): void {
-  // The peer half-closed: nothing more will arrive, so finish our side too (usually it has already:
-  // we answered its close frame).
-  endOnce(this);
+  this[kTransport].onEnd();
 }
 function onSocketError(this: TransportSocket): void {
   // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with
@@ -205,6 +203,15 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
       socket.uncork();
       if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
     }
+  }
+
+  /**
+   * @internal The peer half-closed: nothing more will arrive, so finish our side too (usually it has
+   * already: we answered its close frame). Nothing more can leave either: the connection is over.
+   */
+  onEnd(): void {
+    endOnce(this.socket);
+    this.connection.transportClosed();
   }
 
   /** @internal The socket closed. */

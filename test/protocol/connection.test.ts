@@ -391,6 +391,32 @@ describe('Connection: every callback once, when the transport goes', () => {
     expect(results).toEqual(['reply:WebSocket is not open: the connection closed']);
   });
 
+  test('a limit tripped by the write of a compressed message: the frames held behind it leave before the close frame', async () => {
+    const { connection, handler } = setup('server', { extension: deflatePair() });
+    const original = handler.write.bind(handler);
+    let tripped = false;
+    const ended: number[] = [];
+    handler.endTransport = () => void ended.push(handler.written.length);
+    handler.write = (data: Buffer) => {
+      original(data);
+      // As the transport's maxBufferedAmount check does, from inside the write of the compressed message.
+      if (!tripped) {
+        tripped = true;
+        connection.fail(new ProtocolError(1008, 'over the limit'));
+      }
+    };
+    connection.send(Buffer.alloc(5000, 'compressible '), false, true, undefined, true);
+    connection.send(Buffer.from('held one'), false, true, undefined, false);
+    connection.ping(Buffer.from('held two'));
+    for (let i = 0; i < 50 && ended.length === 0; i++) await settle();
+    const frames = handler.frames();
+    expect(frames.map((f) => f.opcode)).toEqual([Opcode.Text, Opcode.Text, Opcode.Ping, Opcode.Close]);
+    expect(frames[3]!.payload.readUInt16BE(0)).toBe(1008);
+    // TCP ends after the close frame, not before the held frames.
+    expect(ended).toEqual([handler.written.length]);
+    connection.transportClosed();
+  });
+
   test('close(cb) on a connection that already sent its close frame calls back with an error', async () => {
     const { connection } = setup('server');
     const results: string[] = [];
