@@ -1,6 +1,6 @@
 // Every send/ping/pong callback is called exactly once, asynchronously, with an Error iff its frame was
 // not delivered: random interleavings of sends (compressed or not, small to large, Blobs), pings, pongs,
-// close, terminate, the peer's close or reset, the server closing or shutting down and the
+// close, terminate, the peer's close, reset or pause, the server closing or shutting down and the
 // maxBufferedAmount limit, over real loopback connections (our server and client, and each of them
 // against ws), with and without permessage-deflate.
 import fc from 'fast-check';
@@ -17,8 +17,9 @@ type AnyServer = any;
 type Size = 'small' | 'medium' | 'large';
 type Op =
   | { kind: 'send'; size: Size; binary: boolean; compress: boolean; blob: boolean }
+  | { kind: 'burst'; count: number }
   | { kind: 'ping' | 'pong'; blob: boolean }
-  | { kind: 'close' | 'terminate' | 'peerReset' | 'peerClose' | 'serverClose' | 'serverShutdown' }
+  | { kind: 'close' | 'terminate' | 'peerReset' | 'peerClose' | 'peerPause' | 'serverClose' | 'serverShutdown' }
   | { kind: 'tick'; ms: number };
 
 interface Run {
@@ -63,18 +64,21 @@ function opArbitrary(serverIsOurs: boolean): fc.Arbitrary<Op> {
   });
   const control = fc.record({ kind: fc.constantFrom('ping' as const, 'pong' as const), blob: fc.boolean() });
   const once = fc.record({
-    kind: fc.constantFrom<'close' | 'terminate' | 'peerReset' | 'peerClose' | 'serverClose' | 'serverShutdown'>(
+    kind: fc.constantFrom<'close' | 'terminate' | 'peerReset' | 'peerClose' | 'peerPause' | 'serverClose' | 'serverShutdown'>(
       'close',
       'terminate',
       'peerReset',
       'peerClose',
+      'peerPause',
       'serverClose',
       ...(serverIsOurs ? (['serverShutdown'] as const) : []),
     ),
   });
   const tick = fc.record({ kind: fc.constant('tick' as const), ms: fc.constantFrom(0, 0, 1, 5) });
+  const burst = fc.record({ kind: fc.constant('burst' as const), count: fc.integer({ min: 2, max: 6 }) });
   return fc.oneof(
     { arbitrary: send as fc.Arbitrary<Op>, weight: 8 },
+    { arbitrary: burst as fc.Arbitrary<Op>, weight: 1 },
     { arbitrary: control as fc.Arbitrary<Op>, weight: 2 },
     { arbitrary: once as fc.Arbitrary<Op>, weight: 1 },
     { arbitrary: tick as fc.Arbitrary<Op>, weight: 3 },
@@ -84,7 +88,7 @@ function opArbitrary(serverIsOurs: boolean): fc.Arbitrary<Op> {
 function runArbitrary(serverIsOurs: boolean): fc.Arbitrary<Run> {
   return fc.record({
     ops: fc.array(opArbitrary(serverIsOurs), { minLength: 1, maxLength: MAX_OPS }),
-    maxBufferedAmount: fc.constantFrom(0, 0, 128 * 1024),
+    maxBufferedAmount: fc.constantFrom(0, 0, 16 * 1024),
     concurrencyLimit: fc.constantFrom(1, 10),
     errorListener: fc.boolean(),
     finale: fc.constantFrom('close' as const, 'terminate' as const),
@@ -95,11 +99,26 @@ function runArbitrary(serverIsOurs: boolean): fc.Arbitrary<Run> {
 
 const SIZES: Record<Size, number> = { small: 40, medium: 12_000, large: 400_000 };
 
+/** Text that deflate shrinks by about a quarter only, so that large messages stay large on the wire. */
+const NOISE = noise(SIZES.large);
+
+function noise(length: number): string {
+  let x = 0x9e3779b9;
+  let text = '';
+  for (let i = 0; i < length; i++) {
+    // xorshift32
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    text += String.fromCharCode(97 + ((x >>> 0) % 26));
+  }
+  return text;
+}
+
 function payload(id: number, size: Size): string {
   const head = `#${id}#`;
-  const filler = 'the quick brown fox jumps over the lazy dog ';
   const length = Math.max(head.length, SIZES[size] - (id % 7));
-  return (head + filler.repeat(Math.ceil(length / filler.length))).slice(0, length);
+  return head + NOISE.slice(0, length - head.length);
 }
 
 function idOf(data: Buffer | ArrayBuffer | Buffer[] | string): number {
@@ -207,6 +226,14 @@ async function playRun(pair: Pair, deflate: boolean, run: Run): Promise<void> {
         done();
         break;
       }
+      case 'burst':
+        // Medium messages in one go: with deflate, all but the first wait behind a compression.
+        for (let i = 0; i < op.count; i++) {
+          const { id, cb, done } = callback('send');
+          a.send(payload(id, 'medium'), cb);
+          done();
+        }
+        break;
       case 'ping':
       case 'pong': {
         const { id, cb, done } = callback(op.kind);
@@ -227,6 +254,10 @@ async function playRun(pair: Pair, deflate: boolean, run: Run): Promise<void> {
       case 'peerClose':
         b.close(1000);
         break;
+      case 'peerPause':
+        // The peer stops reading (until the ops are over): A's writes pile up, maxBufferedAmount trips.
+        b.pause();
+        break;
       case 'serverClose':
         server.close();
         break;
@@ -239,6 +270,7 @@ async function playRun(pair: Pair, deflate: boolean, run: Run): Promise<void> {
     }
   }
 
+  b.resume();
   if (a.readyState === 1) {
     if (run.finale === 'close') a.close(1000);
     else a.terminate();
