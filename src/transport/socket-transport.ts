@@ -210,7 +210,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
    * already: we answered its close frame). Nothing more can leave either: the connection is over.
    */
   onEnd(): void {
-    endOnce(this.socket);
+    // (With the close timer: a peer that half-closes and stops reading cannot hold the socket open.)
+    this.endTransport();
     this.connection.transportClosed();
   }
 
