@@ -118,6 +118,23 @@ describe('callbacks compared with ws', () => {
     }
   });
 
+  test('a Blob that cannot be read: its error goes to its callback and to every send behind it, then error and close', async () => {
+    class UnreadableBlob extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        return Promise.reject(new Error('unreadable'));
+      }
+    }
+    const log = await sideBySide(async (impl) => {
+      const { client } = await connected(impl, false);
+      const { log, cb } = journal(client);
+      client.on('error', (error: Error) => log.push(`error event: ${error.message}`));
+      client.send(new UnreadableBlob(['x']), cb('blob'));
+      client.send('behind', cb('behind'));
+      return settled(log, 4);
+    });
+    expect(log).toEqual(['behind: Error unreadable', 'blob: Error unreadable', 'error event: unreadable', 'close 1006']);
+  });
+
   test('send(blob) then close(): the Blob and what follows it are delivered, then the close', async () => {
     const log = await sideBySide(async (impl) => {
       const { client, received } = await connected(impl, true);
