@@ -191,6 +191,23 @@ describe('callbacks compared with ws', () => {
     ]);
   });
 
+  test('the peer half-closes TCP without a close frame: a send right after its FIN is refused with the readyState', async () => {
+    for (const deflate of [false, true]) {
+      const log = await sideBySide(async (impl) => {
+        const { client, server } = await connected(impl, deflate);
+        const { log, cb } = journal(client);
+        // Listening after the library: this runs once the library has seen the FIN.
+        client._socket.once('end', () => {
+          log.push(`readyState after FIN: ${client.readyState}`);
+          client.send('after FIN', cb('after FIN'));
+        });
+        server._socket.end();
+        return settled(log, 3);
+      });
+      expect(log).toEqual(['after FIN: Error WebSocket is not open: readyState 2 (CLOSING)', 'readyState after FIN: 2', 'close 1006']);
+    }
+  });
+
   test('the peer closes while a compressed message is on its way: it is delivered, then both close 1000', async () => {
     const log = await sideBySide(async (impl) => {
       const { client, server, received } = await connected(impl, true);
