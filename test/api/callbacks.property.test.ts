@@ -49,6 +49,7 @@ const PAIRS: Pair[] = [
   { name: 'our client + a ws server', server: 'ws', client: 'ours', side: 'client' },
 ];
 
+// 6 runs x 8 cases by default (a few seconds); CALLBACK_RUNS=120 for a longer search by hand.
 const RUNS_PER_CASE = Number(process.env.CALLBACK_RUNS ?? 6);
 const MAX_OPS = 12;
 
