@@ -634,10 +634,16 @@ export class WebSocket extends EventEmitter implements TransportListener {
       this._queuedBytes -= op.bytes;
       const connection = this._transport!.connection;
       if (op.error !== null) {
-        // As `ws`: a Blob that cannot be read fails the connection.
-        op.cb?.(op.error);
-        this._emitError(op.error);
+        // As `ws`: a Blob that cannot be read fails the connection, and its error is what every send
+        // queued behind it gets.
+        const error = op.error;
+        const owed = queue.splice(0);
+        this._queuedBytes = 0;
+        // Terminated first: a send made from one of these callbacks is refused, not queued.
         this.terminate();
+        op.cb?.(error);
+        for (const behind of owed) behind.cb?.(error);
+        this._emitError(error);
       } else if (connection.closeFrameSent || connection.readyState === ReadyState.CLOSED) {
         op.cb?.(new Error('The socket was closed while the blob was being read'));
       } else {

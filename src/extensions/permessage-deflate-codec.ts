@@ -24,13 +24,14 @@
  *   it is the empty last piece of a fragmented one. A received message without any compressed byte
  *   inflates to nothing without touching zlib (the trailer alone would leave zlib inside a half-read
  *   stored block and desynchronize the next message).
- * - Callbacks run on a later tick (process.nextTick), outside zlib's stream callbacks.
+ * - Callbacks run on a later tick (process.nextTick), outside zlib's stream callbacks, and not at all once
+ *   close() was called, even when they were already scheduled.
  * - Every zlib operation goes through the process-wide concurrency limiter, one operation per direction
  *   at a time, so each direction completes in call order.
  */
 import zlib from 'node:zlib';
 import { CloseCode } from '../framing/close-codes.js';
-import { type ProtocolError, asProtocolError, maxPayloadError } from '../framing/protocol-error.js';
+import { ProtocolError, asProtocolError, maxPayloadError } from '../framing/protocol-error.js';
 import type { ExtensionOffer } from '../handshake/token-list.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import type { Extension, TransformCallback } from './extension.js';
@@ -198,7 +199,7 @@ export class PerMessageDeflateCodec implements Extension {
   private submit(lane: Lane, job: Job): void {
     if (this.closed) return;
     if (lane.error !== null) {
-      process.nextTick(job.cb, lane.error);
+      process.nextTick(PerMessageDeflateCodec.callBack, this, job.cb, lane.error);
       return;
     }
     lane.push(job);
@@ -218,9 +219,22 @@ export class PerMessageDeflateCodec implements Extension {
       }
       lane.current = job;
       lane.release = release;
-      if (lane === this.inbound) this.inflate(job);
-      else this.deflate(job);
+      try {
+        if (lane === this.inbound) this.inflate(job);
+        else this.deflate(job);
+      } catch (error) {
+        // zlib could not set up a stream (out of memory): a local failure that ends this direction, with
+        // its callbacks; nothing throws into whichever job's release() started this one.
+        const message = error instanceof Error ? error.message : String(error);
+        if (lane === this.inbound) this.fail(lane, new ProtocolError(CloseCode.InternalError, `decompression failed: ${message}`));
+        else this.fail(lane, new Error(`compression failed: ${message}`));
+      }
     });
+  }
+
+  /** Runs a scheduled callback unless the codec was closed since (the contract of Extension.close). */
+  private static callBack(codec: PerMessageDeflateCodec, cb: TransformCallback, error: ProtocolError | Error | null, result?: Buffer): void {
+    if (!codec.closed) cb(error, result);
   }
 
   /**
@@ -234,7 +248,7 @@ export class PerMessageDeflateCodec implements Extension {
     lane.release = null;
     release();
     this.pump(lane);
-    process.nextTick(job.cb, null, result);
+    process.nextTick(PerMessageDeflateCodec.callBack, this, job.cb, null, result);
   }
 
   /** End one direction: release its stream and fail its current and queued jobs with `error`. */
@@ -243,7 +257,7 @@ export class PerMessageDeflateCodec implements Extension {
     lane.error = error;
     if (lane === this.inbound) this.releaseInflater();
     else this.releaseDeflater();
-    for (const cb of lane.drop()) process.nextTick(cb, error);
+    for (const cb of lane.drop()) process.nextTick(PerMessageDeflateCodec.callBack, this, cb, error);
   }
 
   // ---- receive --------------------------------------------------------------------------------

@@ -139,6 +139,8 @@ export class Connection implements FrameSink {
   private heldEvents: HeldEvent[] | null = null;
   /** An outgoing message is being compressed; later writes wait in `heldWrites`. */
   private compressing = false;
+  /** The callback of the message being compressed: the transport may go before the compression ends. */
+  private compressingCb: WriteCallback | undefined = undefined;
   private heldWrites: HeldWrite[] | null = null;
   /** The transport is to be ended once the held writes are out. */
   private endAfterWrites = false;
@@ -239,7 +241,10 @@ export class Connection implements FrameSink {
    * frame without a payload. The caller validates code and reason.
    */
   close(code?: number, reason?: string | Buffer, cb?: WriteCallback): void {
-    if (this.closeFrameSent || this.readyState === ReadyState.CLOSED) return;
+    if (this.closeFrameSent || this.readyState === ReadyState.CLOSED) {
+      if (cb !== undefined) process.nextTick(cb, new Error('WebSocket is not open: a close frame was already sent'));
+      return;
+    }
     const payload = encodeClosePayload(code, reason); // throws on a misuse, before any state changes
     this.closeFrameSent = true;
     this.readyState = ReadyState.CLOSING;
@@ -251,20 +256,32 @@ export class Connection implements FrameSink {
     }
   }
 
-  /** The transport is gone (TCP closed or destroyed). */
+  /**
+   * The transport is gone (TCP closed or destroyed; the transport may say so as it destroys the socket,
+   * and again once it has closed). Every callback still owed gets an error, on the next tick.
+   */
   transportClosed(): void {
+    if (this.readyState === ReadyState.CLOSED) return;
     this.readyState = ReadyState.CLOSED;
     // (The error is only built when the batch has callbacks: this runs for every connection.)
     dropBatch(this.handler, connectionClosedError);
     this.decoder.stop();
+    // After close() the extension calls back no more: the message it was compressing, and the writes
+    // held behind it, are failed here (with `ws`'s words).
     this.extension?.close();
     if (this.heldEvents !== null) this.heldEvents.length = 0;
     this.heldBytes = 0;
-    if (this.heldWrites !== null) {
-      for (const write of this.heldWrites.splice(0)) {
-        if (write.cb !== undefined) process.nextTick(write.cb, new Error('WebSocket is not open: the connection closed'));
-      }
-    }
+    if (this.compressing || this.heldWrites !== null) this.dropCompression();
+  }
+
+  /** The message being compressed and the writes held behind it will never leave: fail their callbacks. */
+  private dropCompression(): void {
+    const owed: WriteCallback[] = [];
+    if (this.compressing && this.compressingCb !== undefined) owed.push(this.compressingCb);
+    this.compressing = false;
+    this.compressingCb = undefined;
+    for (const write of this.heldWrites?.splice(0) ?? []) if (write.cb !== undefined) owed.push(write.cb);
+    if (owed.length > 0) process.nextTick(callEach, owed, new Error('The socket was closed while data was being compressed'));
   }
 
   /** Half-close TCP once every frame queued before this point is written (after a compression). */
@@ -292,12 +309,22 @@ export class Connection implements FrameSink {
   }
 
   private compressFrame(opcode: number, data: Buffer, fin: boolean, cb: WriteCallback | undefined): void {
+    if (this.readyState === ReadyState.CLOSED) {
+      // The extension is closed and would never call back.
+      this.compressing = false;
+      if (cb !== undefined) process.nextTick(cb, connectionClosedError());
+      return;
+    }
     this.compressing = true;
+    this.compressingCb = cb;
     this.heldBytes += data.length;
     this.extension!.compress(data, fin, (error, result) => {
-      this.compressing = false;
+      // The transport went first: transportClosed() has failed this callback already.
+      if (this.readyState === ReadyState.CLOSED) return;
+      this.compressingCb = undefined;
       this.heldBytes -= data.length;
       if (error !== null || result === undefined) {
+        this.compressing = false;
         // A local zlib failure: not the peer's doing, but the stream cannot go on.
         const failure = error ?? new Error('compression failed');
         if (cb !== undefined) cb(failure);
@@ -311,22 +338,34 @@ export class Connection implements FrameSink {
         this.fail(new ProtocolError(CloseCode.InternalError, failure.message));
         return;
       }
-      // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
+      // RFC 7692 §6: RSV1 marks the first frame of a compressed message only. (Still `compressing`
+      // while the held writes leave: a frame queued meanwhile, such as the close frame of a limit that
+      // this write trips, takes its place behind them.)
       this.writeFrame(opcode, result, fin, opcode !== Opcode.Continuation, cb);
-      const held = this.heldWrites;
-      while (held !== null && held.length > 0 && !this.compressing) {
-        const write = held.shift()!;
-        this.heldBytes -= write.data.length;
-        this.queueFrame(write.opcode, write.data, write.fin, write.compress, write.cb);
-      }
-      if (this.compressing) return;
-      if (this.endAfterWrites) {
-        this.endAfterWrites = false;
-        writeBatch(this.handler);
-        this.handler.endTransport();
-      }
-      this.handler.onWritesFlushed();
+      this.flushHeldWrites();
     });
+  }
+
+  /** Write the frames held behind a compression, in order, until one of them is compressed in turn. */
+  private flushHeldWrites(): void {
+    const held = this.heldWrites;
+    while (held !== null && held.length > 0) {
+      const write = held.shift()!;
+      this.heldBytes -= write.data.length;
+      if (write.compress) {
+        this.compressFrame(write.opcode, write.data, write.fin, write.cb);
+        return;
+      }
+      this.writeFrame(write.opcode, write.data, write.fin, false, write.cb);
+    }
+    this.compressing = false;
+    if (this.readyState === ReadyState.CLOSED) return;
+    if (this.endAfterWrites) {
+      this.endAfterWrites = false;
+      writeBatch(this.handler);
+      this.handler.endTransport();
+    }
+    this.handler.onWritesFlushed();
   }
 
   private writeFrame(opcode: number, payload: Buffer, fin: boolean, rsv1: boolean, cb?: WriteCallback): void {
@@ -578,4 +617,8 @@ const FRAME_OUT: Buffer[] = [];
 
 function connectionClosedError(): Error {
   return new Error('WebSocket is not open: the connection closed');
+}
+
+function callEach(callbacks: readonly WriteCallback[], error: Error): void {
+  for (const cb of callbacks) cb(error);
 }

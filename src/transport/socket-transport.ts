@@ -54,14 +54,12 @@ function endOnce(socket: Socket): void {
   if (!socket.writableEnded) socket.end();
 }
 function onSocketEnd(this: TransportSocket): void {
-  // The peer half-closed: nothing more will arrive, so finish our side too (usually it has already:
-  // we answered its close frame).
-  endOnce(this);
+  this[kTransport].onEnd();
 }
 function onSocketError(this: TransportSocket): void {
   // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with
   // 1006 through 'close'; it never throws.
-  this.destroy();
+  this[kTransport].destroy();
 }
 function onSocketClose(this: TransportSocket): void {
   this[kTransport].onClose();
@@ -174,7 +172,16 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   /** Drop the connection at once, without a closing handshake. */
   terminate(): void {
+    this.destroy();
+  }
+
+  /**
+   * Destroy the socket and tell the connection at once, not at 'close' (a loop turn later): a compression
+   * or a Blob read that ends in between finds it closed, and what it owes fails as it would after 'close'.
+   */
+  destroy(): void {
     this.socket.destroy();
+    this.connection.transportClosed();
   }
 
   // ---- socket events ----------------------------------------------------------------------
@@ -200,6 +207,16 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
       socket.uncork();
       if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
     }
+  }
+
+  /**
+   * @internal The peer half-closed: nothing more will arrive, so finish our side too (usually it has
+   * already: we answered its close frame). Nothing more can leave either: the connection is over.
+   */
+  onEnd(): void {
+    // (With the close timer: a peer that half-closes and stops reading cannot hold the socket open.)
+    this.endTransport();
+    this.connection.transportClosed();
   }
 
   /** @internal The socket closed. */
@@ -242,7 +259,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   }
 
   abort(): void {
-    this.socket.destroy();
+    this.destroy();
   }
 
   onWritesFlushed(): void {
@@ -322,8 +339,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   private armCloseTimer(): void {
     if (this.closeTimer !== undefined || this.closed) return;
-    const socket = this.socket;
-    this.closeTimer = setTimeout(() => socket.destroy(), this.closeTimeout);
+    this.closeTimer = setTimeout(() => this.destroy(), this.closeTimeout);
     this.closeTimer.unref?.();
   }
 }

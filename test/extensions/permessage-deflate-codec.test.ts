@@ -5,6 +5,7 @@ import zlib from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sharedLimiter } from '../../src/extensions/concurrency-limiter.js';
 import type { Extension } from '../../src/extensions/extension.js';
+import { PerMessageDeflateCodec } from '../../src/extensions/permessage-deflate-codec.js';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from '../../src/extensions/permessage-deflate.js';
 import { CloseCode } from '../../src/framing/close-codes.js';
 import { ProtocolError } from '../../src/framing/protocol-error.js';
@@ -575,6 +576,56 @@ describe('close()', () => {
     expect(called).toBe(0);
     expect(sharedLimiter(1).active).toBe(0);
     for (const e of [a.server, b.client, b.server]) e.close();
+  });
+
+  it('a callback already scheduled when close() is called does not run', async () => {
+    const { client, server } = ourPair();
+    // A failed inflate direction answers every later call with its error, on the next tick.
+    await rejection(run((cb) => server.decompress(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00]), true, 0, cb)));
+    let called = 0;
+    server.decompress(Buffer.from('00', 'hex'), true, 0, () => called++);
+    server.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(called).toBe(0);
+    client.close();
+  });
+});
+
+describe('a zlib stream that cannot be created', () => {
+  /** A codec whose zlib options zlib itself refuses (as it would refuse to allocate a stream). */
+  function brokenCodec(deflateOptions: zlib.ZlibOptions, inflateOptions: zlib.ZlibOptions): PerMessageDeflateCodec {
+    const direction = { windowBits: 15, noContextTakeover: false };
+    return new PerMessageDeflateCodec({
+      params: { name: 'permessage-deflate', params: [] },
+      send: direction,
+      receive: direction,
+      threshold: 0,
+      limiter: sharedLimiter(1),
+      deflateOptions,
+      inflateOptions,
+    });
+  }
+
+  it('fails its direction through the callbacks (compression: an Error), and frees the limiter slot', async () => {
+    const codec = brokenCodec({ level: 42 }, {});
+    const results: string[] = [];
+    const first = new Promise<void>((resolve) => codec.compress(Buffer.from('a'), true, (error) => resolve(void results.push(String(error?.message)))));
+    const second = new Promise<void>((resolve) => codec.compress(Buffer.from('b'), true, (error) => resolve(void results.push(String(error?.message)))));
+    await Promise.all([first, second]);
+    expect(results).toHaveLength(2);
+    expect(results[0]).toMatch(/^compression failed: /);
+    expect(results[1]).toBe(results[0]);
+    expect(sharedLimiter(1).active).toBe(0);
+    codec.close();
+  });
+
+  it('decompression: a 1011 ProtocolError (a local failure, not the peer’s)', async () => {
+    const codec = brokenCodec({}, { chunkSize: 1 });
+    const error = await rejection(run((cb) => codec.decompress(Buffer.from('4a0400', 'hex'), true, 0, cb)));
+    expect(error.closeCode).toBe(CloseCode.InternalError);
+    expect(error.message).toMatch(/^decompression failed: /);
+    expect(sharedLimiter(1).active).toBe(0);
+    codec.close();
   });
 });
 

@@ -321,6 +321,119 @@ describe('Connection with permessage-deflate', () => {
   });
 });
 
+describe('Connection: every callback once, when the transport goes', () => {
+  function deflatePair(options = { threshold: 0 }): Extension {
+    const clientSide = new PerMessageDeflate(options);
+    const accepted = new PerMessageDeflate(options).negotiate([clientSide.offer()]);
+    if (accepted === null) throw new Error('negotiation failed');
+    return accepted.extension;
+  }
+  const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+  test('a message being compressed and the frames held behind it get ws’s error, in order, once', async () => {
+    const { connection, handler } = setup('server', { extension: deflatePair() });
+    const results: string[] = [];
+    const record = (name: string) => (error?: Error | null) => results.push(`${name}:${error?.message ?? 'ok'}`);
+    connection.send(Buffer.alloc(100_000, 'compress me '), false, true, record('compressed'), true);
+    connection.send(Buffer.from('plain'), false, true, record('behind'), false);
+    connection.ping(Buffer.from('p'), record('ping'));
+    connection.transportClosed();
+    connection.transportClosed(); // the transport says it twice: as it destroys the socket, and at 'close'
+    expect(results).toEqual([]); // never inside the call
+    for (let i = 0; i < 10 && results.length < 3; i++) await settle();
+    const message = 'The socket was closed while data was being compressed';
+    expect(results).toEqual([`compressed:${message}`, `behind:${message}`, `ping:${message}`]);
+    // The compression finishing later writes nothing and calls nothing.
+    for (let i = 0; i < 5; i++) await settle();
+    expect(results).toHaveLength(3);
+    expect(handler.written).toEqual([]);
+  });
+
+  test('a compression waiting in the limiter’s queue is failed too, and its slot does not leak', async () => {
+    const options = { threshold: 0, concurrencyLimit: 1 };
+    const busy = setup('server', { extension: deflatePair(options) });
+    const waiting = setup('server', { extension: deflatePair(options) });
+    const results: string[] = [];
+    busy.connection.send(Buffer.alloc(200_000, 'slot holder '), false, true, (e) => results.push(`busy:${e?.message ?? 'ok'}`), true);
+    waiting.connection.send(Buffer.from('queued for the slot'), false, true, (e) => results.push(`waiting:${e?.message ?? 'ok'}`), true);
+    waiting.connection.transportClosed();
+    for (let i = 0; i < 50 && busy.handler.written.length === 0; i++) await settle();
+    await settle();
+    // (The Recorder never completes a write: the busy connection's callback belongs to its transport.)
+    expect(results).toEqual(['waiting:The socket was closed while data was being compressed']);
+    // The busy connection's frame went out, so the slot was released; the closed one wrote nothing.
+    expect(busy.handler.frames().map((f) => f.opcode)).toEqual([Opcode.Text]);
+    expect(waiting.handler.written).toEqual([]);
+    busy.connection.transportClosed();
+  });
+
+  test('a compressed send after the transport closed gets an error on the next tick', async () => {
+    const { connection } = setup('server', { extension: deflatePair() });
+    connection.transportClosed();
+    const results: string[] = [];
+    connection.send(Buffer.from('too late'), false, true, (e) => results.push(e?.message ?? 'ok'), true);
+    expect(results).toEqual([]);
+    await settle();
+    expect(results).toEqual(['WebSocket is not open: the connection closed']);
+  });
+
+  test('frames in the write batch get an error when the transport goes while they are batched', async () => {
+    const results: string[] = [];
+    const { connection } = setup('server');
+    // An application that answers a message and terminates in the same handler.
+    const handler = (connection as unknown as { handler: Recorder }).handler;
+    handler.onMessage = () => {
+      connection.send(Buffer.from('reply'), false, true, (e) => results.push(`reply:${e?.message ?? 'ok'}`));
+      connection.transportClosed();
+    };
+    connection.receive(clientFrame(Opcode.Text, 'hi'));
+    expect(handler.written).toEqual([]);
+    await settle();
+    expect(results).toEqual(['reply:WebSocket is not open: the connection closed']);
+  });
+
+  test('a limit tripped by the write of a compressed message: the frames held behind it leave before the close frame', async () => {
+    const { connection, handler } = setup('server', { extension: deflatePair() });
+    const original = handler.write.bind(handler);
+    let tripped = false;
+    const ended: number[] = [];
+    handler.endTransport = () => void ended.push(handler.written.length);
+    handler.write = (data: Buffer) => {
+      original(data);
+      // As the transport's maxBufferedAmount check does, from inside the write of the compressed message.
+      if (!tripped) {
+        tripped = true;
+        connection.fail(new ProtocolError(1008, 'over the limit'));
+      }
+    };
+    connection.send(Buffer.alloc(5000, 'compressible '), false, true, undefined, true);
+    connection.send(Buffer.from('held one'), false, true, undefined, false);
+    connection.ping(Buffer.from('held two'));
+    for (let i = 0; i < 50 && ended.length === 0; i++) await settle();
+    const frames = handler.frames();
+    expect(frames.map((f) => f.opcode)).toEqual([Opcode.Text, Opcode.Text, Opcode.Ping, Opcode.Close]);
+    expect(frames[3]!.payload.readUInt16BE(0)).toBe(1008);
+    // TCP ends after the close frame, not before the held frames.
+    expect(ended).toEqual([handler.written.length]);
+    connection.transportClosed();
+  });
+
+  test('close(cb) on a connection that already sent its close frame calls back with an error', async () => {
+    const { connection } = setup('server');
+    const results: string[] = [];
+    connection.close(1000, undefined, (e) => results.push(`first:${e?.message ?? 'ok'}`));
+    connection.close(1000, undefined, (e) => results.push(`second:${e?.message ?? 'ok'}`));
+    connection.transportClosed();
+    connection.close(1000, undefined, (e) => results.push(`third:${e?.message ?? 'ok'}`));
+    await settle();
+    // The Recorder never completes a write: the first close frame's callback belongs to the transport.
+    expect(results).toEqual([
+      'second:WebSocket is not open: a close frame was already sent',
+      'third:WebSocket is not open: a close frame was already sent',
+    ]);
+  });
+});
+
 describe('Connection limits', () => {
   test('maxPendingAutoPongs: pongs not yet written are counted; one ping more aborts with 1008', () => {
     const { connection, handler } = setup('server', { maxPendingAutoPongs: 3 });
