@@ -356,7 +356,8 @@ export class Connection implements FrameSink {
         this.compressFrame(write.opcode, write.data, write.fin, write.cb);
         return;
       }
-      this.writeFrame(write.opcode, write.data, write.fin, false, write.cb);
+      if (write.opcode === ENCODED) this.writeEncoded(write.data, write.cb);
+      else this.writeFrame(write.opcode, write.data, write.fin, false, write.cb);
     }
     this.compressing = false;
     if (this.readyState === ReadyState.CLOSED) return;
