@@ -99,6 +99,8 @@ export interface ShutdownOptions {
 
 type Resolved<T extends typeof WebSocket> = Omit<WebSocketServerOptions<T>, 'WebSocket'> & { WebSocket: T };
 
+/** How many distinct hook errors a server remembers having warned about; past it, each is warned again. */
+const MAX_DISTINCT_WARNINGS = 64;
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 const NOT_RUNNING = 'The server is not running';
 
@@ -483,6 +485,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
    * listeners, or as a process warning when there are none (an 'error' emit without a listener would
    * throw). Never throws.
    */
+  /** Messages already given to process.emitWarning (created on the first one). */
+  private warned: Set<string> | null = null;
+
   private reportError(error: unknown): void {
     let report = error instanceof Error ? error : new Error(`a WebSocketServer hook threw ${describe(error)}`);
     if (this.listenerCount('error') > 0) {
@@ -493,6 +498,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
         report = thrown instanceof Error ? thrown : new Error(`an 'error' listener threw ${describe(thrown)}`);
       }
     }
+    // A peer can trigger the same application bug on every handshake: warn once per message, so that
+    // it cannot flood the process's stderr (an 'error' listener still sees every occurrence).
+    const warned = (this.warned ??= new Set());
+    if (warned.has(report.message)) return;
+    if (warned.size < MAX_DISTINCT_WARNINGS) warned.add(report.message);
     process.emitWarning(report);
   }
 

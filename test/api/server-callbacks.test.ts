@@ -105,6 +105,20 @@ describe.each(modes)('application hooks misbehaving (%s mode)', (_mode, make) =>
     expect((await upgrade(port, ['Sec-WebSocket-Protocol: chat'])).status).toBe(101);
   });
 
+  test('a peer repeating the same bug gets 500 each time, and the process is warned once', async () => {
+    const { port } = await make({ handleProtocols: () => 'chat' });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): number => warnings.push(warning);
+    process.on('warning', onWarning);
+    cleanups.add(() => {
+      process.removeListener('warning', onWarning);
+    });
+    for (let i = 0; i < 5; i++) expect((await upgrade(port, ['Sec-WebSocket-Protocol: evil'])).status).toBe(500);
+    await expect.poll(() => warnings.length).toBe(1);
+    expect((await upgrade(port, ['Sec-WebSocket-Protocol: chat'])).status).toBe(101);
+    expect(warnings.map((w) => w.message)).toEqual(['handleProtocols returned "chat", which the client did not offer']);
+  });
+
   test('an error listener that throws: the error goes to a process warning', async () => {
     const { wss, port } = await make({ handleProtocols: () => 'chat' });
     wss.on('error', () => {
