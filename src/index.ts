@@ -11,19 +11,37 @@ WebSocket.createWebSocketStream = createWebSocketStream;
 
 export { WebSocket, WebSocketServer, createWebSocketStream };
 export default WebSocket;
-export type {
-  BinaryType,
-  RawData,
-  SendData,
-  SendOptions,
-  WebSocketCoreOptions,
-  WebSocketEvents,
-} from './api/websocket.js';
-export type { ShutdownOptions, UpgradeRequest, VerifyClientInfo, WebSocketServerOptions } from './api/server.js';
-export type { HeartbeatOptions } from './transport/heartbeat.js';
-export type { ClientHeaders, ClientOptions, HandshakeRequest, HandshakeResponse } from './api/client.js';
 export { CloseEvent, ErrorEvent, Event, MessageEvent } from './api/event-target.js';
-export type { AddEventListenerOptions, EventListenerLike } from './api/event-target.js';
 export { CloseCode } from './framing/close-codes.js';
 export { ProtocolError } from './framing/protocol-error.js';
 export { HandshakeError } from './handshake/handshake-error.js';
+// The types: rfc6455's names and @types/ws's (ServerOptions, RawData, Data, VerifyClientCallbackSync...),
+// also reachable under the class (`WebSocket.RawData`, see websocket.ts).
+export type {
+  AddEventListenerOptions,
+  AddressInfo,
+  BinaryType,
+  ClientHeaders,
+  ClientOptions,
+  Data,
+  EventListenerLike,
+  EventListenerOptions,
+  HandshakeRequest,
+  HandshakeResponse,
+  HeartbeatOptions,
+  PerMessageDeflateOptions,
+  RawData,
+  SendData,
+  SendOptions,
+  ServerOptions,
+  ShutdownOptions,
+  UpgradeRequest,
+  VerifyClientCallback,
+  VerifyClientCallbackAsync,
+  VerifyClientCallbackSync,
+  VerifyClientInfo,
+  WebSocketCoreOptions,
+  WebSocketEventMap,
+  WebSocketEvents,
+  WebSocketServerOptions,
+} from './api/types.js';

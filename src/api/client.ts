@@ -186,8 +186,8 @@ export class HandshakeRequest extends EventEmitter {
   socket: Socket | null = null;
   headersSent = false;
   destroyed = false;
-  readonly #headers = new Map<string, [string, HeaderValue]>();
-  readonly #onDestroy: (request: HandshakeRequest, error: Error | undefined) => void;
+  private readonly _headerTable = new Map<string, [string, HeaderValue]>();
+  private readonly _onDestroy: (request: HandshakeRequest, error: Error | undefined) => void;
 
   /** @internal */
   constructor(target: ClientTarget, onDestroy: (request: HandshakeRequest, error: Error | undefined) => void) {
@@ -195,44 +195,44 @@ export class HandshakeRequest extends EventEmitter {
     this.protocol = target.secure ? 'https:' : 'http:';
     this.host = target.host;
     this.path = target.path;
-    this.#onDestroy = onDestroy;
+    this._onDestroy = onDestroy;
   }
 
   getHeader(name: string): HeaderValue | undefined {
-    return this.#headers.get(name.toLowerCase())?.[1];
+    return this._headerTable.get(name.toLowerCase())?.[1];
   }
 
   hasHeader(name: string): boolean {
-    return this.#headers.has(name.toLowerCase());
+    return this._headerTable.has(name.toLowerCase());
   }
 
   getHeaderNames(): string[] {
-    return [...this.#headers.keys()];
+    return [...this._headerTable.keys()];
   }
 
   /** Lowercase names -> values (a null-prototype object, as node's). */
   getHeaders(): Record<string, HeaderValue> {
     const out: Record<string, HeaderValue> = Object.create(null);
-    for (const [key, [, value]] of this.#headers) out[key] = value;
+    for (const [key, [, value]] of this._headerTable) out[key] = value;
     return out;
   }
 
   setHeader(name: string, value: HeaderValue): this {
-    this.#assertNotSent();
-    this.#headers.set(name.toLowerCase(), [name, value]);
+    this._assertNotSent();
+    this._headerTable.set(name.toLowerCase(), [name, value]);
     return this;
   }
 
   removeHeader(name: string): void {
-    this.#assertNotSent();
-    this.#headers.delete(name.toLowerCase());
+    this._assertNotSent();
+    this._headerTable.delete(name.toLowerCase());
   }
 
   /** Abandon the handshake; with an error, the WebSocket emits it before 'close'. */
   destroy(error?: Error): this {
     if (!this.destroyed) {
       this.destroyed = true;
-      this.#onDestroy(this, error);
+      this._onDestroy(this, error);
     }
     return this;
   }
@@ -245,7 +245,7 @@ export class HandshakeRequest extends EventEmitter {
   /** @internal The application's header fields in order (arrays as repeated fields), without the handshake's own. */
   _fields(): Array<[string, string]> {
     const fields: Array<[string, string]> = [];
-    for (const [key, [name, value]] of this.#headers) {
+    for (const [key, [name, value]] of this._headerTable) {
       if (REQUEST_RESERVED.has(key)) continue;
       if (typeof value === 'object') for (const item of value) fields.push([name, String(item)]);
       else fields.push([name, String(value)]);
@@ -253,7 +253,7 @@ export class HandshakeRequest extends EventEmitter {
     return fields;
   }
 
-  #assertNotSent(): void {
+  private _assertNotSent(): void {
     if (this.headersSent) throw new Error('Cannot change the headers of a request that was sent');
   }
 }
@@ -274,8 +274,8 @@ export class HandshakeResponse extends Readable {
   readonly rawHeaders: string[];
   readonly socket: Socket;
   complete = false;
-  #onRead: () => void = noop;
-  #onDestroy: () => void = noop;
+  private _onRead: () => void = noop;
+  private _onDestroy: () => void = noop;
 
   /** @internal */
   constructor(head: ResponseHead, socket: Socket) {
@@ -294,16 +294,16 @@ export class HandshakeResponse extends Readable {
 
   /** @internal `onRead`: the consumer wants more body bytes; `onDestroy`: it destroyed the response. */
   _bind(onRead: () => void, onDestroy: () => void): void {
-    this.#onRead = onRead;
-    this.#onDestroy = onDestroy;
+    this._onRead = onRead;
+    this._onDestroy = onDestroy;
   }
 
   override _read(): void {
-    this.#onRead();
+    this._onRead();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#onDestroy();
+    this._onDestroy();
     callback(error);
   }
 }

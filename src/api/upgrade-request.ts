@@ -61,6 +61,12 @@ export function foldHeaders(fields: ReadonlyMap<string, readonly string[]>): Inc
   return headers as IncomingHttpHeaders;
 }
 
+// Its own state sits under module-private symbols (not #private fields, which would put `#private`
+// into the declarations and make them unusable for targets below ES2015).
+const kHead = Symbol('kHead');
+const kHeaders = Symbol('kHeaders');
+const kDistinct = Symbol('kDistinct');
+
 /**
  * The request object of the standalone listener, built from our own parsed head. `headers` and
  * `headersDistinct` are built on first read, as node:http's IncomingMessage does.
@@ -73,10 +79,12 @@ export class StandaloneRequest implements UpgradeRequest {
   readonly httpVersionMinor: number;
   readonly rawHeaders: string[];
   readonly socket: Socket;
-  /** The parsed head, so the handshake need not rebuild it. */
-  readonly #head: RequestHead;
-  #headers: IncomingHttpHeaders | undefined;
-  #distinct: NodeJS.Dict<string[]> | undefined;
+  /** @internal The parsed head, so the handshake need not rebuild it. */
+  readonly [kHead]: RequestHead;
+  /** @internal */
+  [kHeaders]: IncomingHttpHeaders | undefined = undefined;
+  /** @internal */
+  [kDistinct]: NodeJS.Dict<string[]> | undefined = undefined;
 
   constructor(head: RequestHead, socket: Socket) {
     this.method = head.method;
@@ -87,22 +95,22 @@ export class StandaloneRequest implements UpgradeRequest {
     this.httpVersionMinor = head.version.charCodeAt(2) - 0x30;
     this.rawHeaders = head.rawHeaders;
     this.socket = socket;
-    this.#head = head;
+    this[kHead] = head;
   }
 
   /** @internal */
   static headOf(request: UpgradeRequest): RequestHead | undefined {
-    return #head in request ? request.#head : undefined;
+    return request instanceof StandaloneRequest ? request[kHead] : undefined;
   }
 
   get headers(): IncomingHttpHeaders {
-    if (this.#headers === undefined) this.#headers = foldHeaders(this.#head.headers);
-    return this.#headers;
+    if (this[kHeaders] === undefined) this[kHeaders] = foldHeaders(this[kHead].headers);
+    return this[kHeaders];
   }
 
   set headers(headers: IncomingHttpHeaders) {
     // Assignable, as on IncomingMessage (some middleware rewrites them).
-    this.#headers = headers;
+    this[kHeaders] = headers;
   }
 
   get connection(): Socket {
@@ -110,12 +118,12 @@ export class StandaloneRequest implements UpgradeRequest {
   }
 
   get headersDistinct(): NodeJS.Dict<string[]> {
-    if (this.#distinct === undefined) {
+    if (this[kDistinct] === undefined) {
       const distinct: NodeJS.Dict<string[]> = Object.create(null);
-      for (const [name, values] of this.#head.headers) distinct[name] = values.slice();
-      this.#distinct = distinct;
+      for (const [name, values] of this[kHead].headers) distinct[name] = values.slice();
+      this[kDistinct] = distinct;
     }
-    return this.#distinct;
+    return this[kDistinct];
   }
 }
 

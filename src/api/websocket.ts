@@ -21,8 +21,9 @@ import type { ProtocolError } from '../framing/protocol-error.js';
 import { ReadyState, type Role, type WriteCallback } from '../protocol/connection.js';
 import type { HeartbeatOptions } from '../transport/heartbeat.js';
 import type { WebSocketServer } from './server.js';
+import type * as api from './types.js';
 import type { createWebSocketStream } from './stream.js';
-import { SocketTransport, type TransportListener, type TransportOptions } from '../transport/socket-transport.js';
+import { SocketTransport, type TransportOptions } from '../transport/socket-transport.js';
 
 /** How binary messages are delivered: Buffer, ArrayBuffer, Buffer[] (the fragments) or Blob. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -33,9 +34,25 @@ export type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
 
 /**
  * What send/ping/pong accept: strings (UTF-8), numbers (their decimal text), Buffers, typed arrays and
- * DataViews (their bytes, byteOffset/byteLength), ArrayBuffers, Blobs and arrays of byte values.
+ * DataViews (their bytes, byteOffset/byteLength), ArrayBuffers, Blobs, and what `Buffer.from` takes
+ * besides (arrays of byte values, objects whose valueOf or Symbol.toPrimitive gives one of these), as
+ * `@types/ws` lists them: so a received RawData (Buffer[] included) can be sent back.
  */
-export type SendData = string | number | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | Blob | readonly number[];
+export type SendData =
+  | string
+  | number
+  | Buffer
+  | ArrayBuffer
+  | SharedArrayBuffer
+  | ArrayBufferView
+  | Blob
+  | readonly unknown[]
+  | { valueOf(): ArrayBuffer }
+  | { valueOf(): SharedArrayBuffer }
+  | { valueOf(): Uint8Array }
+  | { valueOf(): readonly number[] }
+  | { valueOf(): string }
+  | { [Symbol.toPrimitive](hint: string): string };
 
 export interface SendOptions {
   /** Send as a binary message. Default: false for a string (or number), true otherwise. */
@@ -80,19 +97,19 @@ export interface WebSocketCoreOptions {
   heartbeat?: HeartbeatOptions;
 }
 
-/** The EventEmitter events of a WebSocket and their arguments. */
+/** The EventEmitter events of a WebSocket and their arguments (`this` is the socket, as in `@types/ws`). */
 export interface WebSocketEvents {
-  open: () => void;
-  message: (data: RawData, isBinary: boolean) => void;
-  close: (code: number, reason: Buffer) => void;
-  error: (error: Error) => void;
+  open: (this: WebSocket) => void;
+  message: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  close: (this: WebSocket, code: number, reason: Buffer) => void;
+  error: (this: WebSocket, error: Error) => void;
   /** After send() returned false: bufferedAmount went back below the high-water mark. */
-  drain: () => void;
-  ping: (data: Buffer) => void;
-  pong: (data: Buffer) => void;
-  upgrade: (response: HandshakeResponse) => void;
-  'unexpected-response': (request: HandshakeRequest, response: HandshakeResponse) => void;
-  redirect: (url: string, request: HandshakeRequest) => void;
+  drain: (this: WebSocket) => void;
+  ping: (this: WebSocket, data: Buffer) => void;
+  pong: (this: WebSocket, data: Buffer) => void;
+  upgrade: (this: WebSocket, response: HandshakeResponse) => void;
+  'unexpected-response': (this: WebSocket, request: HandshakeRequest, response: HandshakeResponse) => void;
+  redirect: (this: WebSocket, url: string, request: HandshakeRequest) => void;
 }
 
 /** EventEmitter's own listener type, for events not listed in WebSocketEvents. */
@@ -156,7 +173,7 @@ ListenerSlots.prototype = Object.create(null);
  * this class translates its events. A peer's misbehavior never throws, with or without an 'error'
  * listener; the application's own misuse (sending before 'open', an invalid close code...) does.
  */
-export class WebSocket extends EventEmitter implements TransportListener {
+export class WebSocket extends EventEmitter {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
@@ -585,8 +602,9 @@ export class WebSocket extends EventEmitter implements TransportListener {
     this.onDrain();
   }
 
-  // ---- TransportListener ---------------------------------------------------------------------
+  // ---- TransportListener (checked where the transport is created; not part of the declarations) --
 
+  /** @internal */
   onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void {
     if (isBinary && this._binaryType !== 'nodebuffer') {
       this.emit('message', convertBinary(data, this._binaryType, fragmentEnds), true);
@@ -595,25 +613,30 @@ export class WebSocket extends EventEmitter implements TransportListener {
     }
   }
 
+  /** @internal */
   onPing(payload: Buffer): void {
     this.emit('ping', payload);
   }
 
+  /** @internal */
   onPong(payload: Buffer): void {
     this.emit('pong', payload);
   }
 
+  /** @internal */
   onProtocolError(error: ProtocolError): void {
     if (this._readyState === ReadyState.OPEN) this._readyState = ReadyState.CLOSING;
     this._emitError(error);
   }
 
+  /** @internal */
   onDrain(): void {
     if (!this._needDrain || this.bufferedAmount >= this._transport!.highWaterMark) return;
     this._needDrain = false;
     this.emit('drain');
   }
 
+  /** @internal */
   onClose(code: number, reason: Buffer): void {
     // The reason is a view into a received chunk: copy it so that the chunk is not kept alive.
     let copy = EMPTY;
@@ -627,6 +650,32 @@ export class WebSocket extends EventEmitter implements TransportListener {
 
 for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+}
+
+/**
+ * The type names of `ws` under the class, as `@types/ws` declares them: `WebSocket.RawData`,
+ * `WebSocket.ServerOptions`, `WebSocket.Server`... (types only; the values `WebSocket.Server`,
+ * `WebSocket.WebSocketServer`, `WebSocket.WebSocket` and `WebSocket.createWebSocketStream` are the
+ * statics of the class).
+ */
+export declare namespace WebSocket {
+  type RawData = api.RawData;
+  type Data = api.Data;
+  type ClientOptions = api.ClientOptions;
+  type ServerOptions<T extends typeof api.WebSocket = typeof api.WebSocket> = api.ServerOptions<T>;
+  type PerMessageDeflateOptions = api.PerMessageDeflateOptions;
+  type VerifyClientCallbackSync<Request extends api.UpgradeRequest = api.UpgradeRequest> = api.VerifyClientCallbackSync<Request>;
+  type VerifyClientCallbackAsync<Request extends api.UpgradeRequest = api.UpgradeRequest> = api.VerifyClientCallbackAsync<Request>;
+  type AddressInfo = api.AddressInfo;
+  type Event = api.Event;
+  type ErrorEvent = api.ErrorEvent;
+  type CloseEvent = api.CloseEvent;
+  type MessageEvent = api.MessageEvent;
+  type WebSocketEventMap = api.WebSocketEventMap;
+  type EventListenerOptions = api.EventListenerOptions;
+  type Server<T extends typeof api.WebSocket = typeof api.WebSocket> = api.WebSocketServer<T>;
+  type WebSocketServer<T extends typeof api.WebSocket = typeof api.WebSocket> = api.WebSocketServer<T>;
+  type WebSocket = api.WebSocket;
 }
 
 function notOpen(state: ReadyState): Error {
