@@ -160,7 +160,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     this.socket.resume();
   }
 
-  /** @internal The handshake's extra bytes of a shared-read socket, unless reading is paused. */
+  /** The handshake's extra bytes of a shared-read socket, unless reading is paused. */
   deliverFirstBytes(): void {
     const bytes = this.firstBytes;
     if (bytes === null || this.userPaused || this.readingHeld || this.closed) return;
@@ -175,12 +175,12 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   // ---- socket events ----------------------------------------------------------------------
 
-  /** @internal A chunk read from the socket ('data'). */
+  /** A chunk read from the socket ('data'). */
   onData(chunk: Buffer): void {
     this.receive(chunk, false);
   }
 
-  /** @internal A read into the shared buffer. */
+  /** A read into the shared buffer. */
   onSharedRead(chunk: Buffer): void {
     this.receive(chunk, true);
   }
@@ -198,7 +198,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     }
   }
 
-  /** @internal The socket closed. */
+  /** The socket closed. */
   onClose(): void {
     if (this.closed) return;
     this.closed = true;
