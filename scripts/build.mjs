@@ -71,9 +71,9 @@ function cjsDeclarations(dir) {
     if (!modules.has(specifier)) modules.set(specifier, `module${modules.size}`);
     lines.push(`  export import ${symbol.name} = ${modules.get(specifier)}.${target.name};`);
   }
-  // The names only the class's namespace has (WebSocket.Server, the type WebSocket.WebSocket...).
+  // The names only the class's namespace has (WebSocket.Server...).
   const webSocket = checker.getAliasedSymbol(exports.find((symbol) => symbol.name === 'WebSocket'));
-  const listed = new Set(exports.map((symbol) => symbol.name).filter((name) => name !== 'WebSocket'));
+  const listed = new Set(exports.map((symbol) => symbol.name));
   for (const [name, member] of webSocket.exports) {
     if (member.flags & ts.SymbolFlags.TypeAlias && !listed.has(name)) lines.push(`  export import ${name} = api.WebSocket.${name};`);
   }
@@ -84,8 +84,12 @@ import api = require('./index.js');
 ${imports.join('\n')}
 
 declare class WebSocket extends api.WebSocket {}
+declare const WebSocketAlias: typeof WebSocket;
+interface WebSocketAlias extends WebSocket {}
 declare namespace WebSocket {
 ${lines.join('\n')}
+  const WebSocket: typeof WebSocketAlias;
+  interface WebSocket extends WebSocketAlias {}
 }
 export = WebSocket;
 `;

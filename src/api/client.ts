@@ -186,7 +186,9 @@ export class HandshakeRequest extends EventEmitter {
   socket: Socket | null = null;
   headersSent = false;
   destroyed = false;
-  private readonly _headerTable = new Map<string, [string, HeaderValue]>();
+  /** @internal Lowercase name -> [name as given, value], in the order the fields are sent. */
+  private readonly _headers = new Map<string, [string, HeaderValue]>();
+  /** @internal */
   private readonly _onDestroy: (request: HandshakeRequest, error: Error | undefined) => void;
 
   /** @internal */
@@ -199,33 +201,33 @@ export class HandshakeRequest extends EventEmitter {
   }
 
   getHeader(name: string): HeaderValue | undefined {
-    return this._headerTable.get(name.toLowerCase())?.[1];
+    return this._headers.get(name.toLowerCase())?.[1];
   }
 
   hasHeader(name: string): boolean {
-    return this._headerTable.has(name.toLowerCase());
+    return this._headers.has(name.toLowerCase());
   }
 
   getHeaderNames(): string[] {
-    return [...this._headerTable.keys()];
+    return [...this._headers.keys()];
   }
 
   /** Lowercase names -> values (a null-prototype object, as node's). */
   getHeaders(): Record<string, HeaderValue> {
     const out: Record<string, HeaderValue> = Object.create(null);
-    for (const [key, [, value]] of this._headerTable) out[key] = value;
+    for (const [key, [, value]] of this._headers) out[key] = value;
     return out;
   }
 
   setHeader(name: string, value: HeaderValue): this {
     this._assertNotSent();
-    this._headerTable.set(name.toLowerCase(), [name, value]);
+    this._headers.set(name.toLowerCase(), [name, value]);
     return this;
   }
 
   removeHeader(name: string): void {
     this._assertNotSent();
-    this._headerTable.delete(name.toLowerCase());
+    this._headers.delete(name.toLowerCase());
   }
 
   /** Abandon the handshake; with an error, the WebSocket emits it before 'close'. */
@@ -245,7 +247,7 @@ export class HandshakeRequest extends EventEmitter {
   /** @internal The application's header fields in order (arrays as repeated fields), without the handshake's own. */
   _fields(): Array<[string, string]> {
     const fields: Array<[string, string]> = [];
-    for (const [key, [name, value]] of this._headerTable) {
+    for (const [key, [name, value]] of this._headers) {
       if (REQUEST_RESERVED.has(key)) continue;
       if (typeof value === 'object') for (const item of value) fields.push([name, String(item)]);
       else fields.push([name, String(value)]);
@@ -274,7 +276,9 @@ export class HandshakeResponse extends Readable {
   readonly rawHeaders: string[];
   readonly socket: Socket;
   complete = false;
+  /** @internal */
   private _onRead: () => void = noop;
+  /** @internal */
   private _onDestroy: () => void = noop;
 
   /** @internal */
