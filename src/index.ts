@@ -31,6 +31,7 @@ export type {
   HeartbeatOptions,
   PerMessageDeflateOptions,
   RawData,
+  SendCallback,
   SendData,
   SendOptions,
   ServerOptions,

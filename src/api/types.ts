@@ -7,7 +7,7 @@ import type { UpgradeRequest, VerifyClientCallback, VerifyClientInfo, WebSocketS
 import type { AddEventListenerOptions, CloseEvent, ErrorEvent, Event, MessageEvent } from './event-target.js';
 import type { RawData, WebSocket } from './websocket.js';
 
-export type { BinaryType, RawData, SendData, SendOptions, WebSocket, WebSocketCoreOptions, WebSocketEvents } from './websocket.js';
+export type { BinaryType, RawData, SendCallback, SendData, SendOptions, WebSocket, WebSocketCoreOptions, WebSocketEvents } from './websocket.js';
 export type {
   ShutdownOptions,
   UpgradeRequest,

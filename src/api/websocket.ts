@@ -58,6 +58,13 @@ export type SendData =
   | { valueOf(): string }
   | { [Symbol.toPrimitive](hint: string): string };
 
+/**
+ * The callback of send, ping and pong: called once, with an error when the data could not be written.
+ * Its parameter is a method's (checked both ways), so that callbacks typed as `@types/ws` types them,
+ * `(err?: Error) => void` for send and `(err: Error) => void` for ping and pong, are accepted too.
+ */
+export type SendCallback = { callback(error?: Error | null): void }['callback'];
+
 export interface SendOptions {
   /** Send as a binary message. Default: false for a string (or number), true otherwise. */
   binary?: boolean;
@@ -339,7 +346,7 @@ export class WebSocket extends EventEmitter {
    * mark (then 'drain' follows once it is below), true otherwise; `ws` returns nothing, so code
    * written for it is unaffected.
    */
-  send(data: SendData, options?: SendOptions | WriteCallback, cb?: WriteCallback): boolean {
+  send(data: SendData, options?: SendOptions | SendCallback, cb?: SendCallback): boolean {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
@@ -384,12 +391,12 @@ export class WebSocket extends EventEmitter {
   }
 
   /** Send a ping (at most 125 bytes, else RangeError). `mask` is accepted and ignored. */
-  ping(data?: SendData | WriteCallback, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
+  ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
     this._control(true, data, mask, cb);
   }
 
   /** Send a pong (at most 125 bytes, else RangeError). `mask` is accepted and ignored. */
-  pong(data?: SendData | WriteCallback, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
+  pong(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
     this._control(false, data, mask, cb);
   }
 
