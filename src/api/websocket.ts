@@ -200,10 +200,15 @@ export class WebSocket extends EventEmitter {
   declare readonly CLOSING: typeof ReadyState.CLOSING;
   declare readonly CLOSED: typeof ReadyState.CLOSED;
 
+  /** @internal */
   protected _url = '';
+  /** @internal */
   protected _protocol = '';
+  /** @internal */
   protected _extensions = '';
+  /** @internal */
   protected _readyState: ReadyState = ReadyState.CONNECTING;
+  /** @internal */
   protected _transport: SocketTransport | null = null;
   private _binaryType: BinaryType = 'nodebuffer';
   private _handshake: ClientHandshake | null = null;
@@ -511,7 +516,7 @@ export class WebSocket extends EventEmitter {
     this._handshake?.abort(CLOSED_EARLY);
   }
 
-  /** Emit 'error' only when someone listens, and once: a peer's misbehavior must never throw. */
+  /** @internal Emit 'error' only when someone listens, and once: a peer's misbehavior must never throw. */
   protected _emitError(error: Error): void {
     if (this._errorEmitted) return;
     this._errorEmitted = true;
