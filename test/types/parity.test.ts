@@ -21,8 +21,10 @@ const libraries = ['ws', 'rfc6455'] as const;
 type Library = (typeof libraries)[number];
 
 const setups = {
-  node16: { module: 'node16', moduleResolution: 'node16' },
-  commonjs: { module: 'commonjs', esModuleInterop: true },
+  node16: { options: { module: 'node16', moduleResolution: 'node16' }, exclude: [] },
+  // A `declare module` augmentation of @types/ws's CommonJS declarations does not reach the sockets
+  // its server hands out, so heartbeat.ts has no baseline there.
+  commonjs: { options: { module: 'commonjs', esModuleInterop: true }, exclude: ['heartbeat.ts'] },
 } as const;
 type Setup = keyof typeof setups;
 
@@ -63,10 +65,10 @@ function createProject(dir: string, library: Library): void {
     writeFileSync(join(dir, name), library === 'ws' ? text : text.replace(/(['"])ws\1/g, '$1rfc6455$1'));
   }
   writeFileSync(join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
-  for (const [setup, options] of Object.entries(setups)) {
+  for (const [setup, { options, exclude }] of Object.entries(setups)) {
     // skipDefaultLibCheck skips TypeScript's own lib.*.d.ts only: every package's declarations are checked.
     const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, skipDefaultLibCheck: true, types: ['node'], ...options };
-    writeFileSync(join(dir, `tsconfig.${setup}.json`), JSON.stringify({ compilerOptions, include: ['*.ts', '*.cts'] }));
+    writeFileSync(join(dir, `tsconfig.${setup}.json`), JSON.stringify({ compilerOptions, include: ['*.ts', '*.cts'], exclude }));
   }
 }
 
