@@ -1,8 +1,10 @@
 // Packs rfc6455, installs the tarball into an empty project and checks that plain Node can use it:
 // `require('rfc6455')` (the WebSocket class, as `require('ws')`), `import 'rfc6455'` (named exports and the
-// class as default), the type declarations, and the `rfc6455` command.
+// class as default), the type declarations (present, and type-checking for import and require), and the
+// `rfc6455` command.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,14 +43,28 @@ try {
     assert.strictEqual(WebSocketDefault.Server, WebSocketServer, 'WebSocket.Server');
     console.log('import ok (named exports, default export is the WebSocket class)');`], work);
   const pkg = join(work, 'node_modules', 'rfc6455');
-  for (const types of ['dist/esm/index.d.ts', 'dist/cjs/index.d.ts']) {
+  for (const types of ['dist/esm/index.d.ts', 'dist/cjs/main.d.cts']) {
     if (!existsSync(join(pkg, types))) throw new Error(`missing ${types}`);
   }
+  // The installed declarations type-check, with no skipLibCheck, for both kinds of consumer
+  // (test/types/parity.test.ts compares them with @types/ws program by program).
+  writeFileSync(join(work, 'esm.mts'), `import WebSocket, { WebSocketServer, type RawData } from 'rfc6455';
+const wss = new WebSocketServer({ port: 0 });
+wss.on('connection', (ws: WebSocket) => ws.on('message', (data: RawData, isBinary) => ws.send(data, { binary: isBinary })));
+`);
+  writeFileSync(join(work, 'cjs.cts'), `import WebSocket = require('rfc6455');
+const wss: WebSocket.Server = new WebSocket.Server({ port: 0 });
+wss.on('connection', (ws: WebSocket) => ws.on('message', (data: WebSocket.RawData, isBinary) => ws.send(data, { binary: isBinary })));
+`);
+  const compilerOptions = { strict: true, noEmit: true, module: 'node16', types: ['node'], typeRoots: [join(root, 'node_modules/@types')] };
+  writeFileSync(join(work, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['esm.mts', 'cjs.cts'] }));
+  const tsc = spawnSync(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', work], { cwd: work, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`the installed declarations do not type-check:\n${tsc.stdout}${tsc.stderr}`);
   const bin = spawnSync(join(work, 'node_modules', '.bin', 'rfc6455'), ['--help'], { cwd: work, encoding: 'utf8' });
   if (bin.status !== 0 || !`${bin.stdout}${bin.stderr}`.includes('serve')) {
     throw new Error(`rfc6455 --help failed (status ${bin.status}): ${bin.stdout}${bin.stderr}`);
   }
-  process.stdout.write(`${cjs}${esm}types ok\nbin ok\npackage check passed (${tarball})\n`);
+  process.stdout.write(`${cjs}${esm}types ok (the declarations type-check for import and require)\nbin ok\npackage check passed (${tarball})\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -31,19 +31,7 @@ export type { AdoptedSocketOptions, SetSocketOptions } from './api/websocket.js'
 export type { ExtensionParams, ParsedExtensions } from './api/ws-compat/extension-header.js';
 export type { DeflateParamsObject, WsPerMessageDeflateOptions } from './api/ws-compat/permessage-deflate.js';
 export type { ReceiverOptions } from './api/ws-compat/receiver.js';
-export type {
-  BinaryType,
-  RawData,
-  SendData,
-  SendOptions,
-  WebSocketCoreOptions,
-  WebSocketEvents,
-} from './api/websocket.js';
-export type { ShutdownOptions, UpgradeRequest, VerifyClientInfo, WebSocketServerOptions } from './api/server.js';
-export type { HeartbeatOptions } from './transport/heartbeat.js';
-export type { ClientHeaders, ClientOptions, HandshakeRequest, HandshakeResponse } from './api/client.js';
 export { CloseEvent, ErrorEvent, Event, MessageEvent } from './api/event-target.js';
-export type { AddEventListenerOptions, EventListenerLike } from './api/event-target.js';
 export { CloseCode } from './framing/close-codes.js';
 export { ProtocolError } from './framing/protocol-error.js';
 export { HandshakeError } from './handshake/handshake-error.js';
@@ -57,3 +45,35 @@ export type { Envelope } from './pubsub/envelope.js';
 export type { BackpressureOptions, BackpressurePolicy } from './pubsub/backpressure.js';
 export { Sender } from './api/sender.js';
 export type { SenderFrameOptions } from './api/sender.js';
+
+// The types: rfc6455's names and @types/ws's (ServerOptions, RawData, Data, VerifyClientCallbackSync...),
+// also reachable under the class (`WebSocket.RawData`, see websocket.ts).
+export type {
+  AddEventListenerOptions,
+  AddressInfo,
+  BinaryType,
+  ClientHeaders,
+  ClientOptions,
+  Data,
+  EventListenerLike,
+  EventListenerOptions,
+  HandshakeRequest,
+  HandshakeResponse,
+  HeartbeatOptions,
+  PerMessageDeflateOptions,
+  RawData,
+  SendCallback,
+  SendData,
+  SendOptions,
+  ServerOptions,
+  ShutdownOptions,
+  UpgradeRequest,
+  VerifyClientCallback,
+  VerifyClientCallbackAsync,
+  VerifyClientCallbackSync,
+  VerifyClientInfo,
+  WebSocketCoreOptions,
+  WebSocketEventMap,
+  WebSocketEvents,
+  WebSocketServerOptions,
+} from './api/types.js';

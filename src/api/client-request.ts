@@ -5,19 +5,23 @@
 // The answer is checked by the same code as on the direct path (client.ts).
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type createConnection as netCreateConnection, type NetConnectOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { ResponseHead } from '../handshake/head-parser.js';
 import { proxyFor, tunnelThrough, type ProxyEnvironment } from './proxy.js';
+import type { WebSocket } from './websocket.js';
 
 /** The options that route a connection: any of them sends the handshake through `http.request`. */
 export interface RoutingOptions {
   /** An `http.Agent` / `https.Agent` (or a proxy agent) that supplies the socket, as in `ws`. */
   agent?: RequestOptions['agent'];
-  /** Called as `http.request` calls it: `(options, callback?)`, returning a socket (or calling back). */
-  createConnection?: RequestOptions['createConnection'];
+  /**
+   * Called as `http.request` calls it: `(options, callback?)`, returning a socket (or calling back).
+   * Typed as `@types/ws` types it (`net.createConnection`'s type).
+   */
+  createConnection?: typeof netCreateConnection;
   /** Called with the `http.ClientRequest` and the WebSocket instead of `req.end()`: it must end the request. */
-  finishRequest?: (request: ClientRequest, websocket: never) => void;
+  finishRequest?: (request: ClientRequest, websocket: WebSocket) => void;
   /**
    * An HTTP proxy URL (`http://user:pass@host:port`; https: for TLS to the proxy) to tunnel through
    * with CONNECT; false: no proxy. Default: HTTPS_PROXY (wss:) / HTTP_PROXY (ws:) unless NO_PROXY
@@ -54,7 +58,7 @@ export function routeFor(
   if (own && options.proxy !== undefined && options.proxy !== false) {
     throw new TypeError('The proxy option cannot be combined with agent or createConnection');
   }
-  if (own) return { createConnection: options.createConnection };
+  if (own) return { createConnection: options.createConnection as RequestOptions['createConnection'] };
   const proxy = target.socketPath === undefined ? proxyFor(target.secure, target.host, target.port, options.proxy, env) : undefined;
   if (proxy !== undefined) return { createConnection: tunnelThrough(proxy, target.secure) as RequestOptions['createConnection'] };
   if (options.finishRequest !== undefined || NODE_REQUEST_OPTIONS.some((name) => (options as Record<string, unknown>)[name] !== undefined)) {

@@ -2,31 +2,43 @@
 // `addEventListener`/`removeEventListener` and the `on<event>` attributes, translated onto the
 // EventEmitter events of the socket, with event objects shaped like the browser's (as `ws` v8 does).
 import type { EventEmitter } from 'node:events';
+import type { Data } from './types.js';
+import type { WebSocket } from './websocket.js';
+
+// The events' state lives under module-private symbols, as in `ws` (not in #private fields, which
+// would put `#private` into the declarations and make them unusable for targets below ES2015).
+const kType = Symbol('kType');
+const kTarget = Symbol('kTarget');
+const kData = Symbol('kData');
+const kCode = Symbol('kCode');
+const kReason = Symbol('kReason');
+const kWasClean = Symbol('kWasClean');
+const kError = Symbol('kError');
+const kMessage = Symbol('kMessage');
 
 /** Sets the target of an event being dispatched (module-internal: the target is read-only outside). */
-let setTarget: (event: Event, target: unknown) => void;
+function setTarget(event: Event, target: EventSocket): void {
+  event[kTarget] = target;
+}
 
-/** A basic event: `type` and `target` (the socket that dispatched it). */
+/** A basic event: `type` and `target` (the socket that dispatched it; null before). */
 export class Event {
-  readonly #type: string;
-  #target: unknown = null;
-
-  static {
-    setTarget = (event, target) => {
-      event.#target = target;
-    };
-  }
+  /** @internal */
+  readonly [kType]: string;
+  /** @internal */
+  [kTarget]: EventSocket | null = null;
 
   constructor(type: string) {
-    this.#type = type;
+    this[kType] = type;
   }
 
   get type(): string {
-    return this.#type;
+    return this[kType];
   }
 
-  get target(): unknown {
-    return this.#target;
+  /** The WebSocket that dispatched the event (typed as in `@types/ws`, which has no null). */
+  get target(): WebSocket {
+    return this[kTarget] as WebSocket;
   }
 }
 
@@ -37,20 +49,21 @@ function enumerate(prototype: object, names: readonly string[]): void {
 enumerate(Event.prototype, ['type', 'target']);
 
 export interface MessageEventInit {
-  data?: unknown;
+  data?: Data;
 }
 
 /** A received message: `data` is a string for text, the `binaryType` form for binary. */
 export class MessageEvent extends Event {
-  readonly #data: unknown;
+  /** @internal */
+  readonly [kData]: Data;
 
   constructor(type: string, init: MessageEventInit = {}) {
     super(type);
-    this.#data = init.data === undefined ? null : init.data;
+    this[kData] = init.data === undefined ? (null as unknown as Data) : init.data;
   }
 
-  get data(): unknown {
-    return this.#data;
+  get data(): Data {
+    return this[kData];
   }
 }
 enumerate(MessageEvent.prototype, ['data']);
@@ -63,27 +76,30 @@ export interface CloseEventInit {
 
 /** The connection closed: `wasClean` when both close frames were exchanged. */
 export class CloseEvent extends Event {
-  readonly #code: number;
-  readonly #reason: string;
-  readonly #wasClean: boolean;
+  /** @internal */
+  readonly [kCode]: number;
+  /** @internal */
+  readonly [kReason]: string;
+  /** @internal */
+  readonly [kWasClean]: boolean;
 
   constructor(type: string, init: CloseEventInit = {}) {
     super(type);
-    this.#code = init.code ?? 0;
-    this.#reason = init.reason ?? '';
-    this.#wasClean = init.wasClean ?? false;
+    this[kCode] = init.code ?? 0;
+    this[kReason] = init.reason ?? '';
+    this[kWasClean] = init.wasClean ?? false;
   }
 
   get code(): number {
-    return this.#code;
+    return this[kCode];
   }
 
   get reason(): string {
-    return this.#reason;
+    return this[kReason];
   }
 
   get wasClean(): boolean {
-    return this.#wasClean;
+    return this[kWasClean];
   }
 }
 enumerate(CloseEvent.prototype, ['code', 'reason', 'wasClean']);
@@ -94,21 +110,24 @@ export interface ErrorEventInit {
 }
 
 export class ErrorEvent extends Event {
-  readonly #error: unknown;
-  readonly #message: string;
+  /** @internal */
+  readonly [kError]: unknown;
+  /** @internal */
+  readonly [kMessage]: string;
 
   constructor(type: string, init: ErrorEventInit = {}) {
     super(type);
-    this.#error = init.error === undefined ? null : init.error;
-    this.#message = init.message ?? '';
+    this[kError] = init.error === undefined ? null : init.error;
+    this[kMessage] = init.message ?? '';
   }
 
-  get error(): unknown {
-    return this.#error;
+  /** What was thrown or emitted (`any`, as in `@types/ws`: usually an Error). */
+  get error(): any {
+    return this[kError];
   }
 
   get message(): string {
-    return this.#message;
+    return this[kMessage];
   }
 }
 enumerate(ErrorEvent.prototype, ['error', 'message']);
@@ -163,7 +182,7 @@ function makeWrapper(type: WebSocketEventType, handler: EventListenerLike<never>
     case 'message':
       wrapper = function (this: EventSocket, data: unknown, isBinary: boolean): void {
         // Text arrives as a Buffer on the emitter side; the event carries a string.
-        const event = new MessageEvent('message', { data: isBinary ? data : String(data) });
+        const event = new MessageEvent('message', { data: isBinary ? (data as Data) : String(data) });
         setTarget(event, this);
         call(handler, this, event);
       };

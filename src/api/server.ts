@@ -34,8 +34,11 @@ export type { UpgradeRequest } from './upgrade-request.js';
 
 /** What `verifyClient` is told about a handshake. */
 export interface VerifyClientInfo {
-  /** The Origin header, if sent. */
-  origin: string | undefined;
+  /**
+   * The Origin header (Sec-WebSocket-Origin for protocol version 8). Typed `string` as in `@types/ws`,
+   * but undefined when the request has none.
+   */
+  origin: string;
   /** The request came over TLS. */
   secure: boolean;
   req: UpgradeRequest;
@@ -338,7 +341,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     const withCallback = verifyClient.length >= 2;
     const tls = (req.socket ?? socket) as Partial<TLSSocket>;
     const info: VerifyClientInfo = {
-      origin: upgrade.origin,
+      origin: upgrade.origin as string,
       secure: Boolean(tls.authorized || tls.encrypted),
       req,
     };

@@ -63,6 +63,12 @@ export function foldHeaders(fields: ReadonlyMap<string, readonly string[]>): Inc
   return headers as IncomingHttpHeaders;
 }
 
+// Its own state sits under module-private symbols (not #private fields, which would put `#private`
+// into the declarations and make them unusable for targets below ES2015).
+const kHead = Symbol('kHead');
+const kHeaders = Symbol('kHeaders');
+const kDistinct = Symbol('kDistinct');
+
 /**
  * The request object of the standalone listener, built from our own parsed head: an
  * `http.IncomingMessage` (frameworks check `instanceof`), with the fields node:http sets for an
@@ -70,10 +76,12 @@ export function foldHeaders(fields: ReadonlyMap<string, readonly string[]>): Inc
  * null-prototype objects (see {@link foldHeaders}).
  */
 export class StandaloneRequest extends IncomingMessage implements UpgradeRequest {
-  /** The parsed head, so the handshake need not rebuild it. */
-  readonly #head: RequestHead;
-  #headers: IncomingHttpHeaders | undefined;
-  #distinct: NodeJS.Dict<string[]> | undefined;
+  /** @internal The parsed head, so the handshake need not rebuild it. */
+  readonly [kHead]: RequestHead;
+  /** @internal */
+  [kHeaders]: IncomingHttpHeaders | undefined;
+  /** @internal */
+  [kDistinct]: NodeJS.Dict<string[]> | undefined;
 
   constructor(head: RequestHead, socket: Socket) {
     super(socket);
@@ -86,12 +94,12 @@ export class StandaloneRequest extends IncomingMessage implements UpgradeRequest
     this.rawHeaders = head.rawHeaders;
     this.complete = true;
     (this as unknown as { upgrade: boolean }).upgrade = true;
-    this.#head = head;
+    this[kHead] = head;
   }
 
   /** @internal */
   static headOf(request: UpgradeRequest): RequestHead | undefined {
-    return #head in request ? request.#head : undefined;
+    return request instanceof StandaloneRequest ? request[kHead] : undefined;
   }
 
   static {
@@ -100,22 +108,22 @@ export class StandaloneRequest extends IncomingMessage implements UpgradeRequest
       headers: {
         configurable: true,
         get(this: StandaloneRequest): IncomingHttpHeaders {
-          return (this.#headers ??= foldHeaders(this.#head.headers));
+          return (this[kHeaders] ??= foldHeaders(this[kHead].headers));
         },
         // Assignable, as on IncomingMessage (some middleware rewrites them).
         set(this: StandaloneRequest, headers: IncomingHttpHeaders) {
-          this.#headers = headers;
+          this[kHeaders] = headers;
         },
       },
       headersDistinct: {
         configurable: true,
         get(this: StandaloneRequest): NodeJS.Dict<string[]> {
-          if (this.#distinct === undefined) {
+          if (this[kDistinct] === undefined) {
             const distinct: NodeJS.Dict<string[]> = Object.create(null);
-            for (const [name, values] of this.#head.headers) distinct[name] = values.slice();
-            this.#distinct = distinct;
+            for (const [name, values] of this[kHead].headers) distinct[name] = values.slice();
+            this[kDistinct] = distinct;
           }
-          return this.#distinct;
+          return this[kDistinct];
         },
       },
     });

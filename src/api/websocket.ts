@@ -24,12 +24,13 @@ import { ReadyState, type Role, type WriteCallback } from '../protocol/connectio
 import type { HeartbeatOptions } from '../transport/heartbeat.js';
 import { transportOptionsFrom } from './core-options.js';
 import type { WebSocketServer } from './server.js';
+import type * as api from './types.js';
 import type { createWebSocketStream } from './stream.js';
 import type { format as formatExtensionHeader, parse as parseExtensionHeader } from './ws-compat/extension-header.js';
 import type { PerMessageDeflate } from './ws-compat/permessage-deflate.js';
 import type { Receiver } from './ws-compat/receiver.js';
 import type { parse as parseSubprotocolHeader } from './ws-compat/subprotocol-header.js';
-import { SocketTransport, type TransportListener, type TransportOptions } from '../transport/socket-transport.js';
+import { SocketTransport, type TransportOptions } from '../transport/socket-transport.js';
 import { sendPrepared } from '../pubsub/fan-out.js';
 import { PreparedMessage } from '../pubsub/prepared-message.js';
 import type { TopicHub } from '../pubsub/topic-hub.js';
@@ -39,14 +40,41 @@ import { FrameSender, Sender } from './sender.js';
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 
-/** A received binary message, by binaryType. Text messages are always a Buffer of UTF-8. */
-export type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
+/**
+ * A received message, by binaryType: a Buffer (text messages always, as UTF-8), an ArrayBuffer or the
+ * fragments' Buffers. With binaryType 'blob' a binary message is a Blob, which this type leaves out
+ * as `@types/ws`'s does, so that code narrowing Buffer / Buffer[] / ArrayBuffer compiles unchanged.
+ */
+export type RawData = Buffer | ArrayBuffer | Buffer[];
 
 /**
  * What send/ping/pong accept: strings (UTF-8), numbers (their decimal text), Buffers, typed arrays and
- * DataViews (their bytes, byteOffset/byteLength), ArrayBuffers, Blobs and arrays of byte values.
+ * DataViews (their bytes, byteOffset/byteLength), ArrayBuffers, Blobs, and what `Buffer.from` takes
+ * besides (arrays of byte values, objects whose valueOf or Symbol.toPrimitive gives one of these), as
+ * `@types/ws` lists them: so a received RawData (Buffer[] included) can be sent back.
  */
-export type SendData = string | number | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | Blob | readonly number[];
+export type SendData =
+  | string
+  | number
+  | Buffer
+  | ArrayBuffer
+  | SharedArrayBuffer
+  | ArrayBufferView
+  | Blob
+  | readonly unknown[]
+  | { valueOf(): ArrayBuffer }
+  | { valueOf(): SharedArrayBuffer }
+  | { valueOf(): Uint8Array }
+  | { valueOf(): readonly number[] }
+  | { valueOf(): string }
+  | { [Symbol.toPrimitive](hint: string): string };
+
+/**
+ * The callback of send, ping and pong: called once, with an error when the data could not be written.
+ * Its parameter is a method's (checked both ways), so that callbacks typed as `@types/ws` types them,
+ * `(err?: Error) => void` for send and `(err: Error) => void` for ping and pong, are accepted too.
+ */
+export type SendCallback = { callback(error?: Error | null): void }['callback'];
 
 export interface SendOptions {
   /** Send as a binary message. Default: false for a string (or number), true otherwise. */
@@ -105,21 +133,21 @@ export interface SetSocketOptions extends Pick<WebSocketCoreOptions, 'maxPayload
   generateMask?: (mask: Buffer) => void;
 }
 
-/** The EventEmitter events of a WebSocket and their arguments. */
+/** The EventEmitter events of a WebSocket and their arguments (`this` is the socket, as in `@types/ws`). */
 export interface WebSocketEvents {
-  open: () => void;
-  message: (data: RawData, isBinary: boolean) => void;
-  close: (code: number, reason: Buffer) => void;
-  error: (error: Error) => void;
+  open: (this: WebSocket) => void;
+  message: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  close: (this: WebSocket, code: number, reason: Buffer) => void;
+  error: (this: WebSocket, error: Error) => void;
   /** After send() returned false: bufferedAmount went back below the high-water mark. */
-  drain: () => void;
-  ping: (data: Buffer) => void;
-  pong: (data: Buffer) => void;
-  upgrade: (response: HandshakeResponse) => void;
-  'unexpected-response': (request: HandshakeRequest, response: HandshakeResponse) => void;
-  redirect: (url: string, request: HandshakeRequest) => void;
+  drain: (this: WebSocket) => void;
+  ping: (this: WebSocket, data: Buffer) => void;
+  pong: (this: WebSocket, data: Buffer) => void;
+  upgrade: (this: WebSocket, response: HandshakeResponse) => void;
+  'unexpected-response': (this: WebSocket, request: HandshakeRequest, response: HandshakeResponse) => void;
+  redirect: (this: WebSocket, url: string, request: HandshakeRequest) => void;
   /** A message published to a topic was not sent to this socket: its queue was over maxBackpressure. */
-  dropped: (topic: string, data: Buffer, isBinary: boolean) => void;
+  dropped: (this: WebSocket, topic: string, data: Buffer, isBinary: boolean) => void;
 }
 
 /** EventEmitter's own listener type, for events not listed in WebSocketEvents. */
@@ -183,7 +211,7 @@ ListenerSlots.prototype = Object.create(null);
  * this class translates its events. A peer's misbehavior never throws, with or without an 'error'
  * listener; the application's own misuse (sending before 'open', an invalid close code...) does.
  */
-export class WebSocket extends EventEmitter implements TransportListener {
+export class WebSocket extends EventEmitter {
   // Read-only, enumerable and non-configurable on the class and the prototype (set below), as in `ws`.
   declare static readonly CONNECTING: typeof ReadyState.CONNECTING;
   declare static readonly OPEN: typeof ReadyState.OPEN;
@@ -204,10 +232,15 @@ export class WebSocket extends EventEmitter implements TransportListener {
   declare readonly CLOSING: typeof ReadyState.CLOSING;
   declare readonly CLOSED: typeof ReadyState.CLOSED;
 
+  /** @internal */
   protected _url = '';
+  /** @internal */
   protected _protocol = '';
+  /** @internal */
   protected _extensions = '';
+  /** @internal */
   protected _readyState: ReadyState = ReadyState.CONNECTING;
+  /** @internal */
   protected _transport: SocketTransport | null = null;
   private _binaryType: BinaryType = 'nodebuffer';
   private _handshake: ClientHandshake | null = null;
@@ -365,7 +398,7 @@ export class WebSocket extends EventEmitter implements TransportListener {
    * mark (then 'drain' follows once it is below), true otherwise; `ws` returns nothing, so code
    * written for it is unaffected.
    */
-  send(data?: SendData | PreparedMessage | null, options?: SendOptions | WriteCallback, cb?: WriteCallback): boolean {
+  send(data: SendData | PreparedMessage, options?: SendOptions | SendCallback, cb?: SendCallback): boolean {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
@@ -412,12 +445,12 @@ export class WebSocket extends EventEmitter implements TransportListener {
   }
 
   /** Send a ping (at most 125 bytes, else RangeError). `mask` is accepted and ignored. */
-  ping(data?: SendData | WriteCallback, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
+  ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
     this._control(true, data, mask, cb);
   }
 
   /** Send a pong (at most 125 bytes, else RangeError). `mask` is accepted and ignored. */
-  pong(data?: SendData | WriteCallback, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
+  pong(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
     this._control(false, data, mask, cb);
   }
 
@@ -546,7 +579,7 @@ export class WebSocket extends EventEmitter implements TransportListener {
     this._handshake?.abort(CLOSED_EARLY);
   }
 
-  /** Emit 'error' only when someone listens, and once: a peer's misbehavior must never throw. */
+  /** @internal Emit 'error' only when someone listens, and once: a peer's misbehavior must never throw. */
   protected _emitError(error: Error): void {
     if (this._errorEmitted) return;
     this._errorEmitted = true;
@@ -654,8 +687,9 @@ export class WebSocket extends EventEmitter implements TransportListener {
     this.onDrain();
   }
 
-  // ---- TransportListener ---------------------------------------------------------------------
+  // ---- TransportListener (checked where the transport is created; not part of the declarations) --
 
+  /** @internal */
   onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void {
     if (isBinary && this._binaryType !== 'nodebuffer') {
       this.emit('message', convertBinary(data, this._binaryType, fragmentEnds), true);
@@ -664,32 +698,37 @@ export class WebSocket extends EventEmitter implements TransportListener {
     }
   }
 
+  /** @internal */
   onPing(payload: Buffer): void {
     this.emit('ping', payload);
   }
 
-  /** As `ws`, an automatic pong goes through pong() when the application has replaced it (checked per ping). */
+  /** @internal As `ws`, an automatic pong goes through pong() when the application has replaced it (checked per ping). */
   ownPong(payload: Buffer, cb: WriteCallback): boolean {
     if (this.pong === WebSocket.prototype.pong) return false;
     this.pong(payload, !this._isServer, cb);
     return true;
   }
 
+  /** @internal */
   onPong(payload: Buffer): void {
     this.emit('pong', payload);
   }
 
+  /** @internal */
   onProtocolError(error: ProtocolError): void {
     if (this._readyState === ReadyState.OPEN) this._readyState = ReadyState.CLOSING;
     this._emitError(error);
   }
 
+  /** @internal */
   onDrain(): void {
     if (!this._needDrain || this.bufferedAmount >= this._transport!.highWaterMark) return;
     this._needDrain = false;
     this.emit('drain');
   }
 
+  /** @internal */
   onClose(code: number, reason: Buffer): void {
     // The reason is a view into a received chunk: copy it so that the chunk is not kept alive.
     let copy = EMPTY;
@@ -812,6 +851,32 @@ for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(WebSocket, name, { enumerable: true, value });
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
 }
+
+/**
+ * The type names of `ws` under the class, as `@types/ws` declares them: `WebSocket.RawData`,
+ * `WebSocket.ServerOptions`, `WebSocket.Server`... (types only; the values `WebSocket.Server`,
+ * `WebSocket.WebSocketServer`, `WebSocket.WebSocket` and `WebSocket.createWebSocketStream` are the
+ * statics of the class).
+ */
+export declare namespace WebSocket {
+  type RawData = api.RawData;
+  type Data = api.Data;
+  type ClientOptions = api.ClientOptions;
+  type ServerOptions<T extends typeof api.WebSocket = typeof api.WebSocket> = api.ServerOptions<T>;
+  type PerMessageDeflateOptions = api.PerMessageDeflateOptions;
+  type VerifyClientCallbackSync<Request extends api.UpgradeRequest = api.UpgradeRequest> = api.VerifyClientCallbackSync<Request>;
+  type VerifyClientCallbackAsync<Request extends api.UpgradeRequest = api.UpgradeRequest> = api.VerifyClientCallbackAsync<Request>;
+  type AddressInfo = api.AddressInfo;
+  type Event = api.Event;
+  type ErrorEvent = api.ErrorEvent;
+  type CloseEvent = api.CloseEvent;
+  type MessageEvent = api.MessageEvent;
+  type WebSocketEventMap = api.WebSocketEventMap;
+  type EventListenerOptions = api.EventListenerOptions;
+  type Server<T extends typeof api.WebSocket = typeof api.WebSocket> = api.WebSocketServer<T>;
+  type WebSocketServer<T extends typeof api.WebSocket = typeof api.WebSocket> = api.WebSocketServer<T>;
+  type WebSocket = api.WebSocket;
+}
 // (`ws` also assigns addEventListener and removeEventListener, and inherits eventNames, as enumerable methods.)
 const ENUMERABLE_ON_PROTOTYPE = [
   'binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url',
@@ -869,7 +934,7 @@ function toBuffer(data: SendData): Buffer {
 }
 
 /** A received binary message in the shape `binaryType` asks for (also used by the ws-compat Receiver). */
-export function convertBinary(data: Buffer, binaryType: BinaryType, fragmentEnds: readonly number[] | null | undefined): RawData {
+export function convertBinary(data: Buffer, binaryType: BinaryType, fragmentEnds: readonly number[] | null | undefined): RawData | Blob {
   switch (binaryType) {
     case 'arraybuffer':
       if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data.buffer as ArrayBuffer;

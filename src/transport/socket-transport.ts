@@ -162,7 +162,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     this.socket.resume();
   }
 
-  /** @internal The handshake's extra bytes of a shared-read socket, unless reading is paused. */
+  /** The handshake's extra bytes of a shared-read socket, unless reading is paused. */
   deliverFirstBytes(): void {
     const bytes = this.firstBytes;
     if (bytes === null || this.userPaused || this.readingHeld || this.closed) return;
@@ -186,12 +186,12 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   // ---- socket events ----------------------------------------------------------------------
 
-  /** @internal A chunk read from the socket ('data'). */
+  /** A chunk read from the socket ('data'). */
   onData(chunk: Buffer): void {
     this.receive(chunk, false);
   }
 
-  /** @internal A read into the shared buffer. */
+  /** A read into the shared buffer. */
   onSharedRead(chunk: Buffer): void {
     this.receive(chunk, true);
   }
@@ -210,7 +210,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   }
 
   /**
-   * @internal The peer half-closed: nothing more will arrive, so finish our side too (usually it has
+   * The peer half-closed: nothing more will arrive, so finish our side too (usually it has
    * already: we answered its close frame). Nothing more can leave either: the connection is over.
    */
   onEnd(): void {
@@ -219,7 +219,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     this.connection.transportClosed();
   }
 
-  /** @internal The socket closed. */
+  /** The socket closed. */
   onClose(): void {
     if (this.closed) return;
     this.closed = true;

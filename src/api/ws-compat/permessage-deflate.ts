@@ -29,21 +29,26 @@ export class PerMessageDeflate {
 
   /** The parameters accepted, once accept() succeeded. */
   params: DeflateParamsObject | null = null;
-  readonly #negotiator: Negotiator;
-  readonly #isServer: boolean;
-  readonly #maxPayload: number;
-  #extension: Extension | null = null;
+  // TypeScript-private, not #private: `#private` in the declarations would break older targets.
+  /** @internal */
+  private readonly _negotiator: Negotiator;
+  /** @internal */
+  private readonly _isServer: boolean;
+  /** @internal */
+  private readonly _maxPayload: number;
+  /** @internal */
+  private _codec: Extension | null = null;
 
   /** Throws on an invalid option (RangeError), as our negotiator does. */
   constructor(options: WsPerMessageDeflateOptions = {}) {
-    this.#negotiator = new Negotiator(options);
-    this.#isServer = options.isServer === true;
-    this.#maxPayload = options.maxPayload ?? 0;
+    this._negotiator = new Negotiator(options);
+    this._isServer = options.isServer === true;
+    this._maxPayload = options.maxPayload ?? 0;
   }
 
   /** The client's offer, as a parameter object. */
   offer(): DeflateParamsObject {
-    return paramsObject(this.#negotiator.offer());
+    return paramsObject(this._negotiator.offer());
   }
 
   /**
@@ -53,15 +58,15 @@ export class PerMessageDeflate {
    */
   accept(configurations: ReadonlyArray<Record<string, unknown>>): DeflateParamsObject {
     const offers = configurations.map(toOffer);
-    if (this.#isServer) {
-      const agreed = this.#negotiator.negotiate(offers);
+    if (this._isServer) {
+      const agreed = this._negotiator.negotiate(offers);
       if (agreed === null) throw new Error('None of the extension offers can be accepted');
-      this.#extension = agreed.extension;
+      this._codec = agreed.extension;
       this.params = paramsObject(agreed.response);
     } else {
-      const extension = this.#negotiator.accept(offers[0] ?? { name: PERMESSAGE_DEFLATE, params: [] });
+      const extension = this._negotiator.accept(offers[0] ?? { name: PERMESSAGE_DEFLATE, params: [] });
       if (extension instanceof Error) throw extension;
-      this.#extension = extension;
+      this._codec = extension;
       this.params = paramsObject(offers[0]!);
     }
     return this.params;
@@ -69,28 +74,29 @@ export class PerMessageDeflate {
 
   /** Release the compressor and decompressor. */
   cleanup(): void {
-    this.#extension?.close();
-    this.#extension = null;
+    this._codec?.close();
+    this._codec = null;
   }
 
   /** Compress one piece of a message (`fin` ends it). */
   compress(data: Buffer | string, fin: boolean, callback: Callback): void {
-    this.#accepted().compress(typeof data === 'string' ? Buffer.from(data) : data, fin, callback);
+    this._accepted().compress(typeof data === 'string' ? Buffer.from(data) : data, fin, callback);
   }
 
   /** Decompress one piece of a message; beyond maxPayload the error is a 1009 ProtocolError. */
   decompress(data: Buffer, fin: boolean, callback: Callback): void {
-    this.#accepted().decompress(data, fin, this.#maxPayload, callback);
+    this._accepted().decompress(data, fin, this._maxPayload, callback);
   }
 
   /** @internal The codec of the negotiated connection (the Receiver adapter decompresses with it). */
   get _extension(): Extension | null {
-    return this.#extension;
+    return this._codec;
   }
 
-  #accepted(): Extension {
-    if (this.#extension === null) throw new Error('PerMessageDeflate: accept() has not succeeded');
-    return this.#extension;
+  /** @internal */
+  private _accepted(): Extension {
+    if (this._codec === null) throw new Error('PerMessageDeflate: accept() has not succeeded');
+    return this._codec;
   }
 }
 

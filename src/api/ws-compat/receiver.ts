@@ -30,14 +30,17 @@ export interface ReceiverOptions {
 type Done = (error?: Error | null) => void;
 
 export class Receiver extends Writable {
-  readonly #connection: Connection;
-  readonly #events: ReceiverEvents;
+  // TypeScript-private, not #private: `#private` in the declarations would break older targets.
+  /** @internal */
+  private readonly _connection: Connection;
+  /** @internal */
+  private readonly _adapter: ReceiverEvents;
 
   constructor(options: ReceiverOptions = {}) {
     super();
     const deflate = options.extensions?.[PerMessageDeflate.extensionName];
-    this.#events = new ReceiverEvents(this, options.binaryType ?? 'nodebuffer');
-    this.#connection = new Connection(options.isServer === true ? 'server' : 'client', this.#events, {
+    this._adapter = new ReceiverEvents(this, options.binaryType ?? 'nodebuffer');
+    this._connection = new Connection(options.isServer === true ? 'server' : 'client', this._adapter, {
       maxPayload: options.maxPayload ?? 0,
       maxFragments: options.maxFragments ?? 0,
       maxBufferedChunks: options.maxBufferedChunks ?? 0,
@@ -45,13 +48,13 @@ export class Receiver extends Writable {
       autoPong: false,
       extension: deflate instanceof PerMessageDeflate ? deflate._extension : null,
     });
-    this.#connection.recordFragments = options.binaryType === 'fragments';
-    this.#events.connection = this.#connection;
+    this._connection.recordFragments = options.binaryType === 'fragments';
+    this._adapter.connection = this._connection;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: Done): void {
-    this.#connection.receive(chunk);
-    this.#events.written(done);
+    this._connection.receive(chunk);
+    this._adapter.written(done);
   }
 }
 
