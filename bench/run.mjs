@@ -320,7 +320,8 @@ function describe(measurement) {
   if (measurement.error) return `ERROR ${measurement.error}`;
   const r = measurement.result;
   if (!r.ok) return `ERROR ${r.error}`;
-  const cpu = `(gen ${Math.round(r.genCpu * 100)}%, server ${Math.round(r.serverCpu * 100)}%)`;
+  const wait = Number.isFinite(r.serverWait) ? `; waited for a CPU: gen ${Math.round(r.genWait * 100)}%, server ${Math.round(r.serverWait * 100)}%` : '';
+  const cpu = `(gen ${Math.round(r.genCpu * 100)}%, server ${Math.round(r.serverCpu * 100)}%${wait})`;
   if (r.scenario === 'throughput') return `${Math.round(r.msgsPerSec).toLocaleString('en-US')} msg/s, ${r.mbPerSec.toFixed(1)} MB/s ${cpu}`;
   if (r.scenario === 'latency') return `p50 ${r.p50us.toFixed(1)} µs, p99 ${r.p99us.toFixed(1)} µs, p99.9 ${r.p999us.toFixed(1)} µs ${cpu}`;
   if (r.scenario === 'fanout') {

@@ -133,6 +133,19 @@ static double server_cpu_seconds(void) {
   return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/** Nanoseconds a process waited on a run queue, runnable but not running (/proc/<pid>/schedstat, 2nd field). */
+static double run_queue_wait_ns(int pid) {
+  char path[64];
+  if (pid) snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
+  else snprintf(path, sizeof path, "/proc/self/schedstat");
+  FILE *f = fopen(path, "r");
+  if (!f) return NAN;
+  unsigned long long run = 0, wait = 0;
+  int fields = fscanf(f, "%llu %llu", &run, &wait);
+  fclose(f);
+  return fields == 2 ? (double)wait : NAN;
+}
+
 static long server_rss_kib(void) {
   char path[64], line[256];
   snprintf(path, sizeof path, "/proc/%d/status", server_pid);
@@ -154,20 +167,28 @@ static double own_cpu_seconds(void) {
 
 typedef struct {
   uint64_t wall;
-  double cpu, server_cpu;
+  double cpu, server_cpu, wait, server_wait;
 } window_t;
 
+// CPU: fraction of one core used over the window. Wait: fraction of the window spent runnable on a run queue
+// while another task had the core (a shared machine shows here, not in the CPU figures).
 typedef struct {
-  double seconds, gen_cpu, server_cpu;
+  double seconds, gen_cpu, server_cpu, gen_wait, server_wait;
 } window_result;
 
-static window_t window_start(void) { return (window_t){now_ns(), own_cpu_seconds(), server_cpu_seconds()}; }
+static window_t window_start(void) {
+  return (window_t){now_ns(), own_cpu_seconds(), server_cpu_seconds(), run_queue_wait_ns(0),
+                    server_pid ? run_queue_wait_ns(server_pid) : NAN};
+}
 
 static window_result window_end(window_t start) {
   window_result r;
-  r.seconds = (double)(now_ns() - start.wall) / 1e9;
+  uint64_t ns = now_ns() - start.wall;
+  r.seconds = (double)ns / 1e9;
   r.gen_cpu = (own_cpu_seconds() - start.cpu) / r.seconds;
   r.server_cpu = (server_cpu_seconds() - start.server_cpu) / r.seconds;
+  r.gen_wait = (run_queue_wait_ns(0) - start.wait) / (double)ns;
+  r.server_wait = server_pid ? (run_queue_wait_ns(server_pid) - start.server_wait) / (double)ns : NAN;
   return r;
 }
 
@@ -175,6 +196,8 @@ static void print_window(window_result w) {
   jnum("seconds", w.seconds);
   jnum("genCpu", w.gen_cpu);
   jnum("serverCpu", w.server_cpu);
+  jnum("genWait", w.gen_wait);
+  jnum("serverWait", w.server_wait);
 }
 
 // ---------------------------------------------------------------------------------------------- latency histogram
@@ -783,6 +806,8 @@ static void idle(void) {
   jnum("opensPerSec", n / w.seconds);
   jnum("genCpu", w.gen_cpu);
   jnum("serverCpu", w.server_cpu);
+  jnum("genWait", w.gen_wait);
+  jnum("serverWait", w.server_wait);
   printf(",\"socketErrors\":%llu,\"closedEarly\":%llu", (unsigned long long)socket_errors, (unsigned long long)idle_lost);
 }
 

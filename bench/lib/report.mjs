@@ -47,6 +47,10 @@ export function problemsOf(measurement) {
   if (result.lostDeliveries > 0) problems.push(`${result.lostDeliveries} deliveries lost (not received within 2 s of the publish)`);
   if (result.publisherReceived > 0) problems.push(`the publisher received ${result.publisherReceived} messages`);
   if (result.unexpectedFrames > 0) problems.push(`${result.unexpectedFrames} unexpected frames (masked, or sent to an idle connection)`);
+  // Time spent runnable but without a CPU (the C generator reads /proc/<pid>/schedstat): other processes held the core.
+  if (result.serverWait > 0.05 || result.genWait > 0.05) {
+    problems.push(`waited for a CPU: server ${Math.round(result.serverWait * 100)}%, load generator ${Math.round(result.genWait * 100)}% of the window (machine not quiet)`);
+  }
   if (result.messages === 0 || result.handshakes === 0 || result.deliveries === 0) problems.push('nothing completed');
   return problems;
 }
@@ -352,6 +356,7 @@ export function renderReport(run) {
       ? '- The load generator (bench/load.mjs, one process per measurement on core 1) is a raw `node:net` client: it does the HTTP upgrade itself, sends frames masked once at start-up (reused for every send, one write per batch of echoes), and counts echoed frames by parsing only their headers (lengths, FIN, opcode); server frames are not masked, so nothing is unmasked. It reports its own CPU (`process.cpuUsage()` over wall time) next to every figure, and the server\'s CPU from /proc/<pid>/stat.'
       : '- The load generator (bench/gen/wsgen.c, built by the run with gcc -O2; one process per measurement on core 1) is a single-threaded epoll client in C: it does the HTTP upgrade itself (checking the 101 and its Sec-WebSocket-Accept), sends frames masked once at start-up (reused for every send, one write per batch of echoes), and walks server frames by their headers only (lengths, FIN, opcode). Latencies go into a log-linear histogram (< 1% error). It reports its own CPU (getrusage over wall time) next to every figure, and the server\'s CPU from /proc/<pid>/stat.',
     '- Every measurement is a warm-up (not counted) followed by a fixed measured window; every loop in the generator is bounded in time and count, and each generator has a hard deadline.',
+    "- The C generator also reads both processes' run-queue wait (/proc/<pid>/schedstat): a measurement where the server or the generator waited more than 5% of the window for its core, because other processes held it, is listed under Problems seen.",
     '- A throughput cell is flagged when a connection made no progress in the window, an echo had the wrong length, or a socket failed; the uWebSockets.js server also counts sends it reports as dropped.',
     '',
   );
