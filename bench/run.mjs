@@ -293,7 +293,8 @@ async function measure(contender, scenario, round, generator) {
     const load = generator
       ? spawnPinned(LOAD_CORE, loadArgs, { cwd: ROOT, command: generator })
       : spawnPinned(LOAD_CORE, ['bench/load.mjs', ...loadArgs], { cwd: ROOT });
-    const limitMs = TIMING.warmupMs + TIMING.durationMs + 120_000;
+    // Beyond the generator's own hard deadline (60 s + 5 ms per connection it opens, past its windows).
+    const limitMs = TIMING.warmupMs + TIMING.durationMs + 180_000;
     const outcome = await Promise.race([
       load.exited.then(() => 'load'),
       server.exited.then(() => 'server'),

@@ -304,7 +304,7 @@ export function renderReport(run) {
     '|---|---|',
     `| Date | ${meta.date} (run took ${Math.round(meta.elapsedSeconds)} s) |`,
     `| Machine | ${meta.cpuModel}, ${meta.cores} cores, ${meta.memoryGiB} GiB, Linux ${meta.kernel} |`,
-    `| Pinning | every echo server on core 0 (\`taskset -c 0\`), the load generator on core 1 (\`taskset -c 1\`) |`,
+    `| Pinning | every server on core 0 (\`taskset -c 0\`), the load generator on core 1 (\`taskset -c 1\`) |`,
     `| Node | ${meta.node} |`,
     `| Commit | ${meta.commit}${meta.dirty ? ' (with uncommitted changes in src/)' : ''}; dist/ built ${meta.distBuilt} |`,
     `| Packages | ws ${meta.versions.ws}, bufferutil ${meta.versions.bufferutil}, utf-8-validate ${meta.versions['utf-8-validate']}, uWebSockets.js ${meta.versions.uws}${
