@@ -165,19 +165,26 @@ static double own_cpu_seconds(void) {
   return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/** The kernel's share of this process's CPU time (system time). */
+static double own_sys_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 typedef struct {
   uint64_t wall;
-  double cpu, server_cpu, wait, server_wait;
+  double cpu, sys, server_cpu, wait, server_wait;
 } window_t;
 
 // CPU: fraction of one core used over the window. Wait: fraction of the window spent runnable on a run queue
 // while another task had the core (a shared machine shows here, not in the CPU figures).
 typedef struct {
-  double seconds, gen_cpu, server_cpu, gen_wait, server_wait;
+  double seconds, gen_cpu, gen_sys, server_cpu, gen_wait, server_wait;
 } window_result;
 
 static window_t window_start(void) {
-  return (window_t){now_ns(), own_cpu_seconds(), server_cpu_seconds(), run_queue_wait_ns(0),
+  return (window_t){now_ns(), own_cpu_seconds(), own_sys_seconds(), server_cpu_seconds(), run_queue_wait_ns(0),
                     server_pid ? run_queue_wait_ns(server_pid) : NAN};
 }
 
@@ -186,6 +193,7 @@ static window_result window_end(window_t start) {
   uint64_t ns = now_ns() - start.wall;
   r.seconds = (double)ns / 1e9;
   r.gen_cpu = (own_cpu_seconds() - start.cpu) / r.seconds;
+  r.gen_sys = (own_sys_seconds() - start.sys) / r.seconds;
   r.server_cpu = (server_cpu_seconds() - start.server_cpu) / r.seconds;
   r.gen_wait = (run_queue_wait_ns(0) - start.wait) / (double)ns;
   r.server_wait = server_pid ? (run_queue_wait_ns(server_pid) - start.server_wait) / (double)ns : NAN;
@@ -195,6 +203,7 @@ static window_result window_end(window_t start) {
 static void print_window(window_result w) {
   jnum("seconds", w.seconds);
   jnum("genCpu", w.gen_cpu);
+  jnum("genSys", w.gen_sys);
   jnum("serverCpu", w.server_cpu);
   jnum("genWait", w.gen_wait);
   jnum("serverWait", w.server_wait);
