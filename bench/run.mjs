@@ -1,17 +1,22 @@
 // The benchmark run: rfc6455, ws (+bufferutil), ws (pure JS) and uWebSockets.js echo servers, each pinned to
-// core 0 and measured by bench/load.mjs pinned to core 1, interleaved A B C D per scenario and round; for the
-// handshake and memory scenarios also a bare net.Socket server (bench/servers/net-floor.mjs) as a reference.
-//   npm run bench         full: 3 rounds, every scenario (~10 min)
-//   npm run bench:quick   1 round, fewer scenarios, shorter windows (< 2 min)
+// core 0 and measured by the load generator pinned to core 1, interleaved A B C D per scenario and round; for the
+// handshake and memory scenarios also a bare net.Socket server (bench/servers/net-floor.mjs) as a reference; for
+// the fan-out scenarios one broadcasting server per contender (bench/servers/*-fanout.mjs), Bun's included when
+// a bun binary is found.
+//   npm run bench         full: 3 rounds, every scenario
+//   npm run bench:quick   1 round, fewer scenarios, shorter windows
 // Options: --rounds N, --only id,id (scenarios), --contenders id,id, --out FILE (default bench/RESULTS.md),
-//          --note "text" (printed on top of the results).
-// Needs `npm run build` first (the rfc6455 contender runs dist/ through bin/rfc6455.cjs).
+//          --note "text" (printed on top of the results), --gen c|node (the load generator: bench/gen/wsgen.c,
+//          built here with gcc, the default; or bench/load.mjs, which has no fan-out), --bun PATH (default $BUN or
+//          /tmp/bun-try/node_modules/.bin/bun, from `npm install --prefix /tmp/bun-try bun`).
+// Needs `npm run build` first (the rfc6455 contenders run dist/).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureGenerator } from './lib/generator.mjs';
 import { renderReport } from './lib/report.mjs';
 import {
   allowedCpus,
@@ -37,13 +42,18 @@ const { values: opts } = parseArgs({
     contenders: { type: 'string' },
     out: { type: 'string', default: join(BENCH, 'RESULTS.md') },
     note: { type: 'string' },
+    gen: { type: 'string', default: 'c' },
+    bun: { type: 'string', default: process.env.BUN ?? '/tmp/bun-try/node_modules/.bin/bun' },
   },
 });
+if (opts.gen !== 'c' && opts.gen !== 'node') throw new Error(`--gen c|node, not ${opts.gen}`);
 
 const MODE = opts.quick ? 'quick' : 'full';
 const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 3));
 const TIMING = opts.quick ? { warmupMs: 500, durationMs: 1500 } : { warmupMs: 1000, durationMs: 3000 };
 const IDLE_CONNECTIONS = opts.quick ? 5000 : 10000;
+const FANOUT_INFLIGHT = 8;
+const bunInstalled = existsSync(opts.bun);
 
 const CONTENDERS = [
   {
@@ -52,8 +62,19 @@ const CONTENDERS = [
     color: '#e8590c',
     args: (port) => ['bin/rfc6455.cjs', 'serve', '--echo', '--port', String(port), '--host', '127.0.0.1'],
     ready: /listening on ws:\/\/\S+/,
+    fanout: (port) => ['bench/servers/rfc6455-fanout.mjs', '--mode', 'publish', '--port', String(port), '--host', '127.0.0.1'],
+    fanoutReady: /^\{"ready".*$/m,
     check: () => '',
-    notes: 'our CLI echo server (dist/, pure JS)',
+    notes: 'our CLI echo server (dist/, pure JS); fan-out: `wss.publish(topic)` (bench/servers/rfc6455-fanout.mjs --mode publish)',
+  },
+  {
+    id: 'rfc6455-each',
+    label: 'rfc6455 forEach(send)',
+    color: '#ffa94d',
+    fanout: (port) => ['bench/servers/rfc6455-fanout.mjs', '--mode', 'each', '--port', String(port), '--host', '127.0.0.1'],
+    fanoutReady: /^\{"ready".*$/m,
+    check: () => '',
+    notes: 'fan-out only: the publisher\'s message sent to every other client with `wss.clients` and `send`, as a ws program does it',
   },
   {
     id: 'ws',
@@ -61,9 +82,11 @@ const CONTENDERS = [
     color: '#1971c2',
     args: (port) => ['bench/servers/ws-echo.mjs', '--port', String(port), '--host', '127.0.0.1'],
     ready: /^\{"ready".*$/m,
+    fanout: (port) => ['bench/servers/ws-fanout.mjs', '--port', String(port), '--host', '127.0.0.1'],
+    fanoutReady: /^\{"ready".*$/m,
     check: (native) => (native.some((p) => p.includes('bufferutil')) ? '' : 'bufferutil native addon is not loaded'),
     notes:
-      'baseline. Masking through bufferutil; UTF-8 validation through node:buffer isUtf8, which ws 8 prefers over utf-8-validate whenever Node has it (Node ≥ 18.14), so utf-8-validate is never loaded',
+      'baseline; fan-out: `wss.clients.forEach(send)` (bench/servers/ws-fanout.mjs). Masking through bufferutil; UTF-8 validation through node:buffer isUtf8, which ws 8 prefers over utf-8-validate whenever Node has it (Node ≥ 18.14), so utf-8-validate is never loaded',
   },
   {
     id: 'ws-js',
@@ -81,8 +104,21 @@ const CONTENDERS = [
     color: '#2f9e44',
     args: (port) => ['bench/servers/uws-echo.mjs', '--port', String(port), '--host', '127.0.0.1'],
     ready: /^\{"ready".*$/m,
+    fanout: (port) => ['bench/servers/uws-fanout.mjs', '--port', String(port), '--host', '127.0.0.1'],
+    fanoutReady: /^\{"ready".*$/m,
     check: (native) => (native.some((p) => /uws_linux_[^/]*\.node$/.test(p)) ? '' : 'the uWS native binary is not loaded (JS fallback?)'),
-    notes: 'maxPayloadLength 64 MiB, maxBackpressure 256 MiB (default 64 KiB drops echoes), idleTimeout off, no compression',
+    notes:
+      'maxPayloadLength 64 MiB, maxBackpressure 256 MiB (default 64 KiB drops echoes), idleTimeout off, no compression; fan-out: `app.publish(topic)` (bench/servers/uws-fanout.mjs)',
+  },
+  {
+    id: 'bun',
+    label: 'Bun server.publish',
+    color: '#f08c00',
+    command: opts.bun,
+    fanout: (port) => ['bench/servers/bun-fanout.mjs', '--port', String(port), '--host', '127.0.0.1'],
+    fanoutReady: /^\{"ready".*$/m,
+    check: () => '',
+    notes: `fan-out only: Bun.serve with \`server.publish(topic)\` (bench/servers/bun-fanout.mjs), bun at ${opts.bun}; backpressureLimit 256 MiB, no compression, no pings`,
   },
   {
     id: 'floor',
@@ -117,7 +153,35 @@ const SCENARIOS = [
     quick: true,
     load: ['--scenario', 'idle', '--conns', String(IDLE_CONNECTIONS), '--settle', opts.quick ? '1000' : '2000'],
   },
+  ...[
+    { subs: 1000, size: 16, quick: true },
+    { subs: 1000, size: 1024, quick: false },
+    { subs: 10000, size: 16, quick: true },
+    { subs: 10000, size: 1024, quick: false },
+  ].map(({ subs, size, quick }) => ({
+    id: `fan-${subs / 1000}k-${size === 16 ? '16b' : '1k'}`,
+    group: 'fanout',
+    title: `1 topic, ${subs.toLocaleString('en-US')} subscribers, ${size === 16 ? '16 B' : '1 KiB'}`,
+    short: `${subs / 1000}k subs, ${size === 16 ? '16 B' : '1 KiB'}`,
+    quick,
+    load: ['--scenario', 'fanout', '--subs', String(subs), '--size', String(size), '--inflight', String(FANOUT_INFLIGHT)],
+  })),
+  {
+    id: 'fan-1k-100hz',
+    group: 'fanout',
+    title: '1 topic, 1,000 subscribers, 16 B, 100 publishes/s',
+    short: '1k subs, 100/s',
+    quick: false,
+    load: ['--scenario', 'fanout', '--subs', '1000', '--size', '16', '--rate', '100', '--inflight', '1000'],
+  },
 ];
+
+/** Whether a contender has a server for a scenario. */
+function takesPart(contender, scenario) {
+  if (scenario.group === 'fanout') return Boolean(contender.fanout);
+  if (!contender.args) return false;
+  return !contender.scenarios || contender.scenarios.includes(scenario.id);
+}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -204,25 +268,33 @@ function parseLastJsonLine(text) {
 }
 
 /** Starts a fresh server, checks it, runs one generator process against it, stops the server. */
-async function measure(contender, scenario, round) {
+async function measure(contender, scenario, round, generator) {
   const measurement = { round, scenario: scenario.id, contender: contender.id };
   const port = await takePort();
-  const server = spawnPinned(SERVER_CORE, contender.args(port), { cwd: ROOT, env: contender.env });
+  const fanout = scenario.group === 'fanout';
+  const serverArgs = fanout ? contender.fanout : contender.args;
+  const server = spawnPinned(SERVER_CORE, serverArgs(port), { cwd: ROOT, env: contender.env, command: contender.command });
   try {
-    const match = await waitForOutput(server, contender.ready, 15000);
+    const match = await waitForOutput(server, fanout ? contender.fanoutReady : contender.ready, 15000);
     const announced = match[0].startsWith('{') ? JSON.parse(match[0]) : null;
     const native = mappedNativeAddons(server.pid).map((p) => relative(ROOT, p));
     const cpus = allowedCpus(server.pid);
     contender.native ??= native;
-    contender.command ??= `${contender.env ? `${Object.entries(contender.env).map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}node ${contender.args('P').join(' ')}`;
+    const program = `${contender.env ? `${Object.entries(contender.env).map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}${contender.command ? 'bun' : 'node'}`;
+    if (contender.args) contender.commandLine ??= `${program} ${contender.args('P').join(' ')}`;
+    if (contender.fanout) contender.fanoutCommandLine ??= `${program} ${contender.fanout('P').join(' ')}`;
     if (announced?.version) contender.version = announced.version;
     const problem = contender.check(native) || (cpus === String(SERVER_CORE) ? '' : `server may run on CPUs ${cpus}, not ${SERVER_CORE}`);
     if (problem) throw new Error(`contender check failed: ${problem}`);
     await sleep(200);
 
     const timing = ['--warmup', String(TIMING.warmupMs), '--duration', String(TIMING.durationMs)];
-    const load = spawnPinned(LOAD_CORE, ['bench/load.mjs', ...scenario.load, ...timing, '--port', String(port), '--server-pid', String(server.pid)], { cwd: ROOT });
-    const limitMs = TIMING.warmupMs + TIMING.durationMs + 120_000;
+    const loadArgs = [...scenario.load, ...timing, '--port', String(port), '--server-pid', String(server.pid)];
+    const load = generator
+      ? spawnPinned(LOAD_CORE, loadArgs, { cwd: ROOT, command: generator })
+      : spawnPinned(LOAD_CORE, ['bench/load.mjs', ...loadArgs], { cwd: ROOT });
+    // Beyond the generator's own hard deadline (60 s + 5 ms per connection it opens, past its windows).
+    const limitMs = TIMING.warmupMs + TIMING.durationMs + 180_000;
     const outcome = await Promise.race([
       load.exited.then(() => 'load'),
       server.exited.then(() => 'server'),
@@ -239,7 +311,7 @@ async function measure(contender, scenario, round) {
     measurement.error = error.message;
   } finally {
     measurement.serverExit = await stopChild(server, 2000);
-    const stats = /uws-echo stats (\{.*\})/.exec(server.stderrText);
+    const stats = /uws-(?:echo|fanout) stats (\{.*\})/.exec(server.stderrText);
     if (stats) measurement.serverStats = JSON.parse(stats[1]);
   }
   return measurement;
@@ -249,9 +321,13 @@ function describe(measurement) {
   if (measurement.error) return `ERROR ${measurement.error}`;
   const r = measurement.result;
   if (!r.ok) return `ERROR ${r.error}`;
-  const cpu = `(gen ${Math.round(r.genCpu * 100)}%, server ${Math.round(r.serverCpu * 100)}%)`;
+  const wait = Number.isFinite(r.serverWait) ? `; waited for a CPU: gen ${Math.round(r.genWait * 100)}%, server ${Math.round(r.serverWait * 100)}%` : '';
+  const cpu = `(gen ${Math.round(r.genCpu * 100)}%, server ${Math.round(r.serverCpu * 100)}%${wait})`;
   if (r.scenario === 'throughput') return `${Math.round(r.msgsPerSec).toLocaleString('en-US')} msg/s, ${r.mbPerSec.toFixed(1)} MB/s ${cpu}`;
   if (r.scenario === 'latency') return `p50 ${r.p50us.toFixed(1)} µs, p99 ${r.p99us.toFixed(1)} µs, p99.9 ${r.p999us.toFixed(1)} µs ${cpu}`;
+  if (r.scenario === 'fanout') {
+    return `${Math.round(r.deliveriesPerSec).toLocaleString('en-US')} deliveries/s (${Math.round(r.publishesPerSec)} publishes/s), p50 ${(r.p50us / 1000).toFixed(2)} ms, p99 ${(r.p99us / 1000).toFixed(2)} ms, ${r.lostDeliveries} lost ${cpu}`;
+  }
   if (r.scenario === 'handshake') return `${Math.round(r.perSec).toLocaleString('en-US')} handshakes/s, ${r.errors} errors ${cpu}`;
   return `${Math.round(r.bytesPerConn).toLocaleString('en-US')} B/conn (${r.rssBeforeKiB} -> ${r.rssAfterKiB} KiB, ${r.alive}/${r.conns} alive) ${cpu}`;
 }
@@ -259,21 +335,31 @@ function describe(measurement) {
 async function main() {
   installCleanupHooks();
   if (!existsSync(join(ROOT, 'dist/cjs/api/cli.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-  const contenders = pick(CONTENDERS, opts.contenders, 'contenders');
+  let contenders = pick(CONTENDERS, opts.contenders, 'contenders');
   if (!contenders.some((c) => c.id === 'ws')) throw new Error('the baseline contender "ws" must be part of the run');
-  const scenarios = pick(opts.quick && !opts.only ? SCENARIOS.filter((s) => s.quick) : SCENARIOS, opts.only, 'scenarios');
+  if (!bunInstalled) {
+    if (opts.contenders?.split(',').includes('bun')) throw new Error(`no bun at ${opts.bun} (--bun PATH, or npm install --prefix /tmp/bun-try bun)`);
+    contenders = contenders.filter((c) => c.id !== 'bun');
+    process.stdout.write(`bench: no bun at ${opts.bun}, Bun left out of the fan-out scenarios\n`);
+  }
+  let scenarios = pick(opts.quick && !opts.only ? SCENARIOS.filter((s) => s.quick) : SCENARIOS, opts.only, 'scenarios');
+  if (opts.gen === 'node' && scenarios.some((s) => s.group === 'fanout')) {
+    scenarios = scenarios.filter((s) => s.group !== 'fanout');
+    process.stdout.write('bench: the node generator has no fan-out scenario; those are left out\n');
+  }
+  const generator = opts.gen === 'c' ? ensureGenerator(BENCH) : null;
   const started = Date.now();
   const run = {
     mode: MODE,
     rounds: ROUNDS,
     timing: TIMING,
-    meta: machineFacts(),
+    meta: { ...machineFacts(), generator: opts.gen },
     contenders,
     scenarios,
     measurements: [],
   };
   if (opts.note) run.meta.note = opts.note;
-  const rawFile = join(BENCH, 'results', `${MODE}.json`);
+  const rawFile = join(dirname(opts.out), 'results', `${MODE}.json`); // next to the report and its charts
   mkdirSync(dirname(rawFile), { recursive: true });
   const save = () => writeFileSync(rawFile, `${JSON.stringify(run, (key, value) => (typeof value === 'function' || value instanceof RegExp ? undefined : value), 1)}\n`);
 
@@ -286,8 +372,8 @@ async function main() {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of scenarios) {
       for (const contender of contenders) {
-        if (contender.scenarios && !contender.scenarios.includes(scenario.id)) continue;
-        const measurement = await measure(contender, scenario, round);
+        if (!takesPart(contender, scenario)) continue;
+        const measurement = await measure(contender, scenario, round, generator);
         run.measurements.push(measurement);
         save();
         process.stdout.write(`[${round}/${ROUNDS}] ${scenario.title.padEnd(40)} ${contender.label.padEnd(16)} ${describe(measurement)}\n`);

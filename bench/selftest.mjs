@@ -1,8 +1,16 @@
-// Checks of the load generator's wire helpers (no server needed): node bench/selftest.mjs
+// Checks of the load generators: the Node generator's wire helpers (no server needed), then the C generator
+// (built if needed) against an in-process `ws` server, which rejects any frame that is not valid for it:
+// node bench/selftest.mjs
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer } from 'ws';
 import { checkUpgradeResponse, FrameCounter, maskedFrame, OP_BINARY, upgradeRequest, utf8Text } from './lib/frames.mjs';
+import { ensureGenerator } from './lib/generator.mjs';
 
 /** An unmasked server frame with an arbitrary opcode and FIN bit. */
 function serverFrame(opcode, length, fin = true) {
@@ -74,4 +82,49 @@ for (const size of [16, 1024, 65536]) {
 const { accept } = upgradeRequest('127.0.0.1', 1);
 assert.equal(checkUpgradeResponse(`HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`, accept), '');
 assert.notEqual(checkUpgradeResponse('HTTP/1.1 400 Bad Request\r\n\r\n', accept), '');
-console.log('bench selftest: 1 passed, 0 failed');
+
+// The C generator, each scenario briefly, every length encoding, against ws (echo; /pub broadcasts to the others).
+const generator = ensureGenerator(dirname(fileURLToPath(import.meta.url)));
+const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+await once(wss, 'listening');
+let invalid = 0;
+wss.on('connection', (ws, req) => {
+  ws.on('error', () => invalid++);
+  ws.on('message', (data, isBinary) => {
+    if (req.url !== '/pub') ws.send(data, { binary: isBinary });
+    else for (const client of wss.clients) if (client !== ws) client.send(data, { binary: isBinary });
+  });
+});
+const port = String(wss.address().port);
+function wsgen(args) {
+  return new Promise((resolve, reject) => {
+    const timing = ['--warmup', '100', '--duration', '300', '--port', port, '--server-pid', String(process.pid)];
+    execFile(generator, [...timing, ...args], { timeout: 60_000 }, (error, stdout) => {
+      if (error) reject(new Error(`wsgen ${args.join(' ')}: ${error.message} ${stdout}`));
+      else resolve(JSON.parse(stdout));
+    });
+  });
+}
+const cases = [
+  ...[0, 125, 126, 65535, 65536].map((size) => [['--scenario', 'throughput', '--size', String(size), '--conns', '2', '--inflight', '3'], 'messages']),
+  [['--scenario', 'throughput', '--size', '1024', '--text', '--conns', '2', '--inflight', '2'], 'messages'],
+  [['--scenario', 'latency', '--size', '16'], 'samples'],
+  [['--scenario', 'handshake', '--concurrency', '4'], 'handshakes'],
+  [['--scenario', 'idle', '--conns', '20', '--settle', '100'], 'alive'],
+  [['--scenario', 'fanout', '--subs', '5', '--size', '16', '--inflight', '2'], 'deliveries'],
+  [['--scenario', 'fanout', '--subs', '5', '--size', '1024', '--rate', '200', '--inflight', '100'], 'deliveries'],
+];
+for (const [args, counted] of cases) {
+  const result = await wsgen(args);
+  assert.equal(result.ok, true, JSON.stringify(result));
+  assert.ok(result[counted] > 0, `${args.join(' ')}: no ${counted}`);
+  for (const key of ['wrongLength', 'fragments', 'socketErrors', 'stalledConnections', 'closedEarly', 'errors', 'lostDeliveries', 'unexpectedFrames', 'publisherReceived']) {
+    assert.ok(!(result[key] > 0), `${args.join(' ')}: ${key} ${result[key]}`);
+  }
+}
+const refused = await wsgen(['--scenario', 'throughput', '--port', '1']).catch((error) => ({ ok: false, error: error.message }));
+assert.equal(refused.ok, false);
+assert.equal(invalid, 0, 'ws saw an invalid frame');
+for (const client of wss.clients) client.terminate();
+wss.close();
+console.log(`bench selftest: 2 passed, 0 failed (C generator: ${cases.length} scenarios)`);

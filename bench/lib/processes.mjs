@@ -46,13 +46,14 @@ export function installCleanupHooks() {
 }
 
 /**
- * Runs `node ...args` pinned to `core`, with the open-files limit raised to the hard limit
- * (the idle scenario holds 10,000 sockets on each side). bash execs taskset, which execs node,
- * so the child's pid is node's pid.
+ * Runs `node ...args` (or `command ...args`) pinned to `core`, with the open-files limit raised to the hard
+ * limit (the idle scenario holds 10,000 sockets on each side). bash execs taskset, which execs the program,
+ * so the child's pid is the program's pid.
  */
-export function spawnPinned(core, args, { cwd, env = {}, nodeFlags = [] } = {}) {
+export function spawnPinned(core, args, { cwd, env = {}, nodeFlags = [], command } = {}) {
   const script = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec taskset -c "$0" "$@"';
-  const child = spawn('bash', ['-c', script, String(core), process.execPath, ...nodeFlags, ...args], {
+  const program = command ? [command] : [process.execPath, ...nodeFlags];
+  const child = spawn('bash', ['-c', script, String(core), ...program, ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

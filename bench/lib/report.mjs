@@ -44,7 +44,14 @@ export function problemsOf(measurement) {
   if (result.surplusEchoes > 0) problems.push(`${result.surplusEchoes} unexpected echoes`);
   if (result.errors > 0) problems.push(`${result.errors} failed handshakes (first: ${result.firstError})`);
   if (result.alive !== undefined && result.alive < result.conns) problems.push(`${result.conns - result.alive} idle connections dropped`);
-  if (result.messages === 0 || result.handshakes === 0) problems.push('nothing completed');
+  if (result.lostDeliveries > 0) problems.push(`${result.lostDeliveries} deliveries lost (not received within 2 s of the publish)`);
+  if (result.publisherReceived > 0) problems.push(`the publisher received ${result.publisherReceived} messages`);
+  if (result.unexpectedFrames > 0) problems.push(`${result.unexpectedFrames} unexpected frames (masked, or sent to an idle connection)`);
+  // Time spent runnable but without a CPU (the C generator reads /proc/<pid>/schedstat): other processes held the core.
+  if (result.serverWait > 0.05 || result.genWait > 0.05) {
+    problems.push(`waited for a CPU: server ${Math.round(result.serverWait * 100)}%, load generator ${Math.round(result.genWait * 100)}% of the window (machine not quiet)`);
+  }
+  if (result.messages === 0 || result.handshakes === 0 || result.deliveries === 0) problems.push('nothing completed');
   return problems;
 }
 
@@ -90,10 +97,11 @@ function metricSection(run, group, charts) {
   const lines = [`## ${group.title}`, '', group.description, ''];
   lines.push(`![${group.title}](charts/${group.chart})`, '');
   const efficiencyHeader = group.efficiencyKey ? `${group.unit} per server CPU-second | vs ws | ` : '';
+  const extras = group.extras ?? [];
   lines.push(
-    `| Scenario | Contender | ${group.unit} (median) | min–max | ${group.extraHeader ? `${group.extraHeader} | ` : ''}vs ws + bufferutil | ${efficiencyHeader}server CPU | load-gen CPU |`,
+    `| Scenario | Contender | ${group.unit} (median) | min–max | ${extras.map((e) => `${e.header} | `).join('')}vs ws + bufferutil | ${efficiencyHeader}server CPU | load-gen CPU |`,
   );
-  lines.push(`|---|---|--:|--:|${group.extraHeader ? '--:|' : ''}--:|${group.efficiencyKey ? '--:|--:|' : ''}--:|--:|`);
+  lines.push(`|---|---|--:|--:|${'--:|'.repeat(extras.length)}--:|${group.efficiencyKey ? '--:|--:|' : ''}--:|--:|`);
   const chartGroups = [];
   for (const scenario of scenarios) {
     const baseline = run.contenders.find((c) => c.id === BASELINE);
@@ -103,7 +111,7 @@ function metricSection(run, group, charts) {
     for (const contender of contenders) {
       const s = summarize(run, scenario, contender, group.key);
       const ratio = s.median / base;
-      const extra = group.extraHeader ? `${group.extra(summarize(run, scenario, contender, group.extraKey).median)} | ` : '';
+      const extra = extras.map((e) => `${e.format(summarize(run, scenario, contender, e.key).median)} | `).join('');
       let efficiencyCells = '';
       if (group.efficiencyKey) {
         const efficiency = summarize(run, scenario, contender, group.efficiencyKey).median;
@@ -235,9 +243,7 @@ const GROUPS = [
     shortUnit: 'msg/s',
     better: 'Higher',
     format: (v) => compact(v),
-    extraHeader: 'MB/s',
-    extraKey: 'mbPerSec',
-    extra: (v) => compact(v),
+    extras: [{ header: 'MB/s', key: 'mbPerSec', format: (v) => compact(v) }],
   },
   {
     id: 'handshake',
@@ -263,9 +269,24 @@ const GROUPS = [
     shortUnit: 'KiB/conn',
     better: 'Lower',
     format: (v) => (Number.isFinite(v) ? (v / 1024).toFixed(2) : '–'),
-    extraHeader: 'opened/s',
-    extraKey: 'opensPerSec',
-    extra: (v) => compact(v),
+    extras: [{ header: 'opened/s', key: 'opensPerSec', format: (v) => compact(v) }],
+  },
+  {
+    id: 'fanout',
+    title: 'Fan-out (publish to one topic)',
+    description:
+      'S subscriber connections (path /sub) that only read, one publisher connection (/pub) whose every message the server sends to all subscribers: rfc6455 with `wss.publish` and with `wss.clients.forEach(send)`, ws with `forEach(send)`, uWebSockets.js with `app.publish`, Bun with `server.publish`. Deliveries/s counts the frames the subscribers received. The publisher keeps 8 messages in flight (a message is done when every subscriber has it), or publishes at a fixed rate where the title says so. Each payload carries its send time: the latency columns are publish-to-delivery over all deliveries (histogram, < 1% error), so under full load they include the queueing of the 8 messages in flight.',
+    chart: 'fanout.svg',
+    key: 'deliveriesPerSec',
+    efficiencyKey: 'perServerCpuSec',
+    unit: 'deliveries/s',
+    shortUnit: '/s',
+    better: 'Higher',
+    format: (v) => compact(v),
+    extras: [
+      { header: 'p50 ms', key: 'p50us', format: (v) => (Number.isFinite(v) ? (v / 1000).toFixed(2) : '–') },
+      { header: 'p99 ms', key: 'p99us', format: (v) => (Number.isFinite(v) ? (v / 1000).toFixed(2) : '–') },
+    ],
   },
 ];
 
@@ -283,10 +304,13 @@ export function renderReport(run) {
     '|---|---|',
     `| Date | ${meta.date} (run took ${Math.round(meta.elapsedSeconds)} s) |`,
     `| Machine | ${meta.cpuModel}, ${meta.cores} cores, ${meta.memoryGiB} GiB, Linux ${meta.kernel} |`,
-    `| Pinning | every echo server on core 0 (\`taskset -c 0\`), the load generator on core 1 (\`taskset -c 1\`) |`,
+    `| Pinning | every server on core 0 (\`taskset -c 0\`), the load generator on core 1 (\`taskset -c 1\`) |`,
     `| Node | ${meta.node} |`,
     `| Commit | ${meta.commit}${meta.dirty ? ' (with uncommitted changes in src/)' : ''}; dist/ built ${meta.distBuilt} |`,
-    `| Packages | ws ${meta.versions.ws}, bufferutil ${meta.versions.bufferutil}, utf-8-validate ${meta.versions['utf-8-validate']}, uWebSockets.js ${meta.versions.uws} |`,
+    `| Packages | ws ${meta.versions.ws}, bufferutil ${meta.versions.bufferutil}, utf-8-validate ${meta.versions['utf-8-validate']}, uWebSockets.js ${meta.versions.uws}${
+      run.contenders.some((c) => c.id === 'bun' && c.version) ? `, Bun ${run.contenders.find((c) => c.id === 'bun').version}` : ''
+    } |`,
+    `| Load generator | ${meta.generator === 'node' ? 'bench/load.mjs (Node, `--gen node`)' : 'bench/gen/wsgen.c (C, epoll, one thread; built with gcc -O2 into bench/.cache/)'} |`,
     `| Load average | ${meta.loadStart.map((v) => v.toFixed(2)).join(' / ')} at the start, ${meta.loadEnd.map((v) => v.toFixed(2)).join(' / ')} at the end (1/5/15 min) |`,
     `| Open files | hard limit ${meta.openFilesLimit}; ephemeral ports ${meta.ephemeralPorts} |`,
     '',
@@ -301,7 +325,8 @@ export function renderReport(run) {
   lines.push('## Contenders', '', '| Contender | Server | Native addons mapped in the server process (/proc/pid/maps) | Notes |', '|---|---|---|---|');
   for (const contender of run.contenders) {
     const native = contender.native === undefined ? '(not started)' : contender.native.length === 0 ? 'none' : contender.native.map((p) => `\`${p}\``).join('<br>');
-    lines.push(`| ${contender.label} | \`${contender.command}\` | ${native} | ${contender.notes ?? ''} |`);
+    const commands = [contender.commandLine, contender.fanoutCommandLine].filter(Boolean).map((c) => `\`${c}\``);
+    lines.push(`| ${contender.label} | ${commands.join('<br>') || '(not started)'} | ${native} | ${contender.notes ?? ''} |`);
   }
   lines.push('');
 
@@ -309,6 +334,7 @@ export function renderReport(run) {
   lines.push(latencySection(run, charts));
   lines.push(metricSection(run, GROUPS[1], charts));
   lines.push(metricSection(run, GROUPS[2], charts));
+  lines.push(metricSection(run, GROUPS[3], charts));
 
   const problems = [];
   for (const m of run.measurements) {
@@ -326,8 +352,11 @@ export function renderReport(run) {
     '',
     '- Each contender is an echo server in its own process, started the same way (`bash -c "ulimit -n <hard>; exec taskset -c 0 node …"`), fresh for every measurement, and stopped (SIGTERM, then SIGKILL) after it. The run checks the CPU list of every server process and the native addons mapped into it.',
     '- Contenders are interleaved: for each round, for each scenario, A B C D in the order of the tables; the run reports medians with min–max over the rounds.',
-    '- The load generator (bench/load.mjs, one process per measurement on core 1) is a raw `node:net` client: it does the HTTP upgrade itself, sends frames masked once at start-up (reused for every send, one write per batch of echoes), and counts echoed frames by parsing only their headers (lengths, FIN, opcode); server frames are not masked, so nothing is unmasked. It reports its own CPU (`process.cpuUsage()` over wall time) next to every figure, and the server\'s CPU from /proc/<pid>/stat.',
+    meta.generator === 'node'
+      ? '- The load generator (bench/load.mjs, one process per measurement on core 1) is a raw `node:net` client: it does the HTTP upgrade itself, sends frames masked once at start-up (reused for every send, one write per batch of echoes), and counts echoed frames by parsing only their headers (lengths, FIN, opcode); server frames are not masked, so nothing is unmasked. It reports its own CPU (`process.cpuUsage()` over wall time) next to every figure, and the server\'s CPU from /proc/<pid>/stat.'
+      : '- The load generator (bench/gen/wsgen.c, built by the run with gcc -O2; one process per measurement on core 1) is a single-threaded epoll client in C: it does the HTTP upgrade itself (checking the 101 and its Sec-WebSocket-Accept), sends frames masked once at start-up (reused for every send, one write per batch of echoes), and walks server frames by their headers only (lengths, FIN, opcode). Latencies go into a log-linear histogram (< 1% error). Its CPU is almost all kernel time (genSys in the raw data): on loopback a send runs the receiving side\'s TCP processing. It reports its own CPU (getrusage over wall time) next to every figure, and the server\'s CPU from /proc/<pid>/stat.',
     '- Every measurement is a warm-up (not counted) followed by a fixed measured window; every loop in the generator is bounded in time and count, and each generator has a hard deadline.',
+    "- The C generator also reads both processes' run-queue wait (/proc/<pid>/schedstat): a measurement where the server or the generator waited more than 5% of the window for its core, because other processes held it, is listed under Problems seen.",
     '- A throughput cell is flagged when a connection made no progress in the window, an echo had the wrong length, or a socket failed; the uWebSockets.js server also counts sends it reports as dropped.',
     '',
   );
