@@ -1,12 +1,24 @@
 // Builds dist/esm (import) and dist/cjs (require) from src/ with the TypeScript compiler.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+// The main entry has no runtime dependency: only src/redis (the 'rfc6455/redis' subpath) may reach
+// src/redis, and nothing imports the Redis client libraries (the application passes its own client).
+for (const entry of readdirSync(join(root, 'src'), { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+  const file = join(entry.parentPath, entry.name);
+  const source = readFileSync(file, 'utf8');
+  const inRedis = file.startsWith(join(root, 'src', 'redis'));
+  if (/from '(ioredis|redis|@redis\/[^']*)'/.test(source) || (!inRedis && /from '[^']*\/redis\/[^']*'/.test(source))) {
+    throw new Error(`${file}: only src/redis may import src/redis, and nothing imports a Redis client library`);
+  }
+}
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 for (const project of ['tsconfig.build.json', 'tsconfig.cjs.json']) {
