@@ -8,8 +8,11 @@ import { cleanups, startServer } from '../pubsub/helpers.js';
 export type ClientKind = 'ioredis' | 'node-redis';
 export const CLIENT_KINDS: ClientKind[] = ['ioredis', 'node-redis'];
 
+const nodeRedis = (port: number) => createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: () => 20 } });
+export type RedisClient = Redis | ReturnType<typeof nodeRedis>;
+
 /** A client of either library, reconnecting quickly, closed by the test's cleanups. */
-export async function redisClient(kind: ClientKind, port: number): Promise<Redis | ReturnType<typeof createClient>> {
+export async function redisClient(kind: ClientKind, port: number): Promise<RedisClient> {
   if (kind === 'ioredis') {
     const client = new Redis({ host: '127.0.0.1', port, retryStrategy: () => 20, maxRetriesPerRequest: 1 });
     client.on('error', () => undefined);
@@ -17,7 +20,7 @@ export async function redisClient(kind: ClientKind, port: number): Promise<Redis
     await new Promise<void>((resolve) => client.once('ready', () => resolve()));
     return client;
   }
-  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: () => 20 } });
+  const client = nodeRedis(port);
   client.on('error', () => undefined);
   cleanups.add(() => void client.destroy());
   await client.connect();
@@ -25,7 +28,7 @@ export async function redisClient(kind: ClientKind, port: number): Promise<Redis
 }
 
 /** A plain command through a client of either library (string replies). */
-export async function command(client: Awaited<ReturnType<typeof redisClient>>, args: string[]): Promise<unknown> {
+export async function command(client: RedisClient, args: string[]): Promise<unknown> {
   if (client instanceof Redis) return client.call(args[0]!, ...args.slice(1));
   return client.sendCommand(args);
 }
