@@ -163,7 +163,7 @@ export class RedisBroker extends EventEmitter implements Broker {
   }
 
   private async append(envelope: Buffer, limits: HistoryLimits, keys: [string, string], channel: string): Promise<StreamPosition> {
-    const reply = (await APPEND.run(this.publisher, keys, [
+    const reply = (await APPEND.runInOrder(this.publisher, keys, [
       envelope,
       String(limits.size),
       String(limits.ttl),

@@ -1,5 +1,6 @@
-// The Lua scripts of the history: run by EVALSHA, falling back to EVAL (which caches the script) when
-// Redis answers NOSCRIPT (a restarted or flushed server).
+// The Lua scripts of the history. Reads run by EVALSHA, falling back to EVAL (which caches the
+// script) when Redis answers NOSCRIPT (a restarted or flushed server). Appends always run by EVAL:
+// a NOSCRIPT retry would let a later publish overtake an earlier one right after a Redis restart.
 import { createHash } from 'node:crypto';
 import type { RedisArgument, RedisConnection } from './redis-connection.js';
 
@@ -10,12 +11,17 @@ export class Script {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
+  /** EVAL: in order with every other command of the connection, whatever Redis has cached. */
+  runInOrder(connection: RedisConnection, keys: readonly RedisArgument[], args: readonly RedisArgument[]): Promise<unknown> {
+    return connection.command(['EVAL', this.source, String(keys.length), ...keys, ...args]);
+  }
+
   async run(connection: RedisConnection, keys: readonly RedisArgument[], args: readonly RedisArgument[]): Promise<unknown> {
     try {
       return await connection.command(['EVALSHA', this.sha, String(keys.length), ...keys, ...args]);
     } catch (error) {
       if (!String((error as Error)?.message).includes('NOSCRIPT')) throw error;
-      return connection.command(['EVAL', this.source, String(keys.length), ...keys, ...args]);
+      return this.runInOrder(connection, keys, args);
     }
   }
 }
