@@ -120,7 +120,7 @@ export class RedisBroker extends EventEmitter implements Broker {
       this.emit('publishError', error instanceof Error ? error : new Error(String(error)), topic);
       return null;
     };
-    const keys = (topic: string): [string, string] => [`${prefix}{${topic}}:stream`, `${prefix}{${topic}}:meta`];
+    const keys = (topic: string): [string, string] => this.keysOf(topic);
 
     return {
       interest: (subscribed, unsubscribed) => {
@@ -160,6 +160,18 @@ export class RedisBroker extends EventEmitter implements Broker {
         else if (topicOf.size > 0) subscriber.unsubscribe([...topicOf.keys()], sharded).catch(() => undefined);
       },
     };
+  }
+
+  /** The position of `topic`'s last publish, or null when it keeps no history (or has none yet). */
+  async position(topic: string): Promise<StreamPosition | null> {
+    if (this.history.of(topic) === null) return null;
+    const [epoch, offset] = (await this.publisher.command(['HMGET', this.keysOf(topic)[1], 'epoch', 'offset'])) as [Buffer | null, Buffer | null];
+    return epoch === null || offset === null ? null : { offset: Number(offset.toString('latin1')), epoch: epoch.toString('latin1') };
+  }
+
+  /** The topic's stream and metadata hash, in one hash slot (the braces) for Redis Cluster. */
+  private keysOf(topic: string): [string, string] {
+    return [`${this.prefix}{${topic}}:stream`, `${this.prefix}{${topic}}:meta`];
   }
 
   private async append(envelope: Buffer, limits: HistoryLimits, keys: [string, string], channel: string): Promise<StreamPosition> {

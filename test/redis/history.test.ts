@@ -31,6 +31,8 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('history over %s', (kind
     await until(() => first!.received.length === 1);
     const admin = await redisClient(kind, redis.port);
     const epoch = String(await command(admin, ['HGET', `rfc6455:{${topic}}:meta`, 'epoch']));
+    expect(await publisher.broker.position(topic)).toEqual({ offset: 1, epoch });
+    expect(await publisher.broker.position('no-history')).toBe(null);
     for (let i = 2; i <= 31; i++) publisher.wss.publish(topic, `m${i}`);
     // The second socket resumes after m1 while publishes go on.
     const [second] = await connectPeers(subscriberNode.wss, subscriberNode.port, 1);
