@@ -39,9 +39,16 @@ export interface Node {
   broker: RedisBroker;
 }
 
-export async function startNode(kind: ClientKind, redisPort: number, options: Omit<RedisBrokerOptions, 'client'> = {}): Promise<Node> {
+/** `ownSubscriber`: the broker gets a second client of the test's for subscribing (else it duplicates `client`). */
+export async function startNode(
+  kind: ClientKind,
+  redisPort: number,
+  options: Omit<RedisBrokerOptions, 'client' | 'subscriber'> = {},
+  ownSubscriber = false,
+): Promise<Node> {
   const client = await redisClient(kind, redisPort);
-  const broker = new RedisBroker({ client, debounce: 1, ...options });
+  const subscriber = ownSubscriber ? await redisClient(kind, redisPort) : undefined;
+  const broker = new RedisBroker({ client, subscriber, debounce: 1, ...options });
   const { wss, port } = await startServer({ broker });
   return { wss, port, broker };
 }
