@@ -6,7 +6,6 @@ type BufferListener = (message: Buffer, channel: Buffer) => void;
 
 /** The part of a node-redis client the broker uses. */
 export interface NodeRedisLike {
-  readonly isOpen: boolean;
   readonly isReady: boolean;
   sendCommand(args: readonly RedisArgument[], options?: object): Promise<unknown>;
   subscribe(channels: string[], listener: BufferListener, bufferMode: true): Promise<void>;

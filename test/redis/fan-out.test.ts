@@ -58,9 +58,26 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s', (
     // Leaving the topic unsubscribes the channel; subscribe-and-leave within the debounce sends nothing.
     peer!.server.unsubscribe('only-here');
     await until(async () => Number(((await command(admin, ['PUBSUB', 'NUMSUB', 'rfc6455:{only-here}'])) as unknown[])[1]) === 0);
-    peer!.server.subscribe('churn');
+  });
+
+  test('interest changes are batched: five topics in one SUBSCRIBE, a topic joined and left within the debounce costs nothing', async () => {
+    const node = await startNode(kind, redis.port, { debounce: 20 });
+    const [peer] = await connectPeers(node.wss, node.port, 1);
+    const admin = await redisClient(kind, redis.port);
+    const calls = async (name: string): Promise<number> => {
+      const info = String(await command(admin, ['INFO', 'commandstats']));
+      return Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+    };
+    const [subscribesBefore, unsubscribesBefore] = [await calls('subscribe'), await calls('unsubscribe')];
+    for (const topic of ['t1', 't2', 't3', 't4', 't5', 'churn']) peer!.server.subscribe(topic);
     peer!.server.unsubscribe('churn');
-    expect(await command(admin, ['PUBSUB', 'CHANNELS', 'rfc6455:*'])).toEqual([]);
+    await until(async () => ((await command(admin, ['PUBSUB', 'CHANNELS', 'rfc6455:*'])) as unknown[]).length === 5);
+    expect(((await command(admin, ['PUBSUB', 'CHANNELS', 'rfc6455:*'])) as string[]).map(String).sort()).toEqual(['rfc6455:{t1}', 'rfc6455:{t2}', 'rfc6455:{t3}', 'rfc6455:{t4}', 'rfc6455:{t5}']);
+    expect(await calls('subscribe')).toBe(subscribesBefore + 1);
+    expect(await calls('unsubscribe')).toBe(unsubscribesBefore);
+    for (const topic of ['t1', 't2', 't3']) peer!.server.unsubscribe(topic);
+    await until(async () => ((await command(admin, ['PUBSUB', 'CHANNELS', 'rfc6455:*'])) as unknown[]).length === 2);
+    expect(await calls('unsubscribe')).toBe(unsubscribesBefore + 1);
   });
 
   test('sharded pub/sub: SSUBSCRIBE and SPUBLISH', async () => {
