@@ -55,9 +55,12 @@ export class Interest {
     return topics;
   }
 
+  /** Stop: no more commands; whoever waits for a subscription is released (and finds the link closed). */
   close(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    for (const list of this.waiters.values()) for (const resolve of list) resolve();
+    this.waiters.clear();
   }
 
   private flush(): void {
