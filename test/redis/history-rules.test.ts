@@ -1,9 +1,13 @@
-// The pieces of RedisBroker that need no Redis: history rules and the positioned channel message.
-import { describe, expect, test } from 'vitest';
+// What needs no Redis: history rules, the positioned channel message, client detection, and `since`
+// with a broker that keeps no history.
+import { once } from 'node:events';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { RecoveryResult } from '../../src/pubsub/recovery.js';
 import { encodeEnvelope } from '../../src/pubsub/envelope.js';
 import { HistoryRules } from '../../src/redis/history.js';
 import { readPositioned } from '../../src/redis/positioned-message.js';
 import { RedisBroker } from '../../src/redis/redis-broker.js';
+import { cleanups, connectPeers, startServer, until } from '../pubsub/helpers.js';
 
 describe('HistoryRules', () => {
   test('an exact topic wins over prefixes, the longest prefix over shorter ones, other topics keep none', () => {
@@ -47,5 +51,21 @@ describe('RedisBroker options', () => {
   test('anything but an ioredis or node-redis client is a TypeError', () => {
     expect(() => new RedisBroker({ client: {} })).toThrow(TypeError);
     expect(() => new RedisBroker(undefined as never)).toThrow(TypeError);
+  });
+});
+
+describe('since with a broker that keeps no history (the default InProcessBroker)', () => {
+  afterEach(() => cleanups.run());
+
+  test("the subscription is live at once and 'recovery' says recovered: false", async () => {
+    const { wss, port } = await startServer();
+    const [peer] = await connectPeers(wss, port, 1);
+    const result = once(peer!.server, 'recovery') as Promise<[string, RecoveryResult]>;
+    expect(peer!.server.subscribe('t', { since: { offset: 5, epoch: 'e' } })).toBe(true);
+    expect(await result).toEqual(['t', { recovered: false, position: null, replayed: 0 }]);
+    wss.publish('t', 'live');
+    await until(() => peer!.received.length === 1);
+    expect(peer!.received).toEqual(['live']);
+    expect(() => peer!.server.subscribe('u', { since: { offset: 1 } as never })).toThrow(TypeError);
   });
 });
