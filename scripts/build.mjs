@@ -1,6 +1,6 @@
 // Builds dist/esm (import) and dist/cjs (require) from src/ with the TypeScript compiler.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,24 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
+
+// The main entry has no runtime dependency: only src/redis (the 'rfc6455/redis' subpath) may reach
+// src/redis, and nothing imports the Redis client libraries (the application passes its own client).
+/** The .ts files under `dir` (a walk of our own: recursive readdir and Dirent.parentPath need Node 20.12). */
+function sourceFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.isFile() && entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+for (const file of sourceFiles(join(root, 'src'))) {
+  const source = readFileSync(file, 'utf8');
+  const inRedis = file.startsWith(join(root, 'src', 'redis'));
+  if (/from '(ioredis|redis|@redis\/[^']*)'/.test(source) || (!inRedis && /from '[^']*\/redis\/[^']*'/.test(source))) {
+    throw new Error(`${file}: only src/redis may import src/redis, and nothing imports a Redis client library`);
+  }
+}
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 for (const project of ['tsconfig.build.json', 'tsconfig.cjs.json']) {

@@ -1,7 +1,7 @@
 // Packs rfc6455, installs the tarball into an empty project and checks that plain Node can use it:
 // `require('rfc6455')` (the WebSocket class, as `require('ws')`), `import 'rfc6455'` (named exports and the
-// class as default), the type declarations (present, and type-checking for import and require), and the
-// `rfc6455` command.
+// class as default), the 'rfc6455/redis' subpath, the type declarations (present, and type-checking for
+// import and require), and the `rfc6455` command.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,8 +42,20 @@ try {
     assert.strictEqual(WebSocketDefault, WebSocket, 'the default export is the WebSocket class');
     assert.strictEqual(WebSocketDefault.Server, WebSocketServer, 'WebSocket.Server');
     console.log('import ok (named exports, default export is the WebSocket class)');`], work);
+  // The 'rfc6455/redis' subpath, with neither Redis client installed (they are optional peer dependencies).
+  const redis = run(process.execPath, ['-e', `
+    const assert = require('node:assert');
+    assert.throws(() => require.resolve('ioredis'), 'ioredis is not installed with rfc6455');
+    assert.throws(() => require.resolve('redis'), 'redis is not installed with rfc6455');
+    const { RedisBroker } = require('rfc6455/redis');
+    assert.strictEqual(typeof RedisBroker, 'function', 'require rfc6455/redis: RedisBroker');
+    assert.throws(() => new RedisBroker({ client: {} }), TypeError, 'a non-client is refused');
+    import('rfc6455/redis').then((esm) => {
+      assert.strictEqual(typeof esm.RedisBroker, 'function', 'import rfc6455/redis: RedisBroker');
+      console.log('rfc6455/redis ok (require and import, no Redis client installed)');
+    });`], work);
   const pkg = join(work, 'node_modules', 'rfc6455');
-  for (const types of ['dist/esm/index.d.ts', 'dist/cjs/main.d.cts']) {
+  for (const types of ['dist/esm/index.d.ts', 'dist/cjs/main.d.cts', 'dist/esm/redis/index.d.ts', 'dist/cjs/redis/index.d.ts']) {
     if (!existsSync(join(pkg, types))) throw new Error(`missing ${types}`);
   }
   // The installed declarations type-check, with no skipLibCheck, for both kinds of consumer
@@ -64,7 +76,7 @@ wss.on('connection', (ws: WebSocket) => ws.on('message', (data: WebSocket.RawDat
   if (bin.status !== 0 || !`${bin.stdout}${bin.stderr}`.includes('serve')) {
     throw new Error(`rfc6455 --help failed (status ${bin.status}): ${bin.stdout}${bin.stderr}`);
   }
-  process.stdout.write(`${cjs}${esm}types ok (the declarations type-check for import and require)\nbin ok\npackage check passed (${tarball})\n`);
+  process.stdout.write(`${cjs}${esm}${redis}types ok (the declarations type-check for import and require)\nbin ok\npackage check passed (${tarball})\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -40,6 +40,7 @@ export { HandshakeError } from './handshake/handshake-error.js';
 export { PreparedMessage } from './pubsub/prepared-message.js';
 export { InProcessBroker } from './pubsub/in-process-broker.js';
 export type { Broker, BrokerLink, BrokerNode } from './pubsub/broker.js';
+export type { HistoryLink, HistoryNode, RecoveryResult, StreamPosition } from './pubsub/recovery.js';
 export { decodeEnvelope, encodeEnvelope, FLAG_BINARY, FLAG_COMPRESS } from './pubsub/envelope.js';
 export type { Envelope } from './pubsub/envelope.js';
 export type { BackpressureOptions, BackpressurePolicy } from './pubsub/backpressure.js';

@@ -164,7 +164,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     this.tracking = Boolean(this.options.clientTracking);
     this.clients = (this.tracking ? new Set() : undefined) as Set<InstanceType<T>>;
     this.transportOptions = transportOptionsFrom(this.options);
-    this.topicHub = new TopicHub(this.options, (topic, newCount, oldCount) => this.emit('subscription', topic, newCount, oldCount));
+    this.topicHub = new TopicHub(
+      this.options,
+      (topic, newCount, oldCount) => this.emit('subscription', topic, newCount, oldCount),
+      (topic) => this.emit('gap', topic),
+    );
     const maxConnections = this.options.maxConnections;
     if (maxConnections !== undefined && (typeof maxConnections !== 'number' || !(maxConnections >= 0))) {
       throw new TypeError(`The "maxConnections" option must be a non-negative number, not ${String(maxConnections)}`);
@@ -630,7 +634,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   }
 
   // ---- topics (pub/sub) ----------------------------------------------------------------------
-  // Events: 'subscription' (topic, newCount, oldCount) whenever a topic's local subscriber count changes.
+  // Events: 'subscription' (topic, newCount, oldCount) whenever a topic's local subscriber count changes;
+  // 'gap' (topic) when the broker lost its connection and is back: publishes on the topic may have been missed.
 
   /** @internal The subscriptions of this server's sockets and its link to the broker. */
   readonly topicHub: TopicHub<WebSocket>;

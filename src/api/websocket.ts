@@ -33,6 +33,7 @@ import type { parse as parseSubprotocolHeader } from './ws-compat/subprotocol-he
 import { SocketTransport, type TransportOptions } from '../transport/socket-transport.js';
 import { sendPrepared } from '../pubsub/fan-out.js';
 import { PreparedMessage } from '../pubsub/prepared-message.js';
+import type { StreamPosition } from '../pubsub/recovery.js';
 import type { TopicHub } from '../pubsub/topic-hub.js';
 import { FrameSender, Sender } from './sender.js';
 
@@ -767,12 +768,18 @@ export class WebSocket extends EventEmitter {
    * Subscribe this socket to `topic` (any string). Returns true when it was not subscribed yet, false
    * when it was or the socket is closed. A closed socket leaves all its topics. Throws for a client
    * socket (topics belong to a WebSocketServer).
+   *
+   * `since` (a position `{ offset, epoch }` of a topic whose broker keeps history, such as RedisBroker
+   * with `history`): a new subscription first gets the publishes after that position, in order and
+   * before any live message, then the socket emits 'recovery' (topic, { recovered, position, replayed }).
    */
-  subscribe(topic: string): boolean {
+  subscribe(topic: string, options?: { since?: StreamPosition }): boolean {
     const hub = this._topicHub;
     if (hub === null) throw new Error('subscribe(): topics are for the sockets of a WebSocketServer');
     if (this._readyState === ReadyState.CLOSED) return false;
-    const added = hub.subscribe(this, topic);
+    const since = options?.since;
+    if (since !== undefined) checkPosition(since);
+    const added = since === undefined ? hub.subscribe(this, topic) : hub.subscribe(this, topic, since, (result) => this.emit('recovery', topic, result));
     if (added && !this._leavesTopics) {
       this._leavesTopics = true;
       this.once('close', leaveTopics);
@@ -837,6 +844,12 @@ export class WebSocket extends EventEmitter {
     const error = new Error('A prepared message cannot be sent while a fragmented message is being sent');
     if (canThrow) throw error;
     cb?.(error);
+  }
+}
+
+function checkPosition(since: StreamPosition): void {
+  if (typeof since !== 'object' || since === null || !Number.isSafeInteger(since.offset) || since.offset < 0 || typeof since.epoch !== 'string') {
+    throw new TypeError('The "since" option must be { offset: a non-negative integer, epoch: a string }');
   }
 }
 

@@ -3,10 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { backpressureFrom, type BackpressureOptions, type BackpressurePolicy } from './backpressure.js';
 import type { Broker, BrokerLink, BrokerNode } from './broker.js';
-import { decodeEnvelope, encodeEnvelope, FLAG_BINARY, FLAG_COMPRESS } from './envelope.js';
+import { decodeEnvelope, encodeEnvelope, FLAG_BINARY, FLAG_COMPRESS, type Envelope } from './envelope.js';
 import { deliver, type Subscriber } from './fan-out.js';
 import { InProcessBroker } from './in-process-broker.js';
 import { PreparedMessage } from './prepared-message.js';
+import { isHistoryLink, Recovery, type HistoryNode, type RecoveryResult, type StreamPosition } from './recovery.js';
 import { TopicRegistry, type CountListener } from './topic-registry.js';
 
 export interface TopicHubOptions extends BackpressureOptions {
@@ -14,7 +15,10 @@ export interface TopicHubOptions extends BackpressureOptions {
   broker?: Broker;
 }
 
-export class TopicHub<S extends Subscriber & object> implements BrokerNode {
+/** Told of the topics whose messages may have been lost in transit (the broker lost its connection). */
+export type GapListener = (topic: string) => void;
+
+export class TopicHub<S extends Subscriber & object> implements BrokerNode, HistoryNode {
   readonly id: Buffer = randomBytes(8);
   private readonly registry: TopicRegistry<S>;
   private readonly broker: Broker;
@@ -28,9 +32,15 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode {
   /** Topics the broker was told this node has interest in. */
   private readonly declared = new Set<string>();
   private readonly flush = (): void => this.flushInterest();
+  /** Subscriptions made with `since` whose replay is running: topic -> subscriber -> held live messages. */
+  private readonly recovering = new Map<string, Map<S, Recovery>>();
 
   /** Throws a TypeError for an invalid option. `onCount` hears every change of a topic's subscriber count. */
-  constructor(options: TopicHubOptions, onCount: CountListener) {
+  constructor(
+    options: TopicHubOptions,
+    onCount: CountListener,
+    private readonly onGap: GapListener = () => undefined,
+  ) {
     const { limit, policy } = backpressureFrom(options);
     this.limit = limit;
     this.policy = policy;
@@ -45,15 +55,23 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode {
     });
   }
 
-  subscribe(subscriber: S, topic: string): boolean {
-    return this.registry.subscribe(subscriber, checkTopic(topic));
+  /**
+   * With `since`, a new subscription first gets the publishes after that position replayed by the
+   * broker's history (live messages wait meanwhile), then `onRecovered` hears the outcome.
+   */
+  subscribe(subscriber: S, topic: string, since?: StreamPosition, onRecovered?: (result: RecoveryResult) => void): boolean {
+    const added = this.registry.subscribe(subscriber, checkTopic(topic));
+    if (added && since !== undefined) this.recover(subscriber, topic, since, onRecovered ?? (() => undefined));
+    return added;
   }
 
   unsubscribe(subscriber: S, topic: string): boolean {
+    this.stopRecovery(subscriber, topic);
     return this.registry.unsubscribe(subscriber, checkTopic(topic));
   }
 
   unsubscribeAll(subscriber: S): void {
+    if (this.recovering.size > 0) for (const topic of this.registry.topicsOf(subscriber)) this.stopRecovery(subscriber, topic);
     this.registry.unsubscribeAll(subscriber);
   }
 
@@ -75,21 +93,29 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode {
    */
   publish(topic: string, message: PreparedMessage, except: S | null): number {
     checkTopic(topic);
-    const reached = this.fanOut(topic, message, except);
+    // Handed to the broker first: a broker with history answers with the publish's offset, which the
+    // subscriptions recovering on this topic need.
+    let numbered: Promise<StreamPosition | null> | null = null;
     const link = this.connected();
     if (link !== null && link.carries(topic)) {
       const flags = (message.binary ? FLAG_BINARY : 0) | (message.compress ? FLAG_COMPRESS : 0);
-      link.publish(topic, encodeEnvelope(this.id, topic, flags, message.data));
+      const envelope = encodeEnvelope(this.id, topic, flags, message.data);
+      if (isHistoryLink(link)) numbered = link.publish(topic, envelope) ?? null;
+      else link.publish(topic, envelope);
     }
-    return reached;
+    return this.fanOut(topic, message, except, null, numbered);
   }
 
-  /** BrokerNode: a publish of another node. Own and malformed envelopes are ignored. */
-  deliver(envelope: Buffer): void {
+  /** BrokerNode: a publish of another node (with its history offset, if any). Own and malformed envelopes are ignored. */
+  deliver(envelope: Buffer, offset?: number): void {
     const decoded = decodeEnvelope(envelope);
     if (decoded === null || decoded.origin.equals(this.id)) return;
-    const message = new PreparedMessage(decoded.payload, (decoded.flags & FLAG_BINARY) !== 0, (decoded.flags & FLAG_COMPRESS) !== 0);
-    this.fanOut(decoded.topic, message, null);
+    this.fanOut(decoded.topic, preparedFrom(decoded), null, offset ?? null, null);
+  }
+
+  /** HistoryNode: the broker lost its connection; publishes on these topics may have been missed. */
+  gap(topics: readonly string[]): void {
+    for (const topic of topics) this.onGap(topic);
   }
 
   /** The server closed: leave the broker (later publishes stay local). */
@@ -99,14 +125,58 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode {
     this.link = null;
   }
 
-  private fanOut(topic: string, message: PreparedMessage, except: S | null): number {
+  /** `offset`/`numbered`: the message's history offset, known or to come, for recovering subscriptions. */
+  private fanOut(topic: string, message: PreparedMessage, except: S | null, offset: number | null, numbered: Promise<StreamPosition | null> | null): number {
     const subscribers = this.registry.subscribersOf(topic);
     if (subscribers === undefined) return 0;
+    const recovering = this.recovering.get(topic);
     let reached = 0;
     for (const subscriber of subscribers) {
-      if (subscriber !== except && deliver(subscriber, topic, message, this.limit, this.policy)) reached++;
+      if (subscriber === except) continue;
+      const recovery = recovering?.get(subscriber);
+      if (recovery !== undefined) recovery.hold(message, offset, numbered);
+      else if (deliver(subscriber, topic, message, this.limit, this.policy)) reached++;
     }
     return reached;
+  }
+
+  /**
+   * Replay what `subscriber` missed on `topic` since `since`, holding its live messages meanwhile; then
+   * send those the replay did not cover (all of them when the history was not recovered).
+   */
+  private recover(subscriber: S, topic: string, since: StreamPosition, onRecovered: (result: RecoveryResult) => void): void {
+    const link = this.connected();
+    if (link === null || !isHistoryLink(link)) {
+      queueMicrotask(() => onRecovered({ recovered: false, position: null, replayed: 0 }));
+      return;
+    }
+    const recovery = new Recovery();
+    let byTopic = this.recovering.get(topic);
+    if (byTopic === undefined) this.recovering.set(topic, (byTopic = new Map()));
+    byTopic.set(subscriber, recovery);
+    const current = (): boolean => this.recovering.get(topic)?.get(subscriber) === recovery;
+    let lastReplayed = since.offset;
+    const replay = (envelope: Buffer, offset: number): void => {
+      const decoded = decodeEnvelope(envelope);
+      if (decoded === null || !current()) return;
+      lastReplayed = offset;
+      deliver(subscriber, topic, preparedFrom(decoded), this.limit, this.policy);
+    };
+    void link.recover(topic, since, replay).then(async (result) => {
+      await recovery.settled();
+      if (!current()) return;
+      this.stopRecovery(subscriber, topic);
+      try {
+        onRecovered(result);
+      } finally {
+        for (const message of recovery.drain(result.recovered ? lastReplayed : 0)) deliver(subscriber, topic, message, this.limit, this.policy);
+      }
+    });
+  }
+
+  private stopRecovery(subscriber: S, topic: string): void {
+    const byTopic = this.recovering.get(topic);
+    if (byTopic?.delete(subscriber) && byTopic.size === 0) this.recovering.delete(topic);
   }
 
   private connected(): BrokerLink | null {
@@ -139,6 +209,10 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode {
     if (subscribed.length === 0 && unsubscribed.length === 0) return;
     this.connected()?.interest(subscribed, unsubscribed);
   }
+}
+
+function preparedFrom(envelope: Envelope): PreparedMessage {
+  return new PreparedMessage(envelope.payload, (envelope.flags & FLAG_BINARY) !== 0, (envelope.flags & FLAG_COMPRESS) !== 0);
 }
 
 /** Topics are strings (any content, compared exactly); anything else is the application's misuse. */
