@@ -72,6 +72,9 @@ function onSocketDrain(this: TransportSocket): void {
 function deliverFirstBytes(transport: SocketTransport): void {
   transport.deliverFirstBytes();
 }
+function deliverDeferredEvent(connection: Connection): void {
+  connection.deliverDeferredEvent();
+}
 
 /**
  * Binds one socket to one protocol Connection: socket reads go to `connection.receive()`,
@@ -243,6 +246,10 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   abort(): void {
     this.socket.destroy();
+  }
+
+  scheduleDeferredEvent(): void {
+    setImmediate(deliverDeferredEvent, this.connection);
   }
 
   onWritesFlushed(): void {
