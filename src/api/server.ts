@@ -19,7 +19,7 @@ import {
 } from '../handshake/server-handshake.js';
 import { EarlyReads } from '../transport/early-reads.js';
 import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade-request.js';
-import { DEFAULT_MAX_PAYLOAD, ReadyState } from '../protocol/connection.js';
+import { DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, ReadyState } from '../protocol/connection.js';
 import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from '../framing/close-payload.js';
 import { DEFAULT_CLOSE_TIMEOUT } from '../transport/socket-transport.js';
 import { discardReads, readsShared, shareReads, shareReadsAfterUpgrade } from '../transport/shared-reads.js';
@@ -145,6 +145,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     }
     // As in `ws`, `options` shows the defaults of the options the sockets use.
     this.options = {
+      allowSynchronousEvents: true,
       maxPayload: DEFAULT_MAX_PAYLOAD,
       skipUTF8Validation: false,
       autoPong: true,
@@ -454,15 +455,15 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     outcome: { url: string; protocol: string; extensions: string },
     extension: Extension | null,
   ): boolean {
-    const { allowSynchronousEvents, maxBufferedChunks, maxFragments, maxPayload, skipUTF8Validation } = this.options;
+    const options = this.options;
     let adopted = false;
     try {
       adopted = ws._attachThroughSetSocket(socket, head, outcome, extension, {
-        allowSynchronousEvents,
-        maxBufferedChunks,
-        maxFragments,
-        maxPayload,
-        skipUTF8Validation,
+        allowSynchronousEvents: options.allowSynchronousEvents,
+        maxBufferedChunks: options.maxBufferedChunks ?? DEFAULT_MAX_BUFFERED_CHUNKS,
+        maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+        maxPayload: options.maxPayload,
+        skipUTF8Validation: options.skipUTF8Validation,
       });
       if (!adopted) throw new Error('The WebSocket class\'s setSocket() did not adopt the socket');
     } catch (error) {
