@@ -437,3 +437,35 @@ describe('createWebSocketStream without an error listener (kept difference: no r
     }
   });
 });
+
+describe('a server accepting permessage-deflate twice (kept difference: the client fails, RFC 7692 §5)', () => {
+  test('ws opens with the first element; rfc6455 fails with Invalid Sec-WebSocket-Extensions header', async () => {
+    const seen: Record<string, string[]> = {};
+    for (const lib of [WS, RFC]) {
+      const cleanups = new Cleanups();
+      const run = { cleanups } as Run;
+      const log: string[] = (seen[lib.name] = []);
+      try {
+        const url = await rawServer(
+          run,
+          (accept) =>
+            `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n` +
+            'Sec-WebSocket-Extensions: permessage-deflate, permessage-deflate; server_no_context_takeover\r\n\r\n',
+        );
+        const client = new lib.WebSocket(url);
+        client.on('open', () => {
+          log.push(`open ${client.extensions}`);
+          client.terminate();
+        });
+        client.on('error', (error) => log.push(`error ${error.message}`));
+        await new Promise<void>((resolve) => client.on('close', (code) => (log.push(`close ${code}`), resolve())));
+      } finally {
+        await cleanups.run();
+      }
+    }
+    expect(seen).toEqual({
+      ws: ['open permessage-deflate', 'close 1006'],
+      rfc6455: ['error Invalid Sec-WebSocket-Extensions header', 'close 1006'],
+    });
+  });
+});
