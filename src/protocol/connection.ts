@@ -492,6 +492,7 @@ export class Connection implements FrameSink {
     if (this.readyState === ReadyState.CLOSED) return;
     this.decoder.stop();
     if (this.heldEvents !== null) this.heldEvents.length = 0;
+    this.deferred = null;
     dropBatch(this.handler, () => error);
     if (report) this.handler.onProtocolError(error);
     this.handler.abort(error);
@@ -505,6 +506,7 @@ export class Connection implements FrameSink {
     if (this.readyState === ReadyState.CLOSED) return;
     this.decoder.stop();
     if (this.heldEvents !== null) this.heldEvents.length = 0;
+    this.deferred = null;
     if (!this.closeFrameSent) {
       this.closeFrameSent = true;
       this.readyState = ReadyState.CLOSING;
@@ -550,10 +552,11 @@ export class Connection implements FrameSink {
 
   /** deferEvents: the deferred event's turn: deliver it, then the held events up to the next deferred one. */
   deliverDeferredEvent(): void {
-    const event = this.deferred!;
+    const event = this.deferred;
     this.deferred = null;
     this.decompressing = false;
-    if (this.readyState === ReadyState.CLOSED) return;
+    // (None when the connection failed meanwhile: what was received after the failure is dropped.)
+    if (event === null || this.readyState === ReadyState.CLOSED) return;
     this.deferredDue = true;
     this.batching = true;
     try {

@@ -142,6 +142,27 @@ describe('allowSynchronousEvents', () => {
   }
 
   test(
+    'client option false: a protocol error behind two messages comes after them',
+    sideBySide(
+      async (run) => {
+        const url = await rawServer(run, (accept) =>
+          Buffer.concat([Buffer.from(switching(accept)), frame(0x81, 'a'), frame(0x81, 'b'), frame(0x83, 'x')]),
+        );
+        const client = run.connect(url, { allowSynchronousEvents: false });
+        client.on('error', (error) => run.c('error', error));
+        await logTurns(run.c.bind(run), client);
+      },
+      [
+        'c: message a false',
+        'c: immediate after message a false',
+        'c: message b false',
+        'c: error RangeError[WS_ERR_INVALID_OPCODE]: Invalid WebSocket frame: invalid opcode 3',
+        'c: close 1006',
+      ],
+    ),
+  );
+
+  test(
     "setSocket()'s option false on a socket adopted by hand",
     sideBySide(
       async (run) => {
