@@ -490,3 +490,42 @@ describe('a server accepting permessage-deflate twice (kept difference: the clie
     });
   });
 });
+
+describe("WebSocket.PerMessageDeflate: a client's accept() of the server's answer", () => {
+  type Deflate = new (options: object) => { accept(configurations: Array<Record<string, unknown>>): object };
+  const outcome = (lib: unknown, options: object, answer: Record<string, unknown>): string => {
+    try {
+      const deflate = new (lib as { PerMessageDeflate: Deflate }).PerMessageDeflate({ ...options, isServer: false });
+      return JSON.stringify(deflate.accept([structuredClone(answer)]));
+    } catch (error) {
+      return `${(error as Error).constructor.name}: ${(error as Error).message}`;
+    }
+  };
+  const SAME_OUTCOME: Array<[object, Record<string, unknown>]> = [
+    [{}, { foo: [true] }],
+    [{}, { server_max_window_bits: ['10', '11'] }],
+    [{}, { server_max_window_bits: ['7'] }],
+    [{}, { server_max_window_bits: [true] }],
+    [{}, { client_max_window_bits: [true] }],
+    [{}, { client_max_window_bits: ['10'] }],
+    [{ clientMaxWindowBits: false }, { client_max_window_bits: ['10'] }],
+    [{ clientMaxWindowBits: 9 }, { client_max_window_bits: ['10'] }],
+    [{ clientNoContextTakeover: false }, { client_no_context_takeover: [true] }],
+    [{}, { server_no_context_takeover: ['x'] }],
+    [{}, { server_no_context_takeover: [true], server_max_window_bits: ['12'] }],
+  ];
+  for (const [options, answer] of SAME_OUTCOME) {
+    test(`${JSON.stringify(options)} ${JSON.stringify(answer)}: ws's result or error`, () => {
+      expect(outcome(rfc6455, options, answer)).toBe(outcome(ws, options, answer));
+    });
+  }
+
+  test('kept (RFC 7692 §7.1.1.1, §7.1.2.1): an answer without the server parameters we asked for, or a larger window, fails', () => {
+    const cases: Array<[object, Record<string, unknown>]> = [
+      [{ serverNoContextTakeover: true }, {}],
+      [{ serverMaxWindowBits: 10 }, { server_max_window_bits: ['12'] }],
+    ];
+    expect(cases.map(([options, answer]) => outcome(ws, options, answer))).toEqual(['{}', '{"server_max_window_bits":12}']);
+    expect(cases.map(([options, answer]) => outcome(rfc6455, options, answer).split(':')[0])).toEqual(['Error', 'Error']);
+  });
+});
