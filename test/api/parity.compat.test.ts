@@ -529,3 +529,35 @@ describe("WebSocket.PerMessageDeflate: a client's accept() of the server's answe
     expect(cases.map(([options, answer]) => outcome(rfc6455, options, answer).split(':')[0])).toEqual(['Error', 'Error']);
   });
 });
+
+describe('a client asking for server_no_context_takeover, answered without it (kept: RFC 7692 §7.1.1.1)', () => {
+  test('ws opens; rfc6455 fails with Invalid Sec-WebSocket-Extensions header', async () => {
+    const seen: Record<string, string[]> = {};
+    for (const lib of [WS, RFC]) {
+      const cleanups = new Cleanups();
+      const run = { cleanups } as Run;
+      const log: string[] = (seen[lib.name] = []);
+      try {
+        const url = await rawServer(
+          run,
+          (accept) =>
+            `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n` +
+            'Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n',
+        );
+        const client = new lib.WebSocket(url, { perMessageDeflate: { serverNoContextTakeover: true } });
+        client.on('open', () => {
+          log.push(`open ${client.extensions}`);
+          client.terminate();
+        });
+        client.on('error', (error) => log.push(`error ${error.message}`));
+        await new Promise<void>((resolve) => client.on('close', (code) => (log.push(`close ${code}`), resolve())));
+      } finally {
+        await cleanups.run();
+      }
+    }
+    expect(seen).toEqual({
+      ws: ['open permessage-deflate', 'close 1006'],
+      rfc6455: ['error Invalid Sec-WebSocket-Extensions header', 'close 1006'],
+    });
+  });
+});
