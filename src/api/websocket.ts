@@ -427,9 +427,10 @@ export class WebSocket extends EventEmitter implements TransportListener {
   }
 
   /**
-   * Start the closing handshake (RFC 6455 §7.1.2). Throws TypeError for a code that may not be sent
-   * (§7.4) or a reason that is not a string/Uint8Array or not UTF-8, RangeError for a reason over
-   * 123 bytes. Without a code, the close frame is empty and the reason is ignored (as in `ws`).
+   * Start the closing handshake (RFC 6455 §7.1.2). The code and reason are checked as `ws` checks
+   * them (see checkCloseCode, checkCloseReason): TypeError for a code that may not be sent or a
+   * reason that cannot be, RangeError for a reason over 123 bytes. Without a code, the close frame
+   * is empty and the reason is ignored (as in `ws`).
    * Before the connection opened, aborts the handshake ('error', then 'close').
    */
   close(code?: number, reason?: string | Buffer | Uint8Array): void {
