@@ -490,6 +490,8 @@ export class Connection implements FrameSink {
    */
   abort(error: ProtocolError, report = true): void {
     if (this.readyState === ReadyState.CLOSED) return;
+    // CLOSING until the transport reports the close, as after `ws`'s terminate().
+    this.readyState = ReadyState.CLOSING;
     this.decoder.stop();
     if (this.heldEvents !== null) this.heldEvents.length = 0;
     this.deferred = null;
