@@ -358,6 +358,39 @@ describe("a WebSocket subclass's setSocket() as the server's WebSocket class", (
   );
 });
 
+describe("a setSocket() override that throws or adopts nothing (rfc6455: that connection ends, reported; ws: the error escapes)", () => {
+  for (const [name, body] of [
+    ['throws', (): void => {
+      throw new Error('hook failed');
+    }],
+    ['does not call the base method', (): void => {}],
+  ] as Array<[string, () => void]>) {
+    test(name, async () => {
+      const cleanups = new Cleanups();
+      try {
+        class Broken extends rfc6455.WebSocket {
+          override setSocket(): void {
+            body();
+          }
+        }
+        const wss = new rfc6455.WebSocketServer({ port: 0, host: '127.0.0.1', WebSocket: Broken });
+        cleanups.add(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+        await once(wss, 'listening');
+        const errors: string[] = [];
+        wss.on('error', (error: Error) => errors.push(error.message));
+        let connections = 0;
+        wss.on('connection', () => connections++);
+        const client = new rfc6455.WebSocket(`ws://127.0.0.1:${portOf(wss.address())}`);
+        client.on('error', () => {});
+        const [code] = await new Promise<unknown[]>((resolve) => client.on('close', (...args: unknown[]) => resolve(args)));
+        expect([code, connections, errors]).toEqual([1006, 0, [name === 'throws' ? 'hook failed' : "The WebSocket class's setSocket() did not adopt the socket"]]);
+      } finally {
+        await cleanups.run();
+      }
+    });
+  }
+});
+
 describe('maxPendingAutoPongs', () => {
   test(
     "a ping past the limit terminates the socket: 'ping' still emitted (readyState CLOSING), no 'error', close 1006",
