@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { acceptExtensions, type ClientExtensionNegotiator } from '../extensions/extension.js';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
-import { REQUEST_RESERVED, generateKey, validateServerResponse } from '../handshake/client-handshake.js';
+import { REQUEST_RESERVED, generateKey, isUpgradeResponse, validateServerResponse } from '../handshake/client-handshake.js';
 import { HandshakeError } from '../handshake/handshake-error.js';
 import { ResponseHeadParser, type ResponseHead } from '../handshake/head-parser.js';
 import { assertHeaderField, serializeHead } from '../handshake/head-writer.js';
@@ -757,7 +757,7 @@ export class ClientHandshake {
     // What came after the head is kept: a copy when the chunk is only lent.
     const rest = borrowed ? Buffer.from(result.rest) : result.rest;
     const response = new HandshakeResponse(head, this.socket!);
-    if (head.status === 101) {
+    if (isUpgradeResponse(head)) {
       response.complete = true;
       response.push(null);
     } else {
@@ -798,7 +798,8 @@ export class ClientHandshake {
    * application. True when the application took it (its body follows).
    */
   private answered(head: ResponseHead, rest: Buffer, request: HandshakeRequest | ClientRequest, response: HandshakeResponse | IncomingMessage): boolean {
-    if (head.status === 101) {
+    // A 101 without the upgrade fields is, as for Node's parser under `ws`, an answer like any other.
+    if (isUpgradeResponse(head)) {
       this.upgrade(head, rest, response);
       return false;
     }

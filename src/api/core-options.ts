@@ -28,5 +28,6 @@ export function transportOptionsFrom(options: WebSocketCoreOptions): Partial<Tra
     maxPendingAutoPongs: options.maxPendingAutoPongs,
     maxBufferedAmount: options.maxBufferedAmount,
     heartbeat: options.heartbeat ?? undefined,
+    deferEvents: options.allowSynchronousEvents === false,
   };
 }

@@ -4,7 +4,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { negotiateExtensions, type NegotiatedExtensions, type ServerExtensionNegotiator } from '../extensions/extension.js';
+import { negotiateExtensions, type Extension, type NegotiatedExtensions, type ServerExtensionNegotiator } from '../extensions/extension.js';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
 import { formatExtensions } from '../handshake/token-list.js';
 import { acceptKeyFor } from '../handshake/accept-key.js';
@@ -19,7 +19,7 @@ import {
 } from '../handshake/server-handshake.js';
 import { EarlyReads } from '../transport/early-reads.js';
 import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade-request.js';
-import { DEFAULT_MAX_PAYLOAD, ReadyState } from '../protocol/connection.js';
+import { DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, ReadyState } from '../protocol/connection.js';
 import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from '../framing/close-payload.js';
 import { DEFAULT_CLOSE_TIMEOUT } from '../transport/socket-transport.js';
 import { discardReads, readsShared, shareReads, shareReadsAfterUpgrade } from '../transport/shared-reads.js';
@@ -150,6 +150,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     }
     // As in `ws`, `options` shows the defaults of the options the sockets use.
     this.options = {
+      allowSynchronousEvents: true,
       maxPayload: DEFAULT_MAX_PAYLOAD,
       skipUTF8Validation: false,
       autoPong: true,
@@ -430,10 +431,13 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     socket.write(response);
     socket.removeListener('error', destroyOnError);
 
-    ws._attach(socket as Socket, 'server', head, { url: req.url ?? '', protocol, extensions: negotiated.extensions.map((e) => e.name).join(',') }, {
-      ...this.transportOptions,
-      extension: negotiated.extensions[0] ?? null,
-    });
+    const outcome = { url: req.url ?? '', protocol, extensions: negotiated.extensions.map((e) => e.name).join(',') };
+    const extension = negotiated.extensions[0] ?? null;
+    if (ws.setSocket === WebSocket.prototype.setSocket) {
+      ws._attach(socket as Socket, 'server', head, outcome, { ...this.transportOptions, extension });
+    } else if (!this.attachThroughSetSocket(ws, socket, head, outcome, extension)) {
+      return;
+    }
     this.live.add(ws);
     if (this.tracking) this.clients.add(ws);
     // One shared listener, not a closure per socket: it finds this server through the socket.
@@ -447,6 +451,40 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       this.reportError(error);
       if (ws.readyState === ReadyState.OPEN) ws.close(1011);
     }
+  }
+
+  /**
+   * A `WebSocket` subclass that overrides setSocket() gets the call `ws` makes, with `ws`'s options.
+   * An override that throws, or returns without adopting the socket, ends that connection (reported).
+   */
+  private attachThroughSetSocket(
+    ws: WebSocket,
+    socket: Duplex,
+    head: Buffer,
+    outcome: { url: string; protocol: string; extensions: string },
+    extension: Extension | null,
+  ): boolean {
+    const options = this.options;
+    let adopted = false;
+    try {
+      adopted = ws._attachThroughSetSocket(socket, head, outcome, extension, {
+        allowSynchronousEvents: options.allowSynchronousEvents,
+        maxBufferedChunks: options.maxBufferedChunks ?? DEFAULT_MAX_BUFFERED_CHUNKS,
+        maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+        maxPayload: options.maxPayload,
+        skipUTF8Validation: options.skipUTF8Validation,
+      });
+      if (!adopted) throw new Error('The WebSocket class\'s setSocket() did not adopt the socket');
+    } catch (error) {
+      this.reportError(error);
+      if (adopted) ws.terminate();
+      else {
+        extension?.close();
+        socket.destroy();
+      }
+      return false;
+    }
+    return true;
   }
 
   /**

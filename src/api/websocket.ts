@@ -20,6 +20,7 @@ import {
 } from './event-target.js';
 import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from '../framing/close-payload.js';
 import type { ProtocolError } from '../framing/protocol-error.js';
+import type { Extension } from '../extensions/extension.js';
 import { ReadyState, type Role, type WriteCallback } from '../protocol/connection.js';
 import type { HeartbeatOptions } from '../transport/heartbeat.js';
 import { transportOptionsFrom } from './core-options.js';
@@ -90,6 +91,11 @@ export interface SendOptions {
 
 /** Options shared by server-side and client sockets. */
 export interface WebSocketCoreOptions {
+  /**
+   * false: each 'message', 'ping' and 'pong' is emitted in its own turn of the event loop (the frames
+   * behind it wait), as `ws` does. Default true: emitted as the bytes are processed.
+   */
+  allowSynchronousEvents?: boolean;
   /** Max received message size in bytes; 0 = unlimited. Default 104857600 (100 MiB). */
   maxPayload?: number;
   /** Skip UTF-8 validation of received text messages. Default false. */
@@ -127,9 +133,8 @@ export interface AdoptedSocketOptions extends WebSocketCoreOptions {
 }
 
 /** setSocket()'s options, as `ws`'s (the constructor's options give the rest). */
-export interface SetSocketOptions extends Pick<WebSocketCoreOptions, 'maxPayload' | 'skipUTF8Validation' | 'maxFragments' | 'maxBufferedChunks'> {
-  /** Accepted for `ws` compatibility: events are always emitted as the bytes are processed. */
-  allowSynchronousEvents?: boolean;
+export interface SetSocketOptions
+  extends Pick<WebSocketCoreOptions, 'allowSynchronousEvents' | 'maxPayload' | 'skipUTF8Validation' | 'maxFragments' | 'maxBufferedChunks'> {
   /** Fills the 4-byte masking key of each frame of a client socket. Default: the system CSPRNG. */
   generateMask?: (mask: Buffer) => void;
 }
@@ -456,9 +461,10 @@ export class WebSocket extends EventEmitter {
   }
 
   /**
-   * Start the closing handshake (RFC 6455 §7.1.2). Throws TypeError for a code that may not be sent
-   * (§7.4) or a reason that is not a string/Uint8Array or not UTF-8, RangeError for a reason over
-   * 123 bytes. Without a code, the close frame is empty and the reason is ignored (as in `ws`).
+   * Start the closing handshake (RFC 6455 §7.1.2). The code and reason are checked as `ws` checks
+   * them (see checkCloseCode, checkCloseReason): TypeError for a code that may not be sent or a
+   * reason that cannot be, RangeError for a reason over 123 bytes. Without a code, the close frame
+   * is empty and the reason is ignored (as in `ws`).
    * Before the connection opened, aborts the handshake ('error', then 'close').
    */
   close(code?: number, reason?: string | Buffer | Uint8Array): void {
@@ -469,14 +475,15 @@ export class WebSocket extends EventEmitter {
       return;
     }
     if (state === ReadyState.CLOSING) return;
-    const reasonBuffer = checkCloseArguments(code, reason);
+    const wireCode = code === undefined ? undefined : checkCloseCode(code);
+    const reasonBuffer = wireCode === undefined ? undefined : checkCloseReason(reason);
     this._readyState = ReadyState.CLOSING;
     const connection = this._transport!.connection;
     if (this._queue !== null) {
-      this._enqueue(null, EMPTY, () => connection.close(code, reasonBuffer), undefined);
+      this._enqueue(null, EMPTY, () => connection.close(wireCode, reasonBuffer), undefined);
       return;
     }
-    connection.close(code, reasonBuffer);
+    connection.close(wireCode, reasonBuffer);
   }
 
   /** Destroy the connection at once, without a closing handshake. */
@@ -521,9 +528,37 @@ export class WebSocket extends EventEmitter {
     const merged = { ...this._adoptOptions, ...options };
     const transportOptions = transportOptionsFrom(merged);
     if (merged.generateMask !== undefined) transportOptions.maskKeys = maskKeysFrom(merged.generateMask);
-    const negotiated = { url: this._url, protocol: this._protocol, extensions: '' };
-    this._attach(socket as Socket, this._isServer ? 'server' : 'client', head, negotiated, transportOptions);
+    const handshake = serverHandshake;
+    serverHandshake = null;
+    if (handshake !== null) {
+      transportOptions.extension = handshake.extension;
+      this._attach(socket as Socket, 'server', head, handshake.negotiated, transportOptions);
+    } else {
+      const negotiated = { url: this._url, protocol: this._protocol, extensions: '' };
+      this._attach(socket as Socket, this._isServer ? 'server' : 'client', head, negotiated, transportOptions);
+    }
     this.emit('open');
+  }
+
+  /**
+   * @internal A server adopts its upgraded socket through a subclass's setSocket() override, as `ws`
+   * calls setSocket() (the override gets `ws`'s arguments; the base method, given the handshake's
+   * outcome here, attaches it as a server socket). False when the override did not adopt it.
+   */
+  _attachThroughSetSocket(
+    socket: Duplex,
+    head: Buffer,
+    negotiated: { url: string; protocol: string; extensions: string },
+    extension: Extension | null,
+    options: SetSocketOptions,
+  ): boolean {
+    serverHandshake = { negotiated, extension };
+    try {
+      this.setSocket(socket, head, options);
+    } finally {
+      serverHandshake = null;
+    }
+    return this._transport !== null;
   }
 
   /** @internal Binds an upgraded socket; `head` holds bytes that followed the handshake. */
@@ -907,14 +942,32 @@ function controlTooLong(): RangeError {
   return new RangeError(`The data size must not be greater than ${MAX_CONTROL_PAYLOAD} bytes`);
 }
 
-/** The close frame's reason bytes after `ws`'s checks, plus UTF-8 (RFC 6455 §5.5.1). */
-function checkCloseArguments(code: number | undefined, reason: unknown): Buffer | undefined {
-  if (code === undefined) return undefined;
-  // RFC 6455 §7.4: only these codes may be sent.
-  if (typeof code !== 'number' || !isValidCloseCode(code)) {
+/**
+ * The close code that goes on the wire. As `ws`: a number in 1000-1014 or 3000-4999 (fractions
+ * included) is sent without its fraction; but never a code RFC 6455 §7.4.1 forbids in a close frame
+ * (1004-1006: `ws` sends 1004.5 as 1004). Else TypeError.
+ */
+/** The handshake's outcome while a server calls a setSocket() override (see _attachThroughSetSocket). */
+let serverHandshake: { negotiated: { url: string; protocol: string; extensions: string }; extension: Extension | null } | null = null;
+
+function checkCloseCode(code: unknown): number {
+  const wire = typeof code === 'number' ? Math.trunc(code) : NaN;
+  if (!isValidCloseCode(wire) || (code as number) > (wire < 3000 ? 1014 : 4999)) {
     throw new TypeError('First argument must be a valid error code number');
   }
-  if (reason === undefined || reason === null) return undefined;
+  return wire;
+}
+
+/**
+ * The close reason's bytes, or undefined for none. As `ws`: a value without a length (a number, a
+ * plain object, '') is no reason; a string is encoded; `null`, or a value with a length that is not
+ * a string or a Uint8Array, is a TypeError. A Uint8Array that is not UTF-8 is a TypeError too (`ws`
+ * sends it): RFC 6455 §5.5.1 makes the reason UTF-8, and the peer fails the connection with 1007.
+ */
+function checkCloseReason(reason: unknown): Buffer | undefined {
+  if (reason === undefined) return undefined;
+  if (reason === null) throw new TypeError('Second argument must be a string or a Uint8Array');
+  if (!(reason as { length?: unknown }).length) return undefined;
   let buffer: Buffer;
   if (typeof reason === 'string') {
     buffer = Buffer.from(reason);

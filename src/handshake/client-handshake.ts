@@ -140,6 +140,18 @@ function invalid(message: string): HandshakeError {
 }
 
 /**
+ * Whether Node's HTTP parser takes this answer as an upgrade: a 101 with an Upgrade field and an
+ * "upgrade" Connection option (RFC 6455 §4.1 (2), (3)). Any other 101 is, for it and so for `ws`,
+ * an ordinary response without a body ('unexpected-response').
+ */
+export function isUpgradeResponse(head: ResponseHead): boolean {
+  if (head.status !== 101 || !head.headers.has('upgrade')) return false;
+  const connection = head.headers.get('connection');
+  const options = connection === undefined ? null : parseTokenList(connection);
+  return options !== null && options.some((o) => equalsIgnoreAsciiCase(o, 'upgrade'));
+}
+
+/**
  * RFC 6455 §4.1 (the client's checks of the server's handshake), in `ws`'s order and with its
  * messages. A status other than 101 gives a HandshakeError with that status and the response's header
  * fields (for redirects: Location). A 101 response that breaks a rule gives status 502 (an invalid
@@ -155,16 +167,10 @@ export function validateServerResponse(
   // §4.1 (1): 101, anything else is handled per HTTP by the caller.
   if (head.status !== 101) return new HandshakeError(head.status, `Unexpected server response: ${head.status}`, responsePairs(head));
 
-  // §4.1 (2), (3): an Upgrade field, and Connection containing "Upgrade". Without them a 101 is no
-  // upgrade to Node's HTTP parser either, and `ws` reports it as an unexpected response.
-  const upgrade = head.headers.get('upgrade');
-  const connection = head.headers.get('connection');
-  const connectionOptions = connection === undefined ? null : parseTokenList(connection);
-  if (upgrade === undefined || connectionOptions === null || !connectionOptions.some((o) => equalsIgnoreAsciiCase(o, 'upgrade'))) {
-    return new HandshakeError(502, `Unexpected server response: ${head.status}`, responsePairs(head));
-  }
+  // §4.1 (2), (3): an Upgrade field, and Connection containing "Upgrade".
+  if (!isUpgradeResponse(head)) return new HandshakeError(502, `Unexpected server response: ${head.status}`, responsePairs(head));
   // §4.1 (2): Upgrade is "websocket", ASCII case-insensitive.
-  const upgradeProtocols = parseUpgradeList(upgrade);
+  const upgradeProtocols = parseUpgradeList(head.headers.get('upgrade')!);
   if (upgradeProtocols === null || upgradeProtocols.length !== 1 || !equalsIgnoreAsciiCase(upgradeProtocols[0], 'websocket')) {
     return invalid('Invalid Upgrade header');
   }

@@ -49,6 +49,8 @@ export interface ConnectionHandler {
   holdReading(hold: boolean): void;
   /** Drop the transport now, without a closing handshake (a limit was hit that a close frame cannot fix). */
   abort(error: ProtocolError): void;
+  /** With `deferEvents`: call `deliverDeferredEvent()` on a later turn of the event loop (setImmediate). */
+  scheduleDeferredEvent?(): void;
   /** The writes held behind a compression have all been handed to `write()`. */
   onWritesFlushed(): void;
 }
@@ -77,6 +79,11 @@ export interface ConnectionOptions {
    * the same chunk can wait.)
    */
   maxBufferedChunks: number;
+  /**
+   * Deliver each message, ping and pong in its own turn of the event loop, the frames behind it
+   * waiting (`ws`'s allowSynchronousEvents: false). Default false.
+   */
+  deferEvents: boolean;
 }
 
 /** A decoder event held back while an earlier message is still being decompressed. */
@@ -137,6 +144,10 @@ export class Connection implements FrameSink {
   /** A received message is being decompressed; later decoder events wait in `heldEvents`. */
   private decompressing = false;
   private heldEvents: HeldEvent[] | null = null;
+  private readonly deferEvents: boolean;
+  /** deferEvents: the event waiting for its turn (the held events are behind it), and whether it is due. */
+  private deferred: HeldEvent | null = null;
+  private deferredDue = false;
   /** An outgoing message is being compressed; later writes wait in `heldWrites`. */
   private compressing = false;
   /** The callback of the message being compressed: the transport may go before the compression ends. */
@@ -168,6 +179,7 @@ export class Connection implements FrameSink {
     // RFC 6455 §5.1: a client masks every frame it sends, a server never does.
     this.maskKeys = role === 'client' ? (options.maskKeys ?? cryptoMaskKeySource()) : null;
     this.autoPong = options.autoPong ?? true;
+    this.deferEvents = options.deferEvents ?? false;
   }
 
   /** The extension negotiated (permessage-deflate), or null. */
@@ -442,6 +454,8 @@ export class Connection implements FrameSink {
       this.hold(Opcode.Binary, data, isBinary, compressed, 0, null, fragmentEnds ?? null);
     } else if (compressed) {
       this.decompress(data, isBinary);
+    } else if (this.deferEvents && this.defer(Opcode.Binary, data, isBinary, fragmentEnds ?? null)) {
+      return;
     } else if (fragmentEnds === undefined || fragmentEnds === null) {
       this.handler.onMessage(data, isBinary);
     } else {
@@ -454,12 +468,15 @@ export class Connection implements FrameSink {
       this.hold(Opcode.Ping, payload, false, false, 0, null);
       return;
     }
+    if (this.deferEvents && this.defer(Opcode.Ping, payload, false, null)) return;
     // RFC 6455 §5.5.2-3: answer a ping with a pong carrying the same application data,
     // unless we already sent our close frame.
     if (this.autoPong && !this.closeFrameSent) {
-      // A peer that pings and never reads: its pongs pile up unwritten. Stop it there.
+      // A peer that pings and never reads: its pongs pile up unwritten. Drop it there, as `ws` does:
+      // no 'error' (nothing the peer sent was invalid), and the ping is still reported.
       if (this.maxPendingAutoPongs > 0 && this.pendingAutoPongs >= this.maxPendingAutoPongs) {
-        this.abort(new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxPendingAutoPongs} automatic pongs waiting to be written`));
+        this.abort(new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxPendingAutoPongs} automatic pongs waiting to be written`), false);
+        this.handler.onPing(payload);
         return;
       }
       this.pendingAutoPongs++;
@@ -474,6 +491,7 @@ export class Connection implements FrameSink {
       this.hold(Opcode.Pong, payload, false, false, 0, null);
       return;
     }
+    if (this.deferEvents && this.defer(Opcode.Pong, payload, false, null)) return;
     // RFC 6455 §5.5.3: an unsolicited pong is delivered and never answered.
     this.handler.onPong(payload);
   }
@@ -508,14 +526,17 @@ export class Connection implements FrameSink {
 
   /**
    * Stop everything and ask the transport to drop the connection at once, without a close frame
-   * (it could not leave anyway). The error goes to onProtocolError first.
+   * (it could not leave anyway). The error goes to onProtocolError first when `report`.
    */
-  abort(error: ProtocolError): void {
+  abort(error: ProtocolError, report = true): void {
     if (this.readyState === ReadyState.CLOSED) return;
+    // CLOSING until the transport reports the close, as after `ws`'s terminate().
+    this.readyState = ReadyState.CLOSING;
     this.decoder.stop();
     if (this.heldEvents !== null) this.heldEvents.length = 0;
+    this.deferred = null;
     dropBatch(this.handler, () => error);
-    this.handler.onProtocolError(error);
+    if (report) this.handler.onProtocolError(error);
     this.handler.abort(error);
   }
 
@@ -527,6 +548,7 @@ export class Connection implements FrameSink {
     if (this.readyState === ReadyState.CLOSED) return;
     this.decoder.stop();
     if (this.heldEvents !== null) this.heldEvents.length = 0;
+    this.deferred = null;
     if (!this.closeFrameSent) {
       this.closeFrameSent = true;
       this.readyState = ReadyState.CLOSING;
@@ -552,6 +574,43 @@ export class Connection implements FrameSink {
       return;
     }
     (this.heldEvents ??= []).push({ opcode, data, ends, isBinary, compressed, code, error });
+  }
+
+  /**
+   * deferEvents: put this event off to a later turn (the events behind it wait, reading stops), as
+   * `ws` does without allowSynchronousEvents. False when it is the deferred event, now due.
+   */
+  private defer(opcode: number, data: Buffer, isBinary: boolean, ends: readonly number[] | null): boolean {
+    if (this.deferredDue) {
+      this.deferredDue = false;
+      return false;
+    }
+    this.deferred = { opcode, data, ends, isBinary, compressed: false, code: 0, error: null };
+    this.decompressing = true; // (the same wait: later events are held behind this one)
+    this.handler.holdReading(true);
+    this.handler.scheduleDeferredEvent!();
+    return true;
+  }
+
+  /** deferEvents: the deferred event's turn: deliver it, then the held events up to the next deferred one. */
+  deliverDeferredEvent(): void {
+    const event = this.deferred;
+    this.deferred = null;
+    this.decompressing = false;
+    // (None when the connection failed meanwhile: what was received after the failure is dropped.)
+    if (event === null || this.readyState === ReadyState.CLOSED) return;
+    this.deferredDue = true;
+    this.batching = true;
+    try {
+      if (event.opcode === Opcode.Ping) this.onPing(event.data);
+      else if (event.opcode === Opcode.Pong) this.onPong(event.data);
+      else this.onMessage(event.data, event.isBinary, false, event.ends);
+      this.releaseHeldEvents();
+    } finally {
+      this.deferredDue = false;
+      this.batching = false;
+      writeBatch(this.handler);
+    }
   }
 
   private decompress(data: Buffer, isBinary: boolean): void {

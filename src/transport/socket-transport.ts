@@ -70,6 +70,9 @@ function onSocketDrain(this: TransportSocket): void {
 function deliverFirstBytes(transport: SocketTransport): void {
   transport.deliverFirstBytes();
 }
+function deliverDeferredEvent(connection: Connection): void {
+  connection.deliverDeferredEvent();
+}
 
 /**
  * Binds one socket to one protocol Connection: socket reads go to `connection.receive()`,
@@ -260,6 +263,10 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   abort(): void {
     this.destroy();
+  }
+
+  scheduleDeferredEvent(): void {
+    setImmediate(deliverDeferredEvent, this.connection);
   }
 
   onWritesFlushed(): void {

@@ -124,7 +124,8 @@ describe('limits against hostile clients (server in its own process)', () => {
     // The server terminated it: no close handshake (1006 on its side), and our writes start failing.
     await waitFor(() => server.lines.some((l) => l.startsWith('close ')), 'the server to drop the connection', 30_000);
     expect(server.lines).toContain('close 1006');
-    expect(server.lines).toContain('error 1008');
+    // As `ws`: terminated past maxPendingAutoPongs, without an 'error'.
+    expect(server.lines.filter((l) => l.startsWith('error'))).toEqual([]);
     const peak = await server.peak();
     expect(peak - before).toBeLessThan(64 * MiB);
   });

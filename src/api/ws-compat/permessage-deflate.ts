@@ -38,12 +38,15 @@ export class PerMessageDeflate {
   private readonly _maxPayload: number;
   /** @internal */
   private _codec: Extension | null = null;
+  /** @internal */
+  private readonly _options: WsPerMessageDeflateOptions;
 
   /** Throws on an invalid option (RangeError), as our negotiator does. */
   constructor(options: WsPerMessageDeflateOptions = {}) {
     this._negotiator = new Negotiator(options);
     this._isServer = options.isServer === true;
     this._maxPayload = options.maxPayload ?? 0;
+    this._options = options;
   }
 
   /** The client's offer, as a parameter object. */
@@ -64,6 +67,7 @@ export class PerMessageDeflate {
       this._codec = agreed.extension;
       this.params = paramsObject(agreed.response);
     } else {
+      checkAnswer(configurations[0] ?? {}, this._options);
       const extension = this._negotiator.accept(offers[0] ?? { name: PERMESSAGE_DEFLATE, params: [] });
       if (extension instanceof Error) throw extension;
       this._codec = extension;
@@ -97,6 +101,34 @@ export class PerMessageDeflate {
   private _accepted(): Extension {
     if (this._codec === null) throw new Error('PerMessageDeflate: accept() has not succeeded');
     return this._codec;
+  }
+}
+
+/**
+ * A client's accept(): `ws`'s checks of the server's answer, with its errors (our negotiator then
+ * makes its own, stricter ones: RFC 7692 §7.1).
+ */
+function checkAnswer(params: Record<string, unknown>, options: WsPerMessageDeflateOptions): void {
+  for (const key of Object.keys(params)) {
+    const values = params[key];
+    if (Array.isArray(values) && values.length > 1) throw new Error(`Parameter "${key}" must have only a single value`);
+    const value: unknown = Array.isArray(values) ? values[0] : values;
+    if (key === 'client_max_window_bits' || key === 'server_max_window_bits') {
+      const bits = value === true ? NaN : Number(value);
+      if (!Number.isInteger(bits) || bits < 8 || bits > 15) throw new TypeError(`Invalid value for parameter "${key}": ${String(value)}`);
+    } else if (key === 'client_no_context_takeover' || key === 'server_no_context_takeover') {
+      if (value !== true) throw new TypeError(`Invalid value for parameter "${key}": ${String(value)}`);
+    } else {
+      throw new Error(`Unknown parameter "${key}"`);
+    }
+  }
+  if (options.clientNoContextTakeover === false && params.client_no_context_takeover !== undefined) {
+    throw new Error('Unexpected parameter "client_no_context_takeover"');
+  }
+  const clientBits = params.client_max_window_bits;
+  const limit = options.clientMaxWindowBits;
+  if (clientBits !== undefined && (limit === false || (typeof limit === 'number' && Number(Array.isArray(clientBits) ? clientBits[0] : clientBits) > limit))) {
+    throw new Error('Unexpected or invalid parameter "client_max_window_bits"');
   }
 }
 

@@ -9,7 +9,7 @@ import { convertBinary, type BinaryType } from '../websocket.js';
 import { PerMessageDeflate } from './permessage-deflate.js';
 
 export interface ReceiverOptions {
-  /** Accepted for `ws` compatibility: events are always emitted as the bytes are processed. */
+  /** false: each 'message', 'ping' and 'pong' in its own turn of the event loop, as `ws`. Default true. */
   allowSynchronousEvents?: boolean;
   /** How binary messages are delivered. Default 'nodebuffer'. */
   binaryType?: BinaryType;
@@ -46,6 +46,7 @@ export class Receiver extends Writable {
       maxBufferedChunks: options.maxBufferedChunks ?? 0,
       skipUtf8Validation: options.skipUTF8Validation === true,
       autoPong: false,
+      deferEvents: options.allowSynchronousEvents === false,
       extension: deflate instanceof PerMessageDeflate ? deflate._extension : null,
     });
     this._connection.recordFragments = options.binaryType === 'fragments';
@@ -109,7 +110,11 @@ class ReceiverEvents implements ConnectionHandler {
     this.receiver.end();
   }
 
-  /** While a message is inflated, the next chunk waits (its write callback is held). */
+  scheduleDeferredEvent(): void {
+    setImmediate(deliverDeferredEvent, this.connection!);
+  }
+
+  /** While a message is inflated (or an event deferred), the next chunk waits (its write callback is held). */
   holdReading(hold: boolean): void {
     this.holding = hold;
     const done = this.held;
@@ -123,4 +128,8 @@ class ReceiverEvents implements ConnectionHandler {
   }
 
   onWritesFlushed(): void {}
+}
+
+function deliverDeferredEvent(connection: Connection): void {
+  connection.deliverDeferredEvent();
 }
