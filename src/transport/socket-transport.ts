@@ -11,6 +11,7 @@ import {
   type Role,
   type WriteCallback,
 } from '../protocol/connection.js';
+import { writeBatch } from '../protocol/write-batch.js';
 
 /** Events the transport reports upward (to the public API object). */
 export interface TransportListener {
@@ -172,9 +173,17 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     this.onData(bytes);
   }
 
-  /** Drop the connection at once, without a closing handshake. */
+  /**
+   * Drop the connection at once, without a closing handshake. What was written before still leaves,
+   * as with `ws` (which never holds writes): the frames batched while a read is processed, and a read
+   * batch's or a tick's cork, are released first, else `destroy()` would discard them (a message
+   * handler's send() then terminate(), as @fastify/websocket's default error handler does).
+   */
   terminate(): void {
-    this.socket.destroy();
+    const socket = this.socket;
+    writeBatch(this);
+    while (socket.writableCorked > 0) socket.uncork();
+    socket.destroy();
   }
 
   // ---- socket events ----------------------------------------------------------------------
