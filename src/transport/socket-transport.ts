@@ -56,8 +56,15 @@ function endOnce(socket: Socket): void {
 }
 function onSocketEnd(this: TransportSocket): void {
   // The peer half-closed: nothing more will arrive, so finish our side too (usually it has already:
-  // we answered its close frame).
+  // we answered its close frame), then release the socket once our bytes are out. A net.Socket does
+  // that itself (autoDestroy); a Duplex without autoDestroy handed to handleUpgrade or setSocket (a
+  // PassThrough pair, as @fastify/websocket's injectWS builds) would otherwise never emit 'close'.
   endOnce(this);
+  if (this.writableFinished || (this as { _writableState?: { finished?: boolean } })._writableState?.finished === true) this.destroy();
+  else this.once('finish', destroyAfterFinish);
+}
+function destroyAfterFinish(this: Socket): void {
+  this.destroy();
 }
 function onSocketError(this: TransportSocket): void {
   // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with

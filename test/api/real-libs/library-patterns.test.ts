@@ -1,8 +1,11 @@
 // What real libraries built on `ws` (not installed here) do with it, reduced to their calls on `ws`'s
 // API, run side by side with `ws` and with rfc6455. Each pattern names the library it comes from; the
 // libraries themselves were run over both (with `ws` resolved to one or the other) to find them.
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import * as ws from 'ws';
 import * as rfc6455 from '../../../src/index.js';
@@ -43,6 +46,31 @@ function transcript(client: ws.WebSocket): Promise<string[]> {
       resolve(seen);
     }),
   );
+}
+
+/**
+ * Two Duplex ends joined in memory, without autoDestroy (like duplexify's): what one writes the other
+ * reads, and end() on one ends the other's readable side. Neither emits 'close' until destroyed.
+ */
+function duplexPair(): [Duplex, Duplex] {
+  const make = (): Duplex =>
+    new Duplex({
+      autoDestroy: false,
+      read() {},
+      write(chunk: Buffer, _encoding, cb) {
+        peerOf.get(this)!.push(chunk);
+        cb();
+      },
+      final(cb) {
+        peerOf.get(this)!.push(null);
+        cb();
+      },
+    });
+  const peerOf = new Map<Duplex, Duplex>();
+  const a = make();
+  const b = make();
+  peerOf.set(a, b).set(b, a);
+  return [a, b];
 }
 
 /** Runs `scenario` with both libraries and checks both transcripts equal `expected`. */
@@ -94,5 +122,55 @@ describe('patterns of real libraries, over ws and over rfc6455', () => {
       client.send('go');
       return seen;
     }, ['message bye', 'close 4000 done']);
+  });
+
+  // @fastify/websocket's injectWS: a client WebSocket made with `new WebSocket(null, undefined,
+  // { isServer: false })` is given one end of an in-memory Duplex pair with setSocket() once the 101
+  // arrives; the server's handleUpgrade gets the other end.
+  test('@fastify/websocket injectWS: a client on an in-memory Duplex pair, setSocket() after the 101', async () => {
+    const serverClosed: Record<string, Promise<string>> = {};
+    await sideBySide(async (lib) => {
+      const wss = new lib.WebSocketServer({ noServer: true });
+      cleanups.add(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+      const [serverEnd, clientEnd] = duplexPair();
+      const client = new lib.WebSocket(null as unknown as string, undefined, { isServer: false } as ws.ClientOptions);
+      cleanups.add(() => client.terminate());
+      const seen: string[] = [];
+      const opened = new Promise<void>((resolve) => client.once('open', () => resolve()));
+      const onHandshake = (chunk: Buffer): void => {
+        clientEnd.off('data', onHandshake);
+        seen.push(chunk.toString().split('\r\n')[0]!);
+        (client as unknown as { _isServer: boolean })._isServer = false;
+        (client as unknown as { setSocket(socket: Duplex, head: Buffer, options: { maxPayload: number }): void }).setSocket(clientEnd, Buffer.alloc(0), {
+          maxPayload: 0,
+        });
+      };
+      clientEnd.on('data', onHandshake);
+      const request = {
+        method: 'GET',
+        url: '/',
+        httpVersion: '1.1',
+        headers: { connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') },
+      } as unknown as IncomingMessage;
+      wss.handleUpgrade(request, serverEnd, Buffer.alloc(0), (server) => {
+        // (ws's side would wait out its closeTimeout; a 'close' it has not emitted by then is 1006.)
+        cleanups.add(() => server.terminate());
+        server.on('message', (data, isBinary) => server.send(`echo ${String(data)} ${isBinary}`));
+        serverClosed[lib === LIBS[0]![1] ? 'ws' : 'rfc6455'] = new Promise((resolve) =>
+          server.once('close', (code, reason) => resolve(`server close ${code} ${String(reason)}`)),
+        );
+      });
+      await opened;
+      const reply = new Promise<string>((resolve) => client.once('message', (data) => resolve(String(data))));
+      client.send('hi');
+      seen.push(await reply);
+      const closed = new Promise<string>((resolve) => client.once('close', (code, reason) => resolve(`close ${code} ${String(reason)}`)));
+      client.close(4000, 'done');
+      seen.push(await closed);
+      return seen;
+    }, ['HTTP/1.1 101 Switching Protocols', 'echo hi false', 'close 4000 done']);
+    // Differs (README): once both close frames have gone and both sides have ended, rfc6455 releases
+    // such a Duplex at once (RFC 6455 §5.5.1); ws waits for its closeTimeout (30 s) before 'close'.
+    expect(await serverClosed.rfc6455).toBe('server close 4000 done');
   });
 });
