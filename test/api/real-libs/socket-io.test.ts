@@ -239,6 +239,35 @@ describe('socket.io over ws and over rfc6455', () => {
     }, ['not authorized', true]);
   });
 
+  test('a message over maxHttpBufferSize (the WebSocket maxPayload) ends the connection on both sides', async () => {
+    await sideBySide(async (lib) => {
+      const r = await rig(lib, { maxHttpBufferSize: 1000 });
+      serve(r.io);
+      const { client, server } = await r.connect();
+      const serverReason = disconnected(server);
+      const clientReason = disconnected(client);
+      client.emit('echo', 'x'.repeat(2000));
+      return [await serverReason, await clientReason];
+    }, ['transport error', 'transport close']);
+  });
+
+  test('no server listening: connect_error from the websocket transport', async () => {
+    await sideBySide(async (lib) => {
+      // A port that was just free: nothing listens on it any more.
+      const http = createServer();
+      http.listen(0, '127.0.0.1');
+      await once(http, 'listening');
+      const port = (http.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      const client = io(`http://127.0.0.1:${port}`, { transports: [transportOf(lib)], forceNew: true, reconnection: false } as never);
+      cleanups.add(() => {
+        client.disconnect();
+      });
+      const [error] = (await nextEvent(client, 'connect_error')) as [Error & { type?: string; description?: { type?: string } }];
+      return [error.message, error.type, error.description?.type];
+    }, ['websocket error', 'TransportError', 'error']);
+  });
+
   test('perMessageDeflate on both sides: negotiated, and large messages travel compressed', async () => {
     const text = 'the same words again and again; '.repeat(2000);
     await sideBySide(async (lib) => {
