@@ -3,7 +3,7 @@
 // libraries themselves were run over both (with `ws` resolved to one or the other) to find them.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -172,5 +172,26 @@ describe('patterns of real libraries, over ws and over rfc6455', () => {
     // Differs (README): once both close frames have gone and both sides have ended, rfc6455 releases
     // such a Duplex at once (RFC 6455 §5.5.1); ws waits for its closeTimeout (30 s) before 'close'.
     expect(await serverClosed.rfc6455).toBe('server close 4000 done');
+  });
+
+  // livereload closes the server's `_server` (the HTTP server ws made for `port`), then the server.
+  test('livereload: `_server` is the listener (closed by hand before close()), the server given, or none', async () => {
+    await sideBySide(async (lib) => {
+      const seen: unknown[] = [];
+      const standalone = new lib.WebSocketServer({ port: 0, host: '127.0.0.1' });
+      await once(standalone, 'listening');
+      const internal = (standalone as unknown as { _server: { address(): AddressInfo; close(): void } | null })._server!;
+      seen.push(internal.address().port === (standalone.address() as AddressInfo).port);
+      internal.close();
+      await new Promise<void>((resolve) => standalone.close(() => resolve()));
+      seen.push((standalone as unknown as { _server: unknown })._server);
+
+      const http = createServer();
+      const attached = new lib.WebSocketServer({ server: http });
+      seen.push((attached as unknown as { _server: unknown })._server === http);
+      const detached = new lib.WebSocketServer({ noServer: true });
+      seen.push((detached as unknown as { _server: unknown })._server);
+      return seen;
+    }, [true, null, true, undefined]);
   });
 });
