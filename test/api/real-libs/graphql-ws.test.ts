@@ -227,7 +227,7 @@ describe('graphql-ws over ws and over rfc6455', () => {
     }
   });
 
-  test('protocol errors of a hand-written peer: 4400, 4401, 4409, 4406', async () => {
+  test('protocol errors of a hand-written peer: 4400, 4401, 4409, 4429, 4406', async () => {
     await sideBySide(async (lib) => {
       const log: string[] = [];
       const url = await serve(lib, log);
@@ -259,6 +259,12 @@ describe('graphql-ws over ws and over rfc6455', () => {
       twice.send(subscribe);
       observed.push(`same id twice: ${await twiceClosed}`);
 
+      const again = await open();
+      const againClosed = closed(again);
+      again.send(JSON.stringify({ type: 'connection_init' }));
+      again.send(JSON.stringify({ type: 'connection_init' }));
+      observed.push(`init twice: ${await againClosed}`);
+
       const none = await open([]);
       observed.push(`no subprotocol: ${await closed(none)}`);
 
@@ -274,9 +280,20 @@ describe('graphql-ws over ws and over rfc6455', () => {
       'subscribe before init: close 4401 Unauthorized',
       'init: {"type":"connection_ack"}',
       'same id twice: close 4409 Subscriber for same already exists',
+      'init twice: close 4429 Too many initialisation requests',
       'no subprotocol: close 4406 Subprotocol not acceptable',
       'unknown subprotocol: Server sent no subprotocol, close 1006 ',
     ]);
+  });
+
+  test('no connection_init within connectionInitWaitTimeout: 4408', async () => {
+    await sideBySide(async (lib) => {
+      const log: string[] = [];
+      const url = await serve(lib, log, { connectionInitWaitTimeout: 20 });
+      const silent = new lib.WebSocket(url, 'graphql-transport-ws');
+      cleanups.add(() => silent.terminate());
+      return [await closed(silent)];
+    }, ['close 4408 Connection initialisation timeout']);
   });
 
   test('the server going away: 1001 to the client', async () => {
