@@ -286,6 +286,22 @@ describe('graphql-ws over ws and over rfc6455', () => {
     ]);
   });
 
+  test("useServer's keepAlive: WebSocket pings answered by the client's automatic pongs, the connection stays", async () => {
+    await sideBySide(async (lib) => {
+      const log: string[] = [];
+      const wss = new lib.WebSocketServer({ port: 0, host: '127.0.0.1' });
+      await once(wss, 'listening');
+      const server = useServer({ schema, roots: roots(log) }, wss as never, 5);
+      cleanups.add(() => server.dispose() as Promise<void>);
+      let pings = 0;
+      const client = connect(lib, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, log, {
+        on: { connected: (socket) => (socket as ws.WebSocket).on('ping', () => pings++) },
+      });
+      await until(() => pings >= 3);
+      return collect(client, '{ hello(name: "alive") }');
+    }, ['next {"data":{"hello":"hello alive"}}', 'complete']);
+  });
+
   test('no connection_init within connectionInitWaitTimeout: 4408', async () => {
     await sideBySide(async (lib) => {
       const log: string[] = [];
