@@ -251,6 +251,23 @@ describe('socket.io over ws and over rfc6455', () => {
     }, ['transport error', 'transport close']);
   });
 
+  test('an upgrade refused by allowRequest: connect_error with the HTTP status the client saw', async () => {
+    await sideBySide(async (lib) => {
+      const r = await rig(lib, { allowRequest: (_req: unknown, callback: (err: string, ok: boolean) => void) => callback('go away', false) });
+      serve(r.io);
+      const client = io(`http://127.0.0.1:${(r.http.address() as AddressInfo).port}`, {
+        transports: [transportOf(lib)],
+        forceNew: true,
+        reconnection: false,
+      } as never);
+      cleanups.add(() => {
+        client.disconnect();
+      });
+      const [error] = (await nextEvent(client, 'connect_error')) as [Error & { description?: { message?: string } }];
+      return [error.message, error.description?.message];
+    }, ['websocket error', 'Unexpected server response: 400']);
+  });
+
   test('no server listening: connect_error from the websocket transport', async () => {
     await sideBySide(async (lib) => {
       // A port that was just free: nothing listens on it any more.
