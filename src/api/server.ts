@@ -209,6 +209,14 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     };
   }
 
+  /**
+   * `ws`'s `_server`, which libraries reach (livereload closes it): the server given or, standalone,
+   * our listener (a `net.Server`); null once closed, undefined with `noServer` (as in `ws`).
+   */
+  get _server(): NetServer | HttpServer | HttpsServer | null | undefined {
+    return this.options.noServer ? undefined : this.server;
+  }
+
   /** The listener's address; null once closed; throws in noServer mode (as `ws`). */
   address(): AddressInfo | string | null {
     if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');

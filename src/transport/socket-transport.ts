@@ -11,6 +11,7 @@ import {
   type Role,
   type WriteCallback,
 } from '../protocol/connection.js';
+import { writeBatch } from '../protocol/write-batch.js';
 
 /** Events the transport reports upward (to the public API object). */
 export interface TransportListener {
@@ -55,6 +56,14 @@ function endOnce(socket: Socket): void {
 }
 function onSocketEnd(this: TransportSocket): void {
   this[kTransport].onEnd();
+  // Once our bytes are out, release the socket. A net.Socket does that itself (autoDestroy); a Duplex
+  // without autoDestroy handed to handleUpgrade or setSocket (a PassThrough pair, as @fastify/websocket's
+  // injectWS builds) would otherwise never emit 'close'.
+  if (this.writableFinished || (this as { _writableState?: { finished?: boolean } })._writableState?.finished === true) this.destroy();
+  else this.once('finish', destroyAfterFinish);
+}
+function destroyAfterFinish(this: Socket): void {
+  this.destroy();
 }
 function onSocketError(this: TransportSocket): void {
   // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with
@@ -173,8 +182,16 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     this.onData(bytes);
   }
 
-  /** Drop the connection at once, without a closing handshake. */
+  /**
+   * Drop the connection at once, without a closing handshake. What was written before still leaves,
+   * as with `ws` (which never holds writes): the frames batched while a read is processed, and a read
+   * batch's or a tick's cork, are released first, else `destroy()` would discard them (a message
+   * handler's send() then terminate(), as @fastify/websocket's default error handler does).
+   */
   terminate(): void {
+    const socket = this.socket;
+    writeBatch(this);
+    while (socket.writableCorked > 0) socket.uncork();
     this.destroy();
   }
 
