@@ -57,3 +57,10 @@ export type { Envelope } from './pubsub/envelope.js';
 export type { BackpressureOptions, BackpressurePolicy } from './pubsub/backpressure.js';
 export { Sender } from './api/sender.js';
 export type { SenderFrameOptions } from './api/sender.js';
+
+// Multi-core: one server on every core, topics shared through the cluster primary.
+export { ClusterBroker } from './pubsub/cluster-broker.js';
+export { ClusterRelay } from './pubsub/cluster-relay.js';
+export { runWorkers, WorkerPool } from './api/run-workers.js';
+export type { RunWorkersOptions, WorkerContext } from './api/run-workers.js';
+export { reusePortSupported } from './api/reuse-port.js';
