@@ -1,7 +1,7 @@
 // The worker side of multi-core pub/sub: a Broker that carries a worker's publishes to the primary's
 // ClusterRelay over the cluster IPC channel, and hands the envelopes the relay forwards to its server.
 import type { Broker, BrokerLink, BrokerNode } from './broker.js';
-import { isPubSubMessage, TAG, type PrimaryMessage, type WorkerMessage } from './cluster-messages.js';
+import { isPubSubMessage, TAG, type PrimaryMessage, type WorkerBatch, type WorkerMessage } from './cluster-messages.js';
 
 /**
  * One per worker process, given to that worker's WebSocketServer as its `broker`. The primary runs a
@@ -20,6 +20,14 @@ export class ClusterBroker implements Broker {
   private readonly carried = new Set<string>();
   private node: BrokerNode | null = null;
   private readonly onMessage = (message: unknown): void => this.received(message);
+  /** What this tick has to say to the relay, sent as one IPC message at the end of the tick. */
+  private queue: WorkerMessage[] | null = null;
+  private readonly flush = (): void => {
+    const batch: WorkerBatch = { tag: TAG, type: 'batch', messages: this.queue! };
+    this.queue = null;
+    // A primary that is gone (the channel closed) has nobody to forward to: publishes stay local.
+    if (process.connected) process.send!(batch);
+  };
 
   constructor() {
     if (typeof process.send !== 'function') {
@@ -28,7 +36,7 @@ export class ClusterBroker implements Broker {
     // Listening from now, not from connect(): a server connects on its first subscribe or publish,
     // and must by then know which topics the other workers want.
     process.on('message', this.onMessage);
-    send({ tag: TAG, type: 'hello' });
+    this.send({ type: 'hello' });
   }
 
   /** Throws an Error when a server is already connected: one server per ClusterBroker. */
@@ -39,35 +47,38 @@ export class ClusterBroker implements Broker {
     let open = true;
     return {
       interest: (subscribed, unsubscribed) => {
-        if (open) send({ tag: TAG, type: 'interest', subscribed, unsubscribed });
+        if (open) this.send({ type: 'interest', subscribed, unsubscribed });
       },
       carries: (topic) => open && carried.has(topic),
       publish: (topic, envelope) => {
-        if (open) send({ tag: TAG, type: 'publish', topic, envelope });
+        if (open) this.send({ type: 'publish', topic, envelope });
       },
       close: () => {
         if (!open) return;
         open = false;
         this.node = null;
         process.off('message', this.onMessage);
-        send({ tag: TAG, type: 'leave' });
+        this.send({ type: 'leave' });
       },
     };
+  }
+
+  private send(message: WorkerMessage): void {
+    if (this.queue === null) {
+      this.queue = [];
+      queueMicrotask(this.flush);
+    }
+    this.queue.push(message);
   }
 
   private received(message: unknown): void {
     if (!isPubSubMessage(message)) return;
     const incoming = message as PrimaryMessage;
     if (incoming.type === 'deliver') {
-      this.node?.deliver(incoming.envelope);
+      for (const envelope of incoming.envelopes) this.node?.deliver(envelope);
     } else if (incoming.type === 'carry') {
       for (const topic of incoming.added) this.carried.add(topic);
       for (const topic of incoming.removed) this.carried.delete(topic);
     }
   }
-}
-
-function send(message: WorkerMessage): void {
-  // A primary that is gone (the channel closed) has nobody to forward to: the publish stays local.
-  if (process.connected) process.send!(message);
 }

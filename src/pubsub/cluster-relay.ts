@@ -1,7 +1,7 @@
 // The primary side of multi-core pub/sub: keeps each worker's interest and forwards a worker's publish
 // to the other workers interested in its topic, and to no other (not a broadcast to every worker).
 import type { Worker } from 'node:cluster';
-import { isPubSubMessage, TAG, type PrimaryMessage, type WorkerMessage } from './cluster-messages.js';
+import { isPubSubMessage, TAG, type PrimaryMessage, type WorkerBatch, type WorkerMessage } from './cluster-messages.js';
 
 /**
  * Runs in the cluster primary; `attach(worker)` each worker whose server uses a ClusterBroker (runWorkers
@@ -30,7 +30,7 @@ export class ClusterRelay {
     if (this.carried.has(worker)) return;
     this.carried.set(worker, new Set());
     const onMessage = (message: unknown): void => {
-      if (isPubSubMessage(message)) this.received(worker, message as WorkerMessage);
+      if (isPubSubMessage(message) && message.type === 'batch') this.received(worker, (message as WorkerBatch).messages);
     };
     worker.on('message', onMessage);
     worker.once('exit', () => {
@@ -40,7 +40,19 @@ export class ClusterRelay {
     });
   }
 
-  private received(worker: Worker, message: WorkerMessage): void {
+  /** One worker's batch: its deliveries leave as one IPC message per receiving worker, in order. */
+  private received(worker: Worker, messages: readonly WorkerMessage[]): void {
+    const deliveries = new Map<Worker, Buffer[]>();
+    for (const message of messages) this.handle(worker, message, deliveries);
+    for (const [other, envelopes] of deliveries) {
+      if (!other.isConnected()) continue;
+      const deliver: PrimaryMessage = { tag: TAG, type: 'deliver', envelopes };
+      other.send(deliver);
+      this.forwardedCount += envelopes.length;
+    }
+  }
+
+  private handle(worker: Worker, message: WorkerMessage, deliveries: Map<Worker, Buffer[]>): void {
     switch (message.type) {
       case 'hello':
         // What was sent before its broker listened may be lost: send the whole state again.
@@ -54,12 +66,11 @@ export class ClusterRelay {
       case 'publish': {
         const workers = this.interested.get(message.topic);
         if (workers === undefined) return;
-        const deliver: PrimaryMessage = { tag: TAG, type: 'deliver', envelope: message.envelope };
         for (const other of workers) {
-          if (other !== worker && other.isConnected()) {
-            other.send(deliver);
-            this.forwardedCount++;
-          }
+          if (other === worker) continue;
+          const envelopes = deliveries.get(other);
+          if (envelopes === undefined) deliveries.set(other, [message.envelope]);
+          else envelopes.push(message.envelope);
         }
         return;
       }
