@@ -6,7 +6,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocket as WsWebSocket } from 'ws';
+import { reusePortSupported } from '../../src/api/reuse-port.js';
 import { runWorkers, type WorkerPool } from '../../src/api/run-workers.js';
+import { WebSocketServer } from '../../src/api/server.js';
 
 let pool: WorkerPool;
 let port: number;
@@ -162,5 +164,32 @@ describe('ClusterBroker + ClusterRelay over real workers', () => {
     publisher.command({ publish: 'crash', data: 'welcome back' });
     await until(() => again.received.length === 1, 'the message');
     expect(again.received).toEqual(['welcome back']);
+  });
+});
+
+describe('runWorkers and reusePort, misused', () => {
+  test('runWorkers throws a TypeError for a workers count that is not a positive integer, or no setup', () => {
+    for (const workers of [0, -1, 1.5, Number.NaN, '2']) {
+      expect(() => runWorkers({ workers: workers as number, setup: () => {} })).toThrow(/"workers" option must be a positive integer/);
+    }
+    expect(() => runWorkers({ workers: 1, setup: undefined as unknown as () => void })).toThrow(TypeError);
+  });
+
+  test('reusePort: listens where Node supports it (feature-detected), else a TypeError from the constructor', async () => {
+    const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+    const expected = (process.platform === 'linux' || process.platform === 'freebsd') && (major >= 24 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12));
+    expect(reusePortSupported()).toBe(expected);
+    if (!expected) {
+      expect(() => new WebSocketServer({ port: 0, host: '127.0.0.1', reusePort: true })).toThrow(/"reusePort" option needs Node 22\.12\+/);
+      return;
+    }
+    // Two servers bind the one port.
+    const first = new WebSocketServer({ port: 0, host: '127.0.0.1', reusePort: true });
+    await once(first, 'listening');
+    const { port: shared } = first.address() as AddressInfo;
+    const second = new WebSocketServer({ port: shared, host: '127.0.0.1', reusePort: true });
+    await once(second, 'listening');
+    expect((second.address() as AddressInfo).port).toBe(shared);
+    for (const wss of [first, second]) await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
 });
