@@ -21,7 +21,7 @@ if (cluster.isWorker) {
   const batch = Number(process.env.BATCH);
   for (let i = 0; i < COUNT; i += batch) {
     const envelopes = [];
-    for (let j = 0; j < batch; j++) envelopes.push(envelope());
+    for (let j = 0; j < batch && i + j < COUNT; j++) envelopes.push(envelope());
     process.send({ tag: 'rfc6455:pubsub', type: 'publish', topics: envelopes.map(() => 'room'), envelopes });
   }
 } else if (!isMainThread) {
@@ -30,6 +30,8 @@ if (cluster.isWorker) {
     if (workerData.transfer) parentPort.postMessage({ topic: 'room', envelope: data }, [data.buffer]);
     else parentPort.postMessage({ topic: 'room', envelope: data });
   }
+  // Stay until terminated: a thread that ends may leave messages it posted undelivered.
+  parentPort.on('message', () => {});
 } else {
   cluster.setupPrimary({ serialization: 'advanced' });
   const variants = {
@@ -52,7 +54,7 @@ if (cluster.isWorker) {
   function thread(transfer) {
     return new Promise((resolve) => {
       const start = performance.now();
-      const worker = new Worker(new URL(import.meta.url), { workerData: { transfer } });
+      const worker = new Worker(new URL(import.meta.url), { workerData: { transfer }, argv: process.argv.slice(2) });
       let got = 0;
       worker.on('message', (m) => {
         if (m.envelope.byteLength > 0 && ++got === COUNT) { resolve(COUNT / ((performance.now() - start) / 1000)); worker.terminate(); }
