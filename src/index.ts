@@ -78,3 +78,10 @@ export type {
   WebSocketEvents,
   WebSocketServerOptions,
 } from './api/types.js';
+
+// Multi-core: one server on every core, topics shared through the cluster primary.
+export { ClusterBroker } from './pubsub/cluster-broker.js';
+export { ClusterRelay } from './pubsub/cluster-relay.js';
+export { runWorkers, WorkerPool } from './api/run-workers.js';
+export type { RunWorkersOptions, WorkerContext } from './api/run-workers.js';
+export { reusePortSupported } from './api/reuse-port.js';

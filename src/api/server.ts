@@ -24,6 +24,7 @@ import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from '../framing/close-paylo
 import { DEFAULT_CLOSE_TIMEOUT } from '../transport/socket-transport.js';
 import { discardReads, readsShared, shareReads, shareReadsAfterUpgrade } from '../transport/shared-reads.js';
 import { transportOptionsFrom } from './core-options.js';
+import { reusePortSupported } from './reuse-port.js';
 import { WebSocket, type WebSocketCoreOptions } from './websocket.js';
 import type { TransportOptions } from '../transport/socket-transport.js';
 import { PreparedMessage } from '../pubsub/prepared-message.js';
@@ -61,6 +62,13 @@ export interface WebSocketServerOptions<T extends typeof WebSocket = typeof WebS
   host?: string;
   /** Standalone mode: the length of the queue of pending connections. Default: net.Server's (511). */
   backlog?: number;
+  /**
+   * Standalone mode: listen with SO_REUSEPORT (and, in a cluster worker, on a socket of its own rather
+   * than the primary's shared one), so that the kernel spreads connections over the processes that
+   * listen on the port. Needs Node 22.12+ or 23.1+ on Linux or FreeBSD (`reusePortSupported()`); a
+   * TypeError otherwise. Default: false.
+   */
+  reusePort?: boolean;
   /** Attach to this HTTP(S) server's 'upgrade' event (its 'listening' and 'error' are forwarded). */
   server?: HttpServer | HttpsServer;
   /** No listener at all: the application hands upgrades to `handleUpgrade()`. */
@@ -184,8 +192,13 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     if (options.port != null) {
       // Our own listener hands over whole sockets (acceptSocket), not upgrades, and unread, so that
       // they can be made to read into the shared buffer.
+      const reusePort = options.reusePort === true;
+      if (reusePort && !reusePortSupported()) {
+        throw new TypeError(`The "reusePort" option needs Node 22.12+ or 23.1+ on Linux or FreeBSD (this is Node ${process.versions.node} on ${process.platform})`);
+      }
       const listener = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.acceptSocket(socket));
-      listener.listen(options.port, options.host, options.backlog, callback);
+      const listenOptions = { port: options.port, host: options.host, backlog: options.backlog, reusePort, exclusive: reusePort };
+      listener.listen(listenOptions, callback);
       server = listener;
     } else if (options.server) {
       server = options.server;

@@ -198,3 +198,62 @@ describe('rfc6455 serve --echo', () => {
     expect(await run.exit).toBe(0);
   });
 });
+
+describe('rfc6455 serve --rooms --workers 2', () => {
+  /** A port that was free a moment ago (with SO_REUSEPORT each worker binds it itself: port 0 won't do). */
+  async function freePort(): Promise<number> {
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port } = probe.address() as { port: number };
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return port;
+  }
+
+  test('two clients on different workers (by the pid each 101 names) hear each other in their room; SIGINT closes them with 1001', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/api/cli-entry.ts', 'serve', '--rooms', '--workers', '2', '--port', String(port), '--host', '127.0.0.1'], {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    for (let i = 0; i < 1000 && (out.match(/\(worker \d+\)/g) ?? []).length < 2 && child.exitCode === null; i++) await once(child.stdout, 'data');
+    expect(out).toContain('2 worker(s)');
+    const pids = [...out.matchAll(/listening on ws:\/\/127\.0\.0\.1:\d+\/ \(worker (\d+)\)/g)].map((match) => Number(match[1]));
+    expect(pids).toHaveLength(2);
+
+    // Connect until one client sits on each worker (bounded).
+    const byWorker = new Map<number, WebSocket>();
+    for (let attempt = 0; attempt < 40 && byWorker.size < 2; attempt++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/lobby`);
+      const upgraded = once(ws, 'upgrade') as Promise<[{ headers: Record<string, string> }]>;
+      const opened = once(ws, 'open');
+      const [response] = await upgraded;
+      await opened;
+      const pid = Number(response.headers['x-rfc6455-worker']);
+      if (byWorker.has(pid)) ws.close();
+      else byWorker.set(pid, ws);
+    }
+    expect([...byWorker.keys()].sort()).toEqual([...pids].sort());
+    const [alice, bob] = [byWorker.get(pids[0]!)!, byWorker.get(pids[1]!)!];
+    const heard = { alice: [] as string[], bob: [] as string[] };
+    alice.on('message', (data) => heard.alice.push(String(data)));
+    bob.on('message', (data) => heard.bob.push(String(data)));
+    // Each one's subscription reaches the other worker through the primary: say it until it is heard (bounded).
+    for (let i = 0; i < 200 && (heard.bob.length === 0 || heard.alice.length === 0); i++) {
+      if (heard.bob.length === 0) alice.send('hi from alice');
+      if (heard.alice.length === 0) bob.send('hi from bob');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(new Set(heard.bob)).toEqual(new Set(['hi from alice']));
+    expect(new Set(heard.alice)).toEqual(new Set(['hi from bob']));
+
+    const closes = [alice, bob].map((ws) => once(ws, 'close'));
+    child.kill('SIGINT');
+    for (const [code] of (await Promise.all(closes)) as Array<[number]>) expect(code).toBe(1001);
+    expect(await exit).toBe(0);
+  }, 60_000);
+});

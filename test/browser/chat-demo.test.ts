@@ -1,8 +1,9 @@
 // The `npm start` demo (examples/chat-demo.mjs, which loads the library from dist/; the global setup
-// builds it when stale) in a real Chromium: two pages chat, then SIGINT closes them with 1001.
+// builds it when stale) in a real Chromium: pages chat in rooms, then SIGINT closes them with 1001; and
+// with --workers 2, two pages served by different worker processes chat in one room.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -41,10 +42,10 @@ interface Demo {
 }
 
 /** Starts the demo on a free port; tries another port if the one picked was taken in between. */
-async function startDemo(): Promise<Demo> {
+async function startDemo(args: string[] = []): Promise<Demo> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const child = spawn(process.execPath, ['examples/chat-demo.mjs'], {
+    const child = spawn(process.execPath, ['examples/chat-demo.mjs', ...args], {
       cwd: root,
       env: { ...process.env, PORT: String(port) },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -99,7 +100,7 @@ function waitForStatus(page: Page, text: string): Promise<unknown> {
   );
 }
 
-async function openChat(url: string): Promise<Page> {
+async function openChat(url: string, room = 'lobby'): Promise<Page> {
   const context: BrowserContext = await browser.newContext();
   cleanups.push(() => context.close());
   await context.addInitScript(recordCloses);
@@ -107,7 +108,47 @@ async function openChat(url: string): Promise<Page> {
   page.on('pageerror', (error) => console.error('[page error]', error));
   await page.goto(url);
   await waitForStatus(page, 'connected');
+  if (room !== 'lobby') {
+    await page.fill('#room', room);
+    await page.click('#join button');
+  }
+  await page.waitForFunction(
+    (expected) => Array.from((globalThis as unknown as PageGlobals).document.querySelectorAll('#log li'), (item) => item.textContent ?? '').some((line) => line.startsWith(expected)),
+    `you are in #${room} `,
+    { timeout: 20_000 },
+  );
   return page;
+}
+
+/** The pid of the server process that put the page in its room (from the "you are in #room (server pid N)" notice). */
+async function serverPid(page: Page): Promise<number> {
+  const line = (await logLines(page)).find((text) => text.startsWith('you are in #'))!;
+  return Number(/server pid (\d+)/.exec(line)![1]);
+}
+
+/** Sends `text` as `name` from `page` (the page's chat form). */
+async function say(page: Page, name: string, text: string): Promise<void> {
+  await page.fill('#name', name);
+  await page.fill('#text', text);
+  await page.click('#form button');
+}
+
+/** Waits (bounded) until the page's log has the line `line`. */
+function waitForLine(page: Page, line: string, timeout = 20_000): Promise<unknown> {
+  return page.waitForFunction(
+    (expected) =>
+      Array.from((globalThis as unknown as PageGlobals).document.querySelectorAll('#log li'), (item) => item.textContent).includes(expected),
+    line,
+    { timeout },
+  );
+}
+
+/** Opens and closes one TCP connection to the demo. */
+async function touch(url: string): Promise<void> {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.end();
+  await once(socket, 'close');
 }
 
 /** The chat log's lines, as the page shows them. */
@@ -118,35 +159,30 @@ function logLines(page: Page): Promise<string[]> {
 }
 
 describe('the chat demo in Chromium', () => {
-  test('a message sent from one page shows in both; SIGINT closes both pages with 1001', async () => {
+  test('a message sent from one page shows in the pages of its room only; SIGINT closes them with 1001', async () => {
     const demo = await startDemo();
     const alice = await openChat(demo.url);
     const bob = await openChat(demo.url);
+    const carol = await openChat(demo.url, 'elsewhere');
 
     const message = 'hello from alice ✓ <b>not markup</b>';
-    await alice.fill('#name', 'alice');
-    await alice.fill('#text', message);
-    await alice.click('button');
-    for (const page of [alice, bob]) {
-      await page.waitForFunction(
-        (expected) =>
-          Array.from((globalThis as unknown as PageGlobals).document.querySelectorAll('#log li'), (item) => item.textContent).includes(
-            expected,
-          ),
-        'alice:' + message,
-        { timeout: 20_000 },
-      );
-    }
+    await say(alice, 'alice', message);
+    for (const page of [alice, bob]) await waitForLine(page, 'alice:' + message);
+    // Carol's room is another topic: a message of hers arriving proves alice's went past her.
+    await say(carol, 'carol', 'anyone here?');
+    await waitForLine(carol, 'carol:anyone here?');
+    expect((await logLines(carol)).filter((line) => line.startsWith('alice:'))).toEqual([]);
+    expect((await logLines(alice)).filter((line) => line.startsWith('carol:'))).toEqual([]);
     // Shown as text: the only <b> in the log is the name of the one chat line.
     for (const page of [alice, bob]) {
       expect(await logLines(page)).toContain('alice:' + message);
       expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('#log li b').length)).toBe(1);
     }
-    // Alice's page saw Bob join.
-    expect((await logLines(alice)).some((line) => line.includes('(2 online)'))).toBe(true);
+    // Alice's page saw Bob join the lobby.
+    expect((await logLines(alice)).some((line) => line.startsWith('someone joined from'))).toBe(true);
 
     demo.child.kill('SIGINT');
-    for (const page of [alice, bob]) {
+    for (const page of [alice, bob, carol]) {
       await waitForStatus(page, 'disconnected (1001)');
       expect(await page.evaluate(() => (globalThis as unknown as { closes: unknown[] }).closes)).toEqual([
         { code: 1001, reason: 'server shutting down', wasClean: true },
@@ -154,5 +190,34 @@ describe('the chat demo in Chromium', () => {
     }
     expect(await within(demo.exit, 20_000, 'the demo to exit')).toBe(0);
     expect(demo.output()).toContain('shutting down');
+  });
+
+  test('--workers 2: two pages served by different workers (by pid) see each other\'s room messages', async () => {
+    const demo = await startDemo(['--workers', '2']);
+    expect(demo.output()).toContain('[2 workers]');
+    // Open pages until two sit on different workers (bounded). A page makes two connections (the page,
+    // the WebSocket): where the primary hands connections out in turn, a bare one in between shifts the turn.
+    const pages = new Map<number, Page>();
+    for (let attempt = 0; attempt < 12 && pages.size < 2; attempt++) {
+      const page = await openChat(demo.url);
+      const pid = await serverPid(page);
+      if (!pages.has(pid)) pages.set(pid, page);
+      else await touch(demo.url);
+    }
+    expect(pages.size).toBe(2);
+    const [alice, bob] = [...pages.values()] as [Page, Page];
+    // A subscription reaches the other worker through the primary: repeat until heard (bounded).
+    let heard = false;
+    for (let i = 0; i < 20 && !heard; i++) {
+      await say(alice, 'alice', `hi ${i}`);
+      heard = await waitForLine(bob, `alice:hi ${i}`, 1000).then(() => true, () => false);
+    }
+    expect(heard).toBe(true);
+    await say(bob, 'bob', 'hi from the other worker');
+    await waitForLine(alice, 'bob:hi from the other worker');
+
+    demo.child.kill('SIGINT');
+    for (const page of [alice, bob]) await waitForStatus(page, 'disconnected (1001)');
+    expect(await within(demo.exit, 20_000, 'the demo to exit')).toBe(0);
   });
 });
