@@ -41,7 +41,14 @@ try {
     assert.strictEqual(typeof createWebSocketStream, 'function', 'named createWebSocketStream');
     assert.strictEqual(WebSocketDefault, WebSocket, 'the default export is the WebSocket class');
     assert.strictEqual(WebSocketDefault.Server, WebSocketServer, 'WebSocket.Server');
-    console.log('import ok (named exports, default export is the WebSocket class)');`], work);
+    // One copy of the library per process, as with ws: what import gives is what require gives.
+    const { createRequire } = await import('node:module');
+    const required = createRequire(import.meta.url)('rfc6455');
+    assert.strictEqual(required, WebSocket, 'import and require give the same WebSocket class');
+    assert.strictEqual(required.WebSocketServer, WebSocketServer, 'import and require give the same WebSocketServer');
+    const redisEsm = await import('rfc6455/redis');
+    assert.strictEqual(redisEsm.RedisBroker, createRequire(import.meta.url)('rfc6455/redis').RedisBroker, 'one RedisBroker');
+    console.log('import ok (named exports, default export is the WebSocket class, the same objects as require)');`], work);
   // The 'rfc6455/redis' subpath, with neither Redis client installed (they are optional peer dependencies).
   const redis = run(process.execPath, ['-e', `
     const assert = require('node:assert');
