@@ -8,9 +8,10 @@
 import cluster from 'node:cluster';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { runCountingSubscribers } from './lib/counting-subscribers.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -26,7 +27,7 @@ const PAYLOAD = Buffer.alloc(16, 0x61);
 const FRAME = 2 + PAYLOAD.length;
 const { runWorkers } = await import('../dist/esm/index.js');
 
-if (opts.child) runGenerator();
+if (opts.child) runCountingSubscribers(SUBS);
 else if (cluster.isWorker) runWorker();
 else await runPrimary();
 
@@ -48,48 +49,6 @@ function runWorker() {
         }
       });
     },
-  });
-}
-
-/** The generator: N raw sockets that upgrade, then count the bytes that follow the 101 response. */
-function runGenerator() {
-  let total = 0;
-  let target = Infinity;
-  const check = () => {
-    if (total >= target) {
-      target = Infinity;
-      process.send({ done: true, cpu: process.cpuUsage() });
-    }
-  };
-  process.on('message', (message) => {
-    if (message.connect !== undefined) {
-      let open = 0;
-      for (let i = 0; i < SUBS; i++) {
-        const socket = connect({ port: message.connect, host: '127.0.0.1', noDelay: true });
-        let head = true;
-        socket.on('data', (chunk) => {
-          if (head) {
-            const end = chunk.indexOf('\r\n\r\n');
-            if (end === -1) return;
-            head = false;
-            chunk = chunk.subarray(end + 4);
-            if (++open === SUBS) process.send({ open: true });
-          }
-          total += chunk.length;
-          check();
-        });
-        socket.write(
-          'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-        );
-      }
-    } else if (message.expect !== undefined) {
-      total = 0;
-      target = message.expect;
-      check();
-    } else if (message.close) {
-      process.exit(0);
-    }
   });
 }
 
