@@ -9,20 +9,10 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import * as ws from 'ws';
-import * as rfc6455 from '../../src/index.js';
 import { Cleanups } from './server-helpers.js';
+import { type Lib, LIBS } from './libs.js';
 
-/** The part of a library's module the programs use, typed as `ws`'s. */
-interface Lib {
-  WebSocket: typeof ws.WebSocket;
-  WebSocketServer: typeof ws.WebSocketServer;
-}
 type Program = (lib: Lib, cleanups: Cleanups) => Promise<string[]>;
-
-const LIBS: Array<[string, Lib]> = [
-  ['ws', { WebSocket: ws.WebSocket, WebSocketServer: ws.WebSocketServer }],
-  ['rfc6455', rfc6455 as unknown as Lib],
-];
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());

@@ -10,17 +10,8 @@ import { createClient, type Client, type ClientOptions, type ExecutionResult, ty
 import { useServer } from 'graphql-ws/use/ws';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import * as ws from 'ws';
-import * as rfc6455 from '../../../src/index.js';
 import { Cleanups } from '../server-helpers.js';
-
-interface Lib {
-  WebSocket: typeof ws.WebSocket;
-  WebSocketServer: typeof ws.WebSocketServer;
-}
-const LIBS: Array<[string, Lib]> = [
-  ['ws', { WebSocket: ws.WebSocket, WebSocketServer: ws.WebSocketServer }],
-  ['rfc6455', rfc6455 as unknown as Lib],
-];
+import { type Lib, LIBS } from '../libs.js';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
