@@ -157,6 +157,29 @@ describe('maxBufferedAmount: peers that stop reading', () => {
     expect(ws!.bufferedAmount).toBeGreaterThan(16 * MiB);
   });
 
+  test("published messages to a stalled subscriber are skipped (maxBackpressure, 1 MiB) before the default maxBufferedAmount would drop it", async () => {
+    const { server, port } = await echoServer(cleanups);
+    const client = new RawClient(port, cleanups);
+    await client.handshake();
+    client.socket.pause();
+    await waitFor(() => server.clients.size === 1, 'the connection');
+    const [ws] = [...server.clients];
+    const seen = watch(ws!);
+    ws!.subscribe('t');
+    let dropped = 0;
+    ws!.on('dropped', () => dropped++);
+    const chunk = Buffer.alloc(256 * 1024, 6);
+    for (let i = 0; i < 200; i++) {
+      server.publish('t', chunk);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // 50 MiB published: most of it skipped, the queue within 1 MiB plus one message, the connection kept.
+    expect(dropped).toBeGreaterThan(100);
+    expect(ws!.bufferedAmount).toBeLessThanOrEqual(MiB + chunk.length + 10);
+    expect(seen.errors).toEqual([]);
+    expect(ws!.readyState).toBe(WebSocket.OPEN);
+  });
+
   test('an invalid value is refused when given', () => {
     expect(() => new WebSocketServer({ noServer: true, maxBufferedAmount: -1 })).toThrow(TypeError);
   });
