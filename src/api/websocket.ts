@@ -114,8 +114,11 @@ export interface WebSocketCoreOptions {
   /** Max automatic pongs not yet written; one more ping terminates the connection. 0 = unlimited. Default 60. */
   maxPendingAutoPongs?: number;
   /**
-   * Max bytes queued for sending (bufferedAmount); beyond it the connection is closed with 1008 and
-   * later sends are dropped (their callbacks get an error). 0 = unlimited (default).
+   * Max bytes queued for sending (bufferedAmount) beyond the largest message queued (one message of
+   * any size always goes). Beyond it the peer is not reading: the connection is dropped at once, its
+   * queue released ('error' with closeCode 1008, then 'close' 1006; pending and later sends' callbacks
+   * get an error). Default 16 MiB; 0 = unlimited, as in `ws` (a peer that stops reading then grows
+   * the process's memory without bound).
    */
   maxBufferedAmount?: number;
   /**

@@ -33,8 +33,9 @@ export interface TransportOptions extends ConnectionOptions {
   closeTimeout: number;
   /**
    * Max bytes queued for sending and not yet written (socket buffer plus messages waiting for
-   * compression); beyond it the connection is failed with 1008 and nothing more is queued. 0 =
-   * unlimited (the default, as in `ws`).
+   * compression), not counting the largest single frame queued: one message of any size always goes.
+   * Beyond it the peer is not reading: the connection is dropped at once with an 'error' (1008) and its
+   * queue released. 0 = unlimited (as in `ws`). Default 16 MiB.
    */
   maxBufferedAmount: number;
   /** Ping silent connections and terminate the ones that stay silent. Off when undefined. */
@@ -42,6 +43,8 @@ export interface TransportOptions extends ConnectionOptions {
 }
 
 export const DEFAULT_CLOSE_TIMEOUT = 30_000;
+/** maxBufferedAmount's default: a peer that stops reading holds at most this (plus one message) of our memory. */
+export const DEFAULT_MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024;
 
 /** The transport of a socket, for the socket event handlers below (shared by all connections). */
 const kTransport = Symbol('rfc6455.transport');
@@ -98,6 +101,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   private readonly maxBufferedAmount: number;
   private readonly closeTimeout: number;
   private overLimit = false;
+  /** The largest write since the socket's queue was last empty: the message maxBufferedAmount lets through. */
+  private largestWrite = 0;
   /** Bumped by every read, for the heartbeat monitor. */
   activity = 0;
   private heartbeat: HeartbeatMonitor | null = null;
@@ -115,7 +120,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   ) {
     this.connection = new Connection(role, this, options);
     // Only what is needed later is kept: no per-connection options object stays alive.
-    this.maxBufferedAmount = options.maxBufferedAmount ?? 0;
+    this.maxBufferedAmount = options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     // handleUpgrade may be given any Duplex, not only a net.Socket.
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
@@ -260,16 +265,23 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
       if (cb !== undefined) process.nextTick(cb, new Error('WebSocket is not open: the socket is closed'));
       return;
     }
-    this.socket.write(data, cb);
+    const socket = this.socket;
+    if (socket.writableLength === 0 || data.length > this.largestWrite) this.largestWrite = data.length;
+    socket.write(data, cb);
     // Inside a read batch (corked) the check waits for the uncork, when the batch has been tried.
-    if (this.maxBufferedAmount > 0 && this.socket.writableCorked === 0) this.checkBufferedAmount();
+    if (this.maxBufferedAmount > 0 && socket.writableCorked === 0) this.checkBufferedAmount();
   }
 
-  /** One slow reader must not hold the memory of a busy sender: fail it with 1008 past the limit. */
+  /**
+   * One slow reader must not hold the memory of a busy sender. Past the limit (beyond the largest
+   * message queued) the peer is not reading what it is sent, so a closing handshake could not complete:
+   * a close frame could only wait behind the bytes it does not read. The connection is dropped at once
+   * and its queue released: 'error' (1008), then 'close' 1006; what was owed fails once.
+   */
   private checkBufferedAmount(): void {
-    if (this.overLimit || this.bufferedAmount <= this.maxBufferedAmount) return;
+    if (this.overLimit || this.bufferedAmount - this.largestWrite <= this.maxBufferedAmount) return;
     this.overLimit = true;
-    this.connection.fail(
+    this.connection.abort(
       new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxBufferedAmount} bytes waiting to be sent (maxBufferedAmount)`),
     );
   }
