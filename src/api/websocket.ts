@@ -117,8 +117,8 @@ export interface WebSocketCoreOptions {
    * Max bytes queued for sending (bufferedAmount) beyond the largest message queued (one message of
    * any size always goes). Beyond it the peer is not reading: the connection is dropped at once, its
    * queue released ('error' with closeCode 1008, then 'close' 1006; pending and later sends' callbacks
-   * get an error). Default 16 MiB; 0 = unlimited, as in `ws` (a peer that stops reading then grows
-   * the process's memory without bound).
+   * get an error). Default: 16 MiB on a server's sockets, unlimited (0) on a client's, as in `ws`
+   * (0 on a server lets a client that stops reading grow the process's memory without bound).
    */
   maxBufferedAmount?: number;
   /**

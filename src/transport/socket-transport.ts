@@ -43,7 +43,7 @@ export interface TransportOptions extends ConnectionOptions {
 }
 
 export const DEFAULT_CLOSE_TIMEOUT = 30_000;
-/** maxBufferedAmount's default: a peer that stops reading holds at most this (plus one message) of our memory. */
+/** maxBufferedAmount's default on a server: a client that stops reading holds at most this (plus one message) of its memory. */
 export const DEFAULT_MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024;
 
 /** The transport of a socket, for the socket event handlers below (shared by all connections). */
@@ -120,7 +120,9 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   ) {
     this.connection = new Connection(role, this, options);
     // Only what is needed later is kept: no per-connection options object stays alive.
-    this.maxBufferedAmount = options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
+    // On by default for a server's connections (any client can stop reading); a client queues without
+    // limit unless told, as with `ws` (it decides itself what it sends, to one server).
+    this.maxBufferedAmount = options.maxBufferedAmount ?? (role === 'server' ? DEFAULT_MAX_BUFFERED_AMOUNT : 0);
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     // handleUpgrade may be given any Duplex, not only a net.Socket.
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);

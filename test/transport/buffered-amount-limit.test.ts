@@ -157,6 +157,29 @@ describe('maxBufferedAmount: peers that stop reading', () => {
     expect(ws!.bufferedAmount).toBeGreaterThan(16 * MiB);
   });
 
+  test("a client's default is unlimited, as in ws: 40 MiB pushed in a loop to a server that is not reading all arrive", async () => {
+    const { server, port } = await echoServer(cleanups);
+    const client = new WebSocket(`ws://127.0.0.1:${port}`);
+    cleanups.add(() => client.terminate());
+    const clientErrors: Error[] = [];
+    client.on('error', (error: Error) => clientErrors.push(error));
+    await new Promise((resolve) => client.once('open', resolve));
+    await waitFor(() => server.clients.size === 1, 'the connection');
+    const [ws] = [...server.clients];
+    ws!.pause(); // the server stops reading for a while
+    ws!.removeAllListeners('message');
+    let received = 0;
+    ws!.on('message', () => received++);
+    const chunk = Buffer.alloc(MiB, 6);
+    for (let i = 0; i < 40; i++) client.send(chunk);
+    expect(client.bufferedAmount).toBeGreaterThan(DEFAULT_MAX_BUFFERED_AMOUNT);
+    expect(client.readyState).toBe(WebSocket.OPEN);
+    ws!.resume();
+    await waitFor(() => received === 40, 'the 40 messages', 60_000);
+    expect(clientErrors).toEqual([]);
+    expect(client.readyState).toBe(WebSocket.OPEN);
+  }, 60_000);
+
   test("published messages to a stalled subscriber are skipped (maxBackpressure, 1 MiB) before the default maxBufferedAmount would drop it", async () => {
     const { server, port } = await echoServer(cleanups);
     const client = new RawClient(port, cleanups);
