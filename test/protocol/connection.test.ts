@@ -400,7 +400,7 @@ describe('Connection: every callback once, when the transport goes', () => {
     handler.endTransport = () => void ended.push(handler.written.length);
     handler.write = (data: Buffer) => {
       original(data);
-      // As the transport's maxBufferedAmount check does, from inside the write of the compressed message.
+      // A failure raised from inside the write of the compressed message (the re-entrant case).
       if (!tripped) {
         tripped = true;
         connection.fail(new ProtocolError(1008, 'over the limit'));
@@ -509,7 +509,7 @@ describe('Connection write re-entrancy', () => {
     let tripped = false;
     handler.write = (data: Buffer) => {
       original(data);
-      // As the transport's maxBufferedAmount check does, from inside the write of the payload.
+      // A failure raised from inside the write of the payload (the re-entrant case).
       if (!tripped && data.length === 2000) {
         tripped = true;
         connection.fail(new ProtocolError(1008, 'over the limit'));
