@@ -1,4 +1,4 @@
-// The subscriber side of the quick fan-out scripts (fanout-quick.mjs, cluster-quick.mjs), run in a child
+// The subscriber side of bench/cluster-quick.mjs, run in a child
 // process: `count` raw sockets that upgrade, then count the bytes that follow the 101 response. The parent
 // sends { connect: port }, { expect: bytes } and { close: true }; the child answers { open: true } once
 // every socket is upgraded and { done, cpu } once the expected bytes have arrived.

@@ -62,7 +62,7 @@ function onSocketEnd(this: TransportSocket): void {
   // Once our bytes are out, release the socket. A net.Socket does that itself (autoDestroy); a Duplex
   // without autoDestroy handed to handleUpgrade or setSocket (a PassThrough pair, as @fastify/websocket's
   // injectWS builds) would otherwise never emit 'close'.
-  if (this.writableFinished || (this as { _writableState?: { finished?: boolean } })._writableState?.finished === true) this.destroy();
+  if (this.writableFinished) this.destroy();
   else this.once('finish', destroyAfterFinish);
 }
 function destroyAfterFinish(this: Socket): void {
