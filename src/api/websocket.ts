@@ -864,7 +864,9 @@ export class WebSocket extends EventEmitter {
 
   /** @internal Subscriber: a published message was not sent to this socket (backpressure). */
   _publishDropped(topic: string, message: PreparedMessage): void {
-    if (this.listenerCount('dropped') > 0) this.emit('dropped', topic, message.data, message.binary);
+    // On the next tick: the fan-out (possibly of a broker's message, inside a Redis client's or the IPC
+    // channel's handler) goes on to the other subscribers whatever a listener does.
+    if (this.listenerCount('dropped') > 0) process.nextTick(emitDropped, this, topic, message);
   }
 
   private _sendPrepared(message: PreparedMessage, cb: WriteCallback | undefined): boolean {
@@ -935,6 +937,10 @@ const ENUMERABLE_ON_PROTOTYPE = [
 ];
 for (const name of ENUMERABLE_ON_PROTOTYPE) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
+}
+
+function emitDropped(ws: WebSocket, topic: string, message: PreparedMessage): void {
+  ws.emit('dropped', topic, message.data, message.binary);
 }
 
 function notOpen(state: ReadyState): Error {

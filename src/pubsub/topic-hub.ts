@@ -147,7 +147,7 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode, Hist
   private recover(subscriber: S, topic: string, since: StreamPosition, onRecovered: (result: RecoveryResult) => void): void {
     const link = this.connected();
     if (link === null || !isHistoryLink(link)) {
-      queueMicrotask(() => onRecovered({ recovered: false, position: null, replayed: 0 }));
+      process.nextTick(onRecovered, { recovered: false, position: null, replayed: 0 });
       return;
     }
     const recovery = new Recovery();
@@ -166,11 +166,9 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode, Hist
       await recovery.settled();
       if (!current()) return;
       this.stopRecovery(subscriber, topic);
-      try {
-        onRecovered(result);
-      } finally {
-        for (const message of recovery.drain(result.recovered ? lastReplayed : 0)) deliver(subscriber, topic, message, this.limit, this.policy);
-      }
+      for (const message of recovery.drain(result.recovered ? lastReplayed : 0)) deliver(subscriber, topic, message, this.limit, this.policy);
+      // On a tick of its own: a listener that throws must not become a rejection of this chain.
+      process.nextTick(onRecovered, result);
     });
   }
 

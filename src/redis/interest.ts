@@ -55,6 +55,19 @@ export class Interest {
     return topics;
   }
 
+  /** The topics subscribed to, or asked for (what close() leaves when the subscriber connection is shared). */
+  subscribed(): string[] {
+    return [...this.requested];
+  }
+
+  /** A topic no longer wanted: whoever waits for its subscription is released (and finds nothing to replay). */
+  private release(topic: string): void {
+    const list = this.waiters.get(topic);
+    if (list === undefined) return;
+    this.waiters.delete(topic);
+    for (const resolve of list) resolve();
+  }
+
   /** Stop: no more commands; whoever waits for a subscription is released (and finds the link closed). */
   close(): void {
     if (this.timer !== null) clearTimeout(this.timer);
@@ -73,6 +86,7 @@ export class Interest {
     for (const topic of unsubscribe) {
       this.requested.delete(topic);
       this.active.delete(topic);
+      this.release(topic);
     }
     // Both leave before either answers: one round trip. A failure (lost connection) is mended by restore().
     if (subscribe.length > 0) this.target.subscribe(subscribe).then(() => this.confirmed(subscribe), () => undefined);
@@ -83,10 +97,7 @@ export class Interest {
     for (const topic of topics) {
       if (!this.requested.has(topic)) continue;
       this.active.add(topic);
-      const list = this.waiters.get(topic);
-      if (list === undefined) continue;
-      this.waiters.delete(topic);
-      for (const resolve of list) resolve();
+      this.release(topic);
     }
   }
 }

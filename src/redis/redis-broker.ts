@@ -71,13 +71,9 @@ export class RedisBroker extends EventEmitter implements Broker {
     this.connected = true;
     const { publisher, subscriber, sharded, prefix } = this;
     const channel = (topic: string): string => `${prefix}{${topic}}`;
-    const topicOf = new Map<string, string>();
     const interest = new Interest(
       {
-        subscribe: (topics) => {
-          for (const topic of topics) topicOf.set(channel(topic), topic);
-          return subscriber.subscribe(topics.map(channel), sharded);
-        },
+        subscribe: (topics) => subscriber.subscribe(topics.map(channel), sharded),
         unsubscribe: (topics) => subscriber.unsubscribe(topics.map(channel), sharded),
       },
       this.debounce,
@@ -101,8 +97,11 @@ export class RedisBroker extends EventEmitter implements Broker {
         interest.restore().then(
           (topics) => {
             if (closed || topics.length === 0) return;
-            history.gap?.(topics);
-            this.emit('gap', topics);
+            // On a tick of its own: a listener that throws must not become a rejection of this chain.
+            process.nextTick(() => {
+              history.gap?.(topics);
+              this.emit('gap', topics);
+            });
           },
           () => undefined,
         );
@@ -117,7 +116,9 @@ export class RedisBroker extends EventEmitter implements Broker {
 
     const failed = (topic: string, error: unknown): null => {
       this.publishFailures++;
-      this.emit('publishError', error instanceof Error ? error : new Error(String(error)), topic);
+      // On a tick of its own: never inside a promise's handler (a throwing listener would be an
+      // unhandled rejection) nor before the publish's local fan-out.
+      process.nextTick(() => this.emit('publishError', error instanceof Error ? error : new Error(String(error)), topic));
       return null;
     };
     const keys = (topic: string): [string, string] => this.keysOf(topic);
@@ -157,7 +158,10 @@ export class RedisBroker extends EventEmitter implements Broker {
         closed = true;
         interest.close();
         if (this.ownsSubscriber) void subscriber.quit();
-        else if (topicOf.size > 0) subscriber.unsubscribe([...topicOf.keys()], sharded).catch(() => undefined);
+        else {
+          const topics = interest.subscribed();
+          if (topics.length > 0) subscriber.unsubscribe(topics.map(channel), sharded).catch(() => undefined);
+        }
       },
     };
   }

@@ -65,6 +65,8 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s, Re
       whileDown++;
       return one.broker.publishFailures > 0;
     });
+    // ('publishError' is emitted on a tick of its own.)
+    await until(() => failures.length > 0);
     expect(failures[0]).toMatch(/^stream: /);
     await until(() => local!.received.length === 1 + whileDown);
     expect(local!.received).toEqual(['before', ...Array(whileDown).fill('while down')]);
