@@ -315,6 +315,11 @@ export class HandshakeResponse extends Readable {
 
 function noop(): void {}
 
+/** What an application listener threw, as an Error for the handshake's 'error' event. */
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(`a listener threw ${String(thrown)}`);
+}
+
 const EMPTY = Buffer.alloc(0);
 
 /** Node's error for a response whose connection went away: message 'aborted', code ECONNRESET. */
@@ -809,7 +814,15 @@ export class ClientHandshake {
       return false;
     }
     this.phase = PHASE_BODY;
-    if (!this.owner._unexpectedResponse(request, response)) {
+    let handled: boolean;
+    try {
+      handled = this.owner._unexpectedResponse(request, response);
+    } catch (error) {
+      // A listener that throws, called on the server's answer: that handshake fails, nothing escapes.
+      this.fail(asError(error));
+      return false;
+    }
+    if (!handled) {
       this.fail(new Error(`Unexpected server response: ${head.status}`));
       return false;
     }
@@ -818,7 +831,12 @@ export class ClientHandshake {
 
   private upgrade(head: ResponseHead, rest: Buffer, response: HandshakeResponse | IncomingMessage): void {
     const socket = this.socket!;
-    this.owner._upgradeResponse(response);
+    try {
+      this.owner._upgradeResponse(response);
+    } catch (error) {
+      this.fail(asError(error));
+      return;
+    }
     if (this.phase !== PHASE_HEAD) return; // the listener closed the WebSocket
     const accepted = validateServerResponse(head, this.key, this.protocols, this.offer.names);
     if (accepted instanceof HandshakeError) {
@@ -871,7 +889,12 @@ export class ClientHandshake {
     this.target = next;
     const request = this.prepare(next);
     this.request = request;
-    this.owner._redirected(next.href, request);
+    try {
+      this.owner._redirected(next.href, request);
+    } catch (error) {
+      this.fail(asError(error));
+      return;
+    }
     if (this.phase === PHASE_DONE || request.destroyed) return; // the listener closed or destroyed it
     try {
       this.start(request);

@@ -245,6 +245,28 @@ describe('the request', () => {
 });
 
 describe('the response', () => {
+  // A difference kept on purpose: ws lets such a throw escape from its socket callback (a crash); here
+  // the listener is called on the server's answer, so its throw fails that handshake instead.
+  test("rfc6455: an 'upgrade' or 'unexpected-response' listener that throws fails the handshake with its error", async () => {
+    const { port } = await rawHttp(accept([]));
+    const ws = track(new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false })) as WebSocket;
+    ws.on('upgrade', () => {
+      throw new Error('upgrade listener bug');
+    });
+    const { error, code, order } = await failure(ws);
+    expect(error.message).toBe('upgrade listener bug');
+    expect([code, order]).toEqual([1006, ['error', 'close']]);
+
+    const refused = await rawHttp((_head, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+    const other = track(new WebSocket(`ws://127.0.0.1:${refused.port}/`, { perMessageDeflate: false })) as WebSocket;
+    other.on('unexpected-response', () => {
+      throw new Error('response listener bug');
+    });
+    const second = await failure(other);
+    expect(second.error.message).toBe('response listener bug');
+    expect(second.code).toBe(1006);
+  });
+
   test.each(CLIENTS)("%s: 'upgrade' gets the 101 response before 'open'", async (_name, Client) => {
     const { port } = await rawHttp(accept(['X-Server: raw']));
     const ws = track(new Client(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false }));
