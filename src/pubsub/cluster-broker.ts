@@ -29,6 +29,9 @@ export class ClusterBroker implements Broker {
     if (process.connected) process.send!(batch);
   };
 
+  /** A server connected (the broker serves one, for its lifetime). */
+  private used = false;
+
   constructor() {
     if (typeof process.send !== 'function') {
       throw new TypeError('A ClusterBroker runs in a cluster worker (a process with an IPC channel to its primary)');
@@ -39,9 +42,11 @@ export class ClusterBroker implements Broker {
     this.send({ type: 'hello' });
   }
 
-  /** Throws an Error when a server is already connected: one server per ClusterBroker. */
+  /** Throws an Error when a server is or was connected: one server per ClusterBroker, for its lifetime. */
   connect(node: BrokerNode): BrokerLink {
-    if (this.node !== null) throw new Error('A ClusterBroker serves one server; give each server its own');
+    // (After its server closed, the broker no longer listens to the primary: a second server would be deaf.)
+    if (this.used) throw new Error('A ClusterBroker serves one server, once; give each server its own');
+    this.used = true;
     this.node = node;
     const carried = this.carried;
     let open = true;
