@@ -19,9 +19,17 @@ import { Receiver } from './api/ws-compat/receiver.js';
 import { parse as parseSubprotocolHeader } from './api/ws-compat/subprotocol-header.js';
 
 /** Sec-WebSocket-Extensions in `ws`'s shapes: `parse(header)` and `format(extensions)`. */
-const extension = { parse: parseExtensionHeader, format: formatExtensionHeader };
+const extension = {
+  /** A Sec-WebSocket-Extensions value as `ws` parses it: extension name -> list of parameter objects. */
+  parse: parseExtensionHeader,
+  /** The inverse of `parse`: a header value from extension name -> parameters. */
+  format: formatExtensionHeader,
+};
 /** Sec-WebSocket-Protocol as `ws` reads it: `parse(header)` returns a Set of names. */
-const subprotocol = { parse: parseSubprotocolHeader };
+const subprotocol = {
+  /** The subprotocol names of a Sec-WebSocket-Protocol value, as a Set; throws a SyntaxError for an invalid one. */
+  parse: parseSubprotocolHeader,
+};
 WebSocket.extension = extension;
 WebSocket.subprotocol = subprotocol;
 WebSocket.PerMessageDeflate = PerMessageDeflate;
@@ -32,6 +40,7 @@ export type { ExtensionParams, ParsedExtensions } from './api/ws-compat/extensio
 export type { DeflateParamsObject, WsPerMessageDeflateOptions } from './api/ws-compat/permessage-deflate.js';
 export type { ReceiverOptions } from './api/ws-compat/receiver.js';
 export { CloseEvent, ErrorEvent, Event, MessageEvent } from './api/event-target.js';
+export type { CloseEventInit, ErrorEventInit, MessageEventInit, WebSocketEventListenerMap } from './api/event-target.js';
 export { CloseCode } from './framing/close-codes.js';
 export { ProtocolError } from './framing/protocol-error.js';
 export { HandshakeError } from './handshake/handshake-error.js';

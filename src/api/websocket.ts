@@ -64,20 +64,42 @@ export type SendData =
   | ArrayBufferView
   | Blob
   | readonly unknown[]
-  | { valueOf(): ArrayBuffer }
-  | { valueOf(): SharedArrayBuffer }
-  | { valueOf(): Uint8Array }
-  | { valueOf(): readonly number[] }
-  | { valueOf(): string }
-  | { [Symbol.toPrimitive](hint: string): string };
+  | {
+      /** Gives the data to send. */
+      valueOf(): ArrayBuffer;
+    }
+  | {
+      /** Gives the data to send. */
+      valueOf(): SharedArrayBuffer;
+    }
+  | {
+      /** Gives the data to send. */
+      valueOf(): Uint8Array;
+    }
+  | {
+      /** Gives the data to send. */
+      valueOf(): readonly number[];
+    }
+  | {
+      /** Gives the data to send. */
+      valueOf(): string;
+    }
+  | {
+      /** Gives the text to send. */
+      [Symbol.toPrimitive](hint: string): string;
+    };
 
 /**
  * The callback of send, ping and pong: called once, with an error when the data could not be written.
  * Its parameter is a method's (checked both ways), so that callbacks typed as `@types/ws` types them,
  * `(err?: Error) => void` for send and `(err: Error) => void` for ping and pong, are accepted too.
  */
-export type SendCallback = { callback(error?: Error | null): void }['callback'];
+export type SendCallback = {
+  /** Called once the data was written (no argument, or null), or with the error that stopped it. */
+  callback(error?: Error | null): void;
+}['callback'];
 
+/** The options of `send()`. */
 export interface SendOptions {
   /** Send as a binary message. Default: false for a string (or number), true otherwise. */
   binary?: boolean;
@@ -144,35 +166,54 @@ export interface SetSocketOptions
 
 /** The EventEmitter events of a WebSocket and their arguments (`this` is the socket, as in `@types/ws`). */
 export interface WebSocketEvents {
+  /** The opening handshake completed: the socket can send. */
   open: (this: WebSocket) => void;
+  /** A message: a Buffer (or ArrayBuffer, Buffer[] by `binaryType`); `isBinary` false for text. */
   message: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  /** The connection ended: the close code (1005 none, 1006 no close frame) and the reason's bytes. */
   close: (this: WebSocket, code: number, reason: Buffer) => void;
+  /** A failed handshake, a peer's protocol violation (with `closeCode`), a limit tripped, a socket error. */
   error: (this: WebSocket, error: Error) => void;
   /** After send() returned false: bufferedAmount went back below the high-water mark. */
   drain: (this: WebSocket) => void;
+  /** A ping from the peer (answered automatically unless `autoPong: false`). */
   ping: (this: WebSocket, data: Buffer) => void;
+  /** A pong from the peer. */
   pong: (this: WebSocket, data: Buffer) => void;
+  /** Client: the server's 101 response, before 'open'. */
   upgrade: (this: WebSocket, response: HandshakeResponse) => void;
+  /** Client: the server answered without upgrading; with a listener, no 'error' is emitted for it. */
   'unexpected-response': (this: WebSocket, request: HandshakeRequest, response: HandshakeResponse) => void;
+  /** Client, with `followRedirects`: about to follow a redirect to `url`. */
   redirect: (this: WebSocket, url: string, request: HandshakeRequest) => void;
   /** A message published to a topic was not sent to this socket: its queue was over maxBackpressure. */
   dropped: (this: WebSocket, topic: string, data: Buffer, isBinary: boolean) => void;
 }
 
 /** EventEmitter's own listener type, for events not listed in WebSocketEvents. */
-type AnyListener = (...args: any[]) => void;
+export type AnyListener = (...args: any[]) => void;
 
 // Typed overloads for the events above; any other name falls through to EventEmitter's signature.
 export interface WebSocket {
+  /** Listen to one of the socket's events (see {@link WebSocketEvents}). */
   on<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  /** Listen to any other event (EventEmitter's signature). */
   on(event: string | symbol, listener: AnyListener): this;
+  /** Listen to the next emission of one of the socket's events. */
   once<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  /** Listen to the next emission of any other event. */
   once(event: string | symbol, listener: AnyListener): this;
+  /** Remove a listener of one of the socket's events. */
   off<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  /** Remove a listener of any other event. */
   off(event: string | symbol, listener: AnyListener): this;
+  /** Same as `on`. */
   addListener<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  /** Same as `on`. */
   addListener(event: string | symbol, listener: AnyListener): this;
+  /** Same as `off`. */
   removeListener<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  /** Same as `off`. */
   removeListener(event: string | symbol, listener: AnyListener): this;
 }
 
@@ -222,18 +263,38 @@ ListenerSlots.prototype = Object.create(null);
  */
 export class WebSocket extends EventEmitter {
   // Read-only, enumerable and non-configurable on the class and the prototype (set below), as in `ws`.
+  /** readyState 0: the opening handshake is under way. */
   declare static readonly CONNECTING: typeof ReadyState.CONNECTING;
+  /** readyState 1: open, messages flow. */
   declare static readonly OPEN: typeof ReadyState.OPEN;
+  /** readyState 2: a close frame was sent or received. */
   declare static readonly CLOSING: typeof ReadyState.CLOSING;
+  /** readyState 3: the connection has ended. */
   declare static readonly CLOSED: typeof ReadyState.CLOSED;
   // Aliases of `ws`'s CommonJS export, set by index.ts (no import cycle).
+  /** {@link WebSocketServer}, under `ws`'s old name. */
   declare static Server: typeof WebSocketServer;
+  /** {@link WebSocketServer}, for `require('rfc6455').WebSocketServer` as with `ws`. */
   declare static WebSocketServer: typeof WebSocketServer;
+  /** The class itself, for `const { WebSocket } = require('rfc6455')`. */
   declare static WebSocket: typeof WebSocket;
+  /** {@link createWebSocketStream}, as a property of the class as in `ws`. */
   declare static createWebSocketStream: typeof createWebSocketStream;
-  declare static extension: { parse: typeof parseExtensionHeader; format: typeof formatExtensionHeader };
-  declare static subprotocol: { parse: typeof parseSubprotocolHeader };
+  /** Sec-WebSocket-Extensions parsing and formatting in `ws`'s shapes. */
+  declare static extension: {
+    /** A header value as extension name -> list of parameter objects. */
+    parse: typeof parseExtensionHeader;
+    /** A header value from extension name -> parameters. */
+    format: typeof formatExtensionHeader;
+  };
+  /** Sec-WebSocket-Protocol parsing as `ws` does it. */
+  declare static subprotocol: {
+    /** The names of a header value, as a Set. */
+    parse: typeof parseSubprotocolHeader;
+  };
+  /** `ws`'s PerMessageDeflate class, over our codec. */
   declare static PerMessageDeflate: typeof PerMessageDeflate;
+  /** `ws`'s Receiver (a Writable that parses frames), over our decoder. */
   declare static Receiver: typeof Receiver;
   // On the prototype (see below), as in `ws`.
   declare readonly CONNECTING: typeof ReadyState.CONNECTING;
@@ -302,6 +363,7 @@ export class WebSocket extends EventEmitter {
     this._url = this._handshake.url;
   }
 
+  /** The URL the client connected to (after redirects); '' on a server-side socket. */
   get url(): string {
     return this._url;
   }
@@ -312,6 +374,7 @@ export class WebSocket extends EventEmitter {
     return Reflect.ownKeys(table).filter((name) => table[name] !== undefined);
   }
 
+  /** The subprotocol the server selected; '' when none. */
   get protocol(): string {
     return this._protocol;
   }
@@ -321,6 +384,7 @@ export class WebSocket extends EventEmitter {
     return this._extensions;
   }
 
+  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
   get readyState(): ReadyState {
     const state = this._readyState;
     // A close frame sent or received (by the core, e.g. echoing the peer's) means CLOSING.
@@ -328,6 +392,7 @@ export class WebSocket extends EventEmitter {
     return state;
   }
 
+  /** How binary messages are given: 'nodebuffer' (default), 'arraybuffer', 'fragments' (Buffer[]) or 'blob'. */
   get binaryType(): BinaryType {
     return this._binaryType;
   }
@@ -344,6 +409,7 @@ export class WebSocket extends EventEmitter {
     return (this._transport?.bufferedAmount ?? 0) + this._queuedBytes + this._sentAfterClose;
   }
 
+  /** Whether reading is paused by `pause()`. */
   get isPaused(): boolean {
     return this._paused;
   }
@@ -361,38 +427,50 @@ export class WebSocket extends EventEmitter {
 
   // ---- WHATWG EventTarget face ---------------------------------------------------------------
 
+  /** The 'open' event handler of the browser-style API (one at a time, as in browsers). */
   get onopen(): ((event: Event) => void) | null {
     return getEventAttribute(this, 'open') as ((event: Event) => void) | null;
   }
+  /** Sets the 'open' handler (null removes it). */
   set onopen(handler: ((event: Event) => void) | null) {
     setEventAttribute(this, 'open', handler);
   }
+  /** The 'message' event handler of the browser-style API. */
   get onmessage(): ((event: MessageEvent) => void) | null {
     return getEventAttribute(this, 'message') as ((event: MessageEvent) => void) | null;
   }
+  /** Sets the 'message' handler (null removes it). */
   set onmessage(handler: ((event: MessageEvent) => void) | null) {
     setEventAttribute(this, 'message', handler);
   }
+  /** The 'close' event handler of the browser-style API. */
   get onclose(): ((event: CloseEvent) => void) | null {
     return getEventAttribute(this, 'close') as ((event: CloseEvent) => void) | null;
   }
+  /** Sets the 'close' handler (null removes it). */
   set onclose(handler: ((event: CloseEvent) => void) | null) {
     setEventAttribute(this, 'close', handler);
   }
+  /** The 'error' event handler of the browser-style API. */
   get onerror(): ((event: ErrorEvent) => void) | null {
     return getEventAttribute(this, 'error') as ((event: ErrorEvent) => void) | null;
   }
+  /** Sets the 'error' handler (null removes it). */
   set onerror(handler: ((event: ErrorEvent) => void) | null) {
     setEventAttribute(this, 'error', handler);
   }
 
+  /** Browser-style listening to 'open', 'message', 'close' or 'error' (`{ once: true }` supported). */
   addEventListener<K extends WebSocketEventType>(type: K, listener: WebSocketEventListenerMap[K], options?: AddEventListenerOptions): void;
+  /** Any other type is accepted and never fires, as in `ws`. */
   addEventListener(type: string, listener: EventListenerLike<never>, options?: AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerLike<never>, options?: AddEventListenerOptions): void {
     addEventListener(this, type, listener, options);
   }
 
+  /** Removes a listener added with addEventListener. */
   removeEventListener<K extends WebSocketEventType>(type: K, listener: WebSocketEventListenerMap[K]): void;
+  /** Removes a listener of any other type (a no-op). */
   removeEventListener(type: string, listener: EventListenerLike<never>): void;
   removeEventListener(type: string, listener: EventListenerLike<never>): void {
     removeEventListener(this, type, listener);
@@ -509,6 +587,7 @@ export class WebSocket extends EventEmitter {
     this._transport!.pause();
   }
 
+  /** Resume reading after `pause()`. */
   resume(): void {
     const state = this.readyState;
     if (state === ReadyState.CONNECTING || state === ReadyState.CLOSED) return;
@@ -830,6 +909,7 @@ export class WebSocket extends EventEmitter {
     return this._topicHub?.unsubscribe(this, topic) ?? false;
   }
 
+  /** Whether this socket is subscribed to `topic`. */
   isSubscribed(topic: string): boolean {
     return this._topicHub?.isSubscribed(this, topic) ?? false;
   }
@@ -912,22 +992,39 @@ for (const [name, value] of Object.entries(ReadyState)) {
  * statics of the class).
  */
 export declare namespace WebSocket {
+  /** Same as {@link api.RawData}. */
   type RawData = api.RawData;
+  /** Same as {@link api.Data}. */
   type Data = api.Data;
+  /** Same as {@link api.ClientOptions}. */
   type ClientOptions = api.ClientOptions;
+  /** Same as {@link api.ServerOptions}. */
   type ServerOptions<T extends typeof api.WebSocket = typeof api.WebSocket> = api.ServerOptions<T>;
+  /** Same as {@link api.PerMessageDeflateOptions}. */
   type PerMessageDeflateOptions = api.PerMessageDeflateOptions;
+  /** Same as {@link api.VerifyClientCallbackSync}. */
   type VerifyClientCallbackSync<Request extends api.UpgradeRequest = api.UpgradeRequest> = api.VerifyClientCallbackSync<Request>;
+  /** Same as {@link api.VerifyClientCallbackAsync}. */
   type VerifyClientCallbackAsync<Request extends api.UpgradeRequest = api.UpgradeRequest> = api.VerifyClientCallbackAsync<Request>;
+  /** Same as {@link api.AddressInfo}. */
   type AddressInfo = api.AddressInfo;
+  /** Same as {@link api.Event}. */
   type Event = api.Event;
+  /** Same as {@link api.ErrorEvent}. */
   type ErrorEvent = api.ErrorEvent;
+  /** Same as {@link api.CloseEvent}. */
   type CloseEvent = api.CloseEvent;
+  /** Same as {@link api.MessageEvent}. */
   type MessageEvent = api.MessageEvent;
+  /** Same as {@link api.WebSocketEventMap}. */
   type WebSocketEventMap = api.WebSocketEventMap;
+  /** Same as {@link api.EventListenerOptions}. */
   type EventListenerOptions = api.EventListenerOptions;
+  /** Same as {@link api.WebSocketServer}. */
   type Server<T extends typeof api.WebSocket = typeof api.WebSocket> = api.WebSocketServer<T>;
+  /** Same as {@link api.WebSocketServer}. */
   type WebSocketServer<T extends typeof api.WebSocket = typeof api.WebSocket> = api.WebSocketServer<T>;
+  /** Same as {@link api.WebSocket}. */
   type WebSocket = api.WebSocket;
 }
 // (`ws` also assigns addEventListener and removeEventListener, and inherits eventNames, as enumerable methods.)
