@@ -154,14 +154,19 @@ type HeaderValue = string | number | readonly string[];
  * the attempt.
  */
 export class HandshakeRequest extends EventEmitter {
+  /** Always 'GET'. */
   readonly method = 'GET';
   /** 'http:' or 'https:', as node reports it. */
   readonly protocol: string;
+  /** The host name connected to. */
   readonly host: string;
+  /** The request target: path and query. */
   readonly path: string;
   /** The socket, once the request is sent. */
   socket: Socket | null = null;
+  /** Whether the request head was sent (headers can no longer change). */
   headersSent = false;
+  /** Whether `destroy()` was called. */
   destroyed = false;
   /** @internal Lowercase name -> [name as given, value], in the order the fields are sent. */
   private readonly _headers = new Map<string, [string, HeaderValue]>();
@@ -177,14 +182,17 @@ export class HandshakeRequest extends EventEmitter {
     this._onDestroy = onDestroy;
   }
 
+  /** A request header's value (case-insensitive name). */
   getHeader(name: string): HeaderValue | undefined {
     return this._headers.get(name.toLowerCase())?.[1];
   }
 
+  /** Whether the request has the header (case-insensitive name). */
   hasHeader(name: string): boolean {
     return this._headers.has(name.toLowerCase());
   }
 
+  /** The lowercase names of the request's headers. */
   getHeaderNames(): string[] {
     return [...this._headers.keys()];
   }
@@ -196,12 +204,14 @@ export class HandshakeRequest extends EventEmitter {
     return out;
   }
 
+  /** Sets a header before the request is sent (throws after, as node does). */
   setHeader(name: string, value: HeaderValue): this {
     this._assertNotSent();
     this._headers.set(name.toLowerCase(), [name, value]);
     return this;
   }
 
+  /** Removes a header before the request is sent. */
   removeHeader(name: string): void {
     this._assertNotSent();
     this._headers.delete(name.toLowerCase());
@@ -262,14 +272,23 @@ export class HandshakeRequest extends EventEmitter {
  * ended before the whole body arrived.
  */
 export class HandshakeResponse extends Readable {
+  /** The status code (101 for an upgrade). */
   readonly statusCode: number;
+  /** The reason phrase. */
   readonly statusMessage: string;
+  /** '1.1' (or '1.0'). */
   readonly httpVersion: string;
+  /** The major HTTP version, 1. */
   readonly httpVersionMajor: number;
+  /** The minor HTTP version. */
   readonly httpVersionMinor: number;
+  /** Lowercase names -> values (repeated fields joined with ', ', set-cookie as an array). */
   readonly headers: Record<string, string | string[]>;
+  /** Names and values as received, alternating. */
   readonly rawHeaders: string[];
+  /** The connection the response came on. */
   readonly socket: Socket;
+  /** Whether the whole body arrived. */
   complete = false;
   /** @internal */
   private _onRead: () => void = noop;
@@ -297,10 +316,12 @@ export class HandshakeResponse extends Readable {
     this._onDestroy = onDestroy;
   }
 
+  /** @internal */
   override _read(): void {
     this._onRead();
   }
 
+  /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this._onDestroy();
     // As http.IncomingMessage: a body cut short is 'aborted', and its error is emitted only to listeners.

@@ -51,6 +51,7 @@ enumerate(Event.prototype, ['type', 'target']);
 
 /** The fields of a new {@link MessageEvent}. */
 export interface MessageEventInit {
+  /** The message. */
   data?: Data;
 }
 
@@ -73,8 +74,11 @@ enumerate(MessageEvent.prototype, ['data']);
 
 /** The fields of a new {@link CloseEvent}. */
 export interface CloseEventInit {
+  /** The close code. */
   code?: number;
+  /** The close reason. */
   reason?: string;
+  /** Whether the closing handshake completed. */
   wasClean?: boolean;
 }
 
@@ -113,7 +117,9 @@ enumerate(CloseEvent.prototype, ['code', 'reason', 'wasClean']);
 
 /** The fields of a new {@link ErrorEvent}. */
 export interface ErrorEventInit {
+  /** The error. */
   error?: unknown;
+  /** Its message. */
   message?: string;
 }
 
@@ -152,9 +158,13 @@ export type EventListenerLike<E extends Event = Event> =
 
 /** The listener type for each event of the browser-style API. */
 export interface WebSocketEventListenerMap {
+  /** Listens to 'open'. */
   open: EventListenerLike<Event>;
+  /** Listens to 'message'. */
   message: EventListenerLike<MessageEvent>;
+  /** Listens to 'close'. */
   close: EventListenerLike<CloseEvent>;
+  /** Listens to 'error'. */
   error: EventListenerLike<ErrorEvent>;
 }
 

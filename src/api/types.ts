@@ -44,9 +44,13 @@ export type VerifyClientCallbackAsync<Request extends UpgradeRequest = UpgradeRe
 
 /** The events of the EventTarget face and their event objects. */
 export interface WebSocketEventMap {
+  /** The handshake completed. */
   open: Event;
+  /** The connection failed or broke. */
   error: ErrorEvent;
+  /** The connection ended. */
   close: CloseEvent;
+  /** A message arrived. */
   message: MessageEvent;
 }
 

@@ -297,9 +297,13 @@ export class WebSocket extends EventEmitter {
   /** `ws`'s Receiver (a Writable that parses frames), over our decoder. */
   declare static Receiver: typeof Receiver;
   // On the prototype (see below), as in `ws`.
+  /** 0, as the static. */
   declare readonly CONNECTING: typeof ReadyState.CONNECTING;
+  /** 1, as the static. */
   declare readonly OPEN: typeof ReadyState.OPEN;
+  /** 2, as the static. */
   declare readonly CLOSING: typeof ReadyState.CLOSING;
+  /** 3, as the static. */
   declare readonly CLOSED: typeof ReadyState.CLOSED;
 
   /** @internal */
@@ -1006,7 +1010,7 @@ export declare namespace WebSocket {
   type VerifyClientCallbackSync<Request extends api.UpgradeRequest = api.UpgradeRequest> = api.VerifyClientCallbackSync<Request>;
   /** Same as {@link api.VerifyClientCallbackAsync}. */
   type VerifyClientCallbackAsync<Request extends api.UpgradeRequest = api.UpgradeRequest> = api.VerifyClientCallbackAsync<Request>;
-  /** Same as {@link api.AddressInfo}. */
+  /** The address of a socket, as `net.AddressInfo`. */
   type AddressInfo = api.AddressInfo;
   /** Same as {@link api.Event}. */
   type Event = api.Event;

@@ -12,6 +12,7 @@ import { connectionOf, type RedisConnection } from './redis-connection.js';
 import { replay } from './replay.js';
 import { APPEND } from './scripts.js';
 
+/** The options of {@link RedisBroker}. */
 export interface RedisBrokerOptions {
   /** The application's client (ioredis, or a connected node-redis client): publishes and history commands. */
   client: unknown;
