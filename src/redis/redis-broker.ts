@@ -86,7 +86,7 @@ export class RedisBroker extends EventEmitter implements Broker {
       const positioned = readPositioned(message);
       if (positioned === null) return;
       if (positioned.position === null) node.deliver(positioned.envelope);
-      else (node as HistoryNode).deliver(positioned.envelope, positioned.position.offset);
+      else (node as HistoryNode).deliver(positioned.envelope, positioned.position.offset, positioned.position.epoch);
     });
     let down = false;
     subscriber.onState(
