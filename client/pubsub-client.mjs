@@ -189,7 +189,8 @@ export class PubSubClient {
       this.startPing();
     };
     socket.onmessage = (event) => this.received(event.data);
-    socket.onerror = () => undefined;
+    // A failed connection (refused, or a server that does not select the subprotocol): reported, then retried.
+    socket.onerror = () => this.emit('error', new Error(`the connection to ${socket.url ?? this.url} failed`));
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;

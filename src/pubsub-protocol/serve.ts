@@ -8,6 +8,9 @@ import type { RecoveryResult, StreamPosition } from '../pubsub/recovery.js';
 import { encodeControl, MalformedMessage, parseClientMessage, PROTOCOL, type ClientMessage, type MessageId } from './frames.js';
 import { CONNECT_TOPIC, PubSubBroker } from './pubsub-broker.js';
 
+/** The servers served already: a second servePubSub would answer every message twice. */
+const served = new WeakSet<WebSocketServer>();
+
 export type PubSubAction = 'subscribe' | 'publish';
 
 export interface PubSubOptions {
@@ -37,12 +40,14 @@ export function servePubSub(wss: WebSocketServer, options: PubSubOptions = {}): 
   if (!(broker instanceof PubSubBroker)) {
     throw new TypeError('servePubSub(wss): create the server with { broker: new PubSubBroker(innerBroker) }');
   }
+  if (served.has(wss)) throw new Error('servePubSub(wss): this server is served already');
   const authorize = options.authorize ?? (() => true);
   if (typeof authorize !== 'function') throw new TypeError('The "authorize" option must be a function');
   const maxTopics = options.maxTopics ?? 100;
   if (!Number.isSafeInteger(maxTopics) || maxTopics < 1) throw new TypeError('The "maxTopics" option must be a positive integer');
   // Publishing nowhere makes the server connect its broker, so that protocol publishes can leave.
   if (!broker.connected) wss.publish(CONNECT_TOPIC, '');
+  served.add(wss);
   const clients = new Set<WebSocket>();
 
   wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {

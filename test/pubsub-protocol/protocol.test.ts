@@ -231,9 +231,9 @@ describe.skipIf(skipReason !== null)('rfc6455.pubsub.v1 server', () => {
     const client = new PubSubClient([`ws://127.0.0.1:${a.port}`, `ws://127.0.0.1:${b.port}`], { WebSocket, minDelay: 10, maxDelay: 50 });
     cleanups.add(() => client.close());
     const got: string[] = [];
-    client.subscribe('room:c', (data: string, meta: { replayed: boolean }) => got.push(`${data}${meta.replayed ? '*' : ''}`));
-    client.on('recovered', (r: { topic: string; replayed: number }) => events.push(`recovered ${r.topic} ${r.replayed}`));
-    client.on('gap', (g: { topic: string; reason: string }) => events.push(`gap ${g.topic} ${g.reason}`));
+    client.subscribe('room:c', (data, meta) => got.push(`${data}${meta.replayed ? '*' : ''}`));
+    client.on('recovered', (r) => events.push(`recovered ${r.topic} ${r.replayed}`));
+    client.on('gap', (g) => events.push(`gap ${g.topic} ${g.reason}`));
     await new Promise((resolve) => client.on('subscribed', resolve));
     expect(client.publish('room:c', 'c1')).toBe(true);
     await until(() => got.length === 1);
