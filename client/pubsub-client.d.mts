@@ -38,7 +38,7 @@ export declare class PubSubClient {
   on(event: 'message', listener: MessageHandler): this;
   on(event: 'subscribed', listener: (info: { topic: string; offset: number | null; epoch: string | null }) => void): this;
   on(event: 'recovered', listener: (info: { topic: string; replayed: number }) => void): this;
-  on(event: 'gap', listener: (info: { topic: string; reason: 'not-recovered' | 'skipped'; from?: number; to?: number }) => void): this;
+  on(event: 'gap', listener: (info: { topic: string; reason: 'not-recovered' | 'skipped' | 'new-epoch'; from?: number; to?: number }) => void): this;
   on(event: 'error', listener: (error: Error & { code?: string; topic?: string }) => void): this;
   on(event: string, listener: (...args: any[]) => void): this;
   off(event: string, listener: (...args: any[]) => void): this;

@@ -286,6 +286,9 @@ export class PubSubClient {
         // Seen already (a replay and a live message can overlap across a reconnection): dropped.
         if (offset <= entry.offset) return;
         if (offset > entry.offset + 1 && !entry.resuming) this.emit('gap', { topic: message.topic, reason: 'skipped', from: entry.offset + 1, to: offset - 1 });
+      } else if (entry.epoch !== null && !entry.resuming) {
+        // The history was lost (expired, or Redis restarted without persistence): a new count.
+        this.emit('gap', { topic: message.topic, reason: 'new-epoch' });
       }
       entry.offset = offset;
       entry.epoch = epoch;
@@ -313,6 +316,10 @@ export class PubSubClient {
         entry.epoch = epoch;
         entry.offset = offset;
       } else if (offset > entry.offset) entry.offset = offset;
+    } else if (message.recovered === false) {
+      // The topic has no history any more: the old position means nothing now.
+      entry.epoch = null;
+      entry.offset = null;
     }
     if (message.recovered === true) this.emit('recovered', { topic: message.topic, replayed: message.replayed ?? 0 });
     else if (message.recovered === false) this.emit('gap', { topic: message.topic, reason: 'not-recovered' });

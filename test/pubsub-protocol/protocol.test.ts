@@ -257,6 +257,12 @@ describe.skipIf(skipReason !== null)('rfc6455.pubsub.v1 server', () => {
     await b.pubsub.publish('room:c', 'c5');
     await until(() => got.length === 5);
     expect(got[4]).toBe('c5');
+    expect(events).toEqual([events[0], 'gap room:c not-recovered']);
+    // Messages of a new epoch while connected (the history expired meanwhile): a gap.
+    await b.client.del('rfc6455:{room:c}:meta', 'rfc6455:{room:c}:stream');
+    await b.pubsub.publish('room:c', 'c6');
+    await until(() => got.length === 6);
+    expect(events[2]).toBe('gap room:c new-epoch');
     client.close();
     expect(client.state).toBe('closed');
   });
