@@ -94,3 +94,7 @@ export { ClusterRelay } from './pubsub/cluster-relay.js';
 export { runWorkers, WorkerPool } from './api/run-workers.js';
 export type { RunWorkersOptions, WorkerContext } from './api/run-workers.js';
 export { reusePortSupported } from './api/reuse-port.js';
+
+// rfc6455.pubsub.v1: topics with resume for browser and Node clients (client/pubsub-client.mjs).
+export { PUBSUB_PROTOCOL, PubSubBroker, servePubSub } from './pubsub-protocol/index.js';
+export type { PubSubAction, PubSubOptions, PubSubServer } from './pubsub-protocol/index.js';

@@ -83,7 +83,7 @@ export class Recovery {
 
 /** A node that takes history offsets with deliveries and hears of gaps (the TopicHub). */
 export interface HistoryNode extends BrokerNode {
-  /** `offset` and `epoch`: the publish's position in the topic's history, when it keeps one. */
+  /** `offset` and `epoch`: the publish's position in the topic's history (absent for a topic without). */
   deliver(envelope: Buffer, offset?: number, epoch?: string): void;
   /** The broker's connection was lost and is back: publishes on these topics may have been missed. */
   gap(topics: readonly string[]): void;
