@@ -620,8 +620,11 @@ export class WebSocket extends EventEmitter {
     }
     // A new connection of a reconnecting socket: a pause of the application's carries over.
     if (this._paused) this._transport!.pause();
-    this.emit('open');
-    reconnect.opened();
+    try {
+      this.emit('open');
+    } finally {
+      reconnect.opened();
+    }
   }
 
   /** @internal */
