@@ -48,7 +48,8 @@ async function serve(kind: Kind, port = 0, verifyClient?: Verify): Promise<Peer>
   const sockets: Array<WebSocket | WsSocket> = [];
   const events = new EventEmitter();
   const options = { port, host: '127.0.0.1', verifyClient };
-  const server = kind === 'ws' ? new WsServer(options as object) : new WebSocketServer(options as object);
+  type AnyServer = NodeJS.EventEmitter & { close(cb: () => void): void; address(): unknown };
+  const server = (kind === 'ws' ? new WsServer(options as object) : new WebSocketServer(options as object)) as unknown as AnyServer;
   await once(server, 'listening');
   server.on('connection', (socket: WebSocket | WsSocket) => {
     sockets.push(socket);
