@@ -301,6 +301,27 @@ describe('reconnect (rfc6455 server)', () => {
     expect(peer.sockets).toHaveLength(1);
   });
 
+  test('terminate() during an attempt (a server that accepts TCP and never answers) stops reconnecting', async () => {
+    let connections = 0;
+    const silent = createServer((socket) => {
+      connections++;
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    const port = (silent.address() as { port: number }).port;
+    const ws = client(port, { ...FAST, maxQueuedMessages: 1 });
+    const log = transcript(ws);
+    await once(silent, 'connection');
+    const failed = new Promise<Error | null | undefined>((resolve) => ws.send('q', resolve));
+    ws.terminate();
+    await next(ws, 'close');
+    expect(await failed).toBeInstanceOf(Error);
+    expect(log).toEqual(['error WebSocket was closed before the connection was established', 'close 1006']);
+    expect(connections).toBe(1);
+    expect((ws as unknown as { _reconnect: { timer: unknown } })._reconnect.timer).toBeNull();
+  });
+
   test('terminate() of an open socket does not reconnect', async () => {
     const peer = await serve('rfc6455');
     const ws = client(peer.port, FAST);
