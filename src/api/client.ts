@@ -21,6 +21,7 @@ import { connectWithSharedReads, readsShared, type ReadReceiver } from '../trans
 import type { WebSocketCoreOptions } from './websocket.js';
 import { connectDirect, headOf, routeFor, sendThroughNode, type NodeRequestOptions, type RoutingOptions } from './client-request.js';
 import { transportOptionsFrom } from './core-options.js';
+import type { ReconnectOptions } from './reconnect.js';
 
 /** TLS options, passed to tls.connect for wss: as `ws` passes them (the connection's own fields aside). */
 type ForwardedTlsOptions = Omit<TlsConnectionOptions, 'host' | 'port' | 'path' | 'socket' | 'timeout' | 'lookup'>;
@@ -59,6 +60,11 @@ export interface ClientOptions extends WebSocketCoreOptions, RoutingOptions, Nod
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Fills the 4-byte masking key of each frame (as `ws`). Default: the system CSPRNG. */
   generateMask?: (mask: Buffer) => void;
+  /**
+   * rfc6455 only: reconnect after a lost connection or a failed attempt, with backoff, queueing
+   * send()s meanwhile (see ReconnectOptions and README "Reconnecting client"). Default false.
+   */
+  reconnect?: boolean | ReconnectOptions;
 }
 
 /** What the handshake needs from the WebSocket it opens (implemented by websocket.ts). */
@@ -78,8 +84,8 @@ export interface ClientSocketOwner {
   _upgradeResponse(response: HandshakeResponse | IncomingMessage): void;
   /** A non-101 answer; returns whether the application listens ('unexpected-response') and handles it. */
   _unexpectedResponse(request: HandshakeRequest | ClientRequest, response: HandshakeResponse | IncomingMessage): boolean;
-  /** The handshake failed: 'error' then 'close' (1006). */
-  _handshakeFailed(error: Error): void;
+  /** The handshake failed ('error' then 'close' 1006); `status`: the HTTP status of the answer that failed it. */
+  _handshakeFailed(error: Error, status?: number): void;
 }
 
 /** A parsed and checked client URL. */
@@ -601,6 +607,8 @@ export class ClientHandshake {
   private body: BodyReader | null = null;
   private response: HandshakeResponse | null = null;
   private bodyEnded = false;
+  /** The HTTP status of an answer that was not an upgrade (101 for one that failed the checks). */
+  private status: number | undefined = undefined;
   private readonly transportOptions: Partial<TransportOptions>;
 
   /**
@@ -829,6 +837,7 @@ export class ClientHandshake {
       this.upgrade(head, rest, response);
       return false;
     }
+    this.status = head.status;
     const location = head.headers.get('location');
     if (this.options.followRedirects === true && head.status >= 300 && head.status < 400 && location !== undefined) {
       this.redirect(location[0]!);
@@ -860,6 +869,7 @@ export class ClientHandshake {
     }
     if (this.phase !== PHASE_HEAD) return; // the listener closed the WebSocket
     const accepted = validateServerResponse(head, this.key, this.protocols, this.offer.names);
+    this.status = head.status;
     if (accepted instanceof HandshakeError) {
       this.fail(new Error(accepted.message));
       return;
@@ -893,6 +903,7 @@ export class ClientHandshake {
       this.fail(new Error('Maximum redirects exceeded'));
       return;
     }
+    this.status = undefined;
     this.discard();
     let next: ClientTarget;
     try {
@@ -997,7 +1008,7 @@ export class ClientHandshake {
     this.phase = PHASE_DONE;
     this.discard();
     if (hadResponse) this.endResponse(false);
-    this.owner._handshakeFailed(error);
+    this.owner._handshakeFailed(error, this.status);
   }
 
   /** Stops listening to the socket (and request) of the current attempt. */

@@ -37,6 +37,14 @@ import { PreparedMessage } from '../pubsub/prepared-message.js';
 import type { StreamPosition } from '../pubsub/recovery.js';
 import type { TopicHub } from '../pubsub/topic-hub.js';
 import { FrameSender, Sender } from './sender.js';
+import {
+  Reconnector,
+  reconnectSettings,
+  type ReconnectFailedInfo,
+  type ReconnectHooks,
+  type ReconnectInfo,
+  type ReconnectingInfo,
+} from './reconnect.js';
 
 /** How binary messages are delivered: Buffer, ArrayBuffer, Buffer[] (the fragments) or Blob. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -188,6 +196,12 @@ export interface WebSocketEvents {
   redirect: (this: WebSocket, url: string, request: HandshakeRequest) => void;
   /** A message published to a topic was not sent to this socket: its queue was over maxBackpressure. */
   dropped: (this: WebSocket, topic: string, data: Buffer, isBinary: boolean) => void;
+  /** With the `reconnect` option: the connection was lost (or an attempt failed); the next attempt follows `delay` ms later. */
+  reconnecting: (this: WebSocket, info: ReconnectingInfo) => void;
+  /** With the `reconnect` option: an attempt opened (emitted after its 'open'). */
+  reconnect: (this: WebSocket, info: ReconnectInfo) => void;
+  /** With the `reconnect` option: maxAttempts attempts failed; 'close' follows. */
+  reconnectFailed: (this: WebSocket, info: ReconnectFailedInfo) => void;
 }
 
 /** EventEmitter's own listener type, for events not listed in WebSocketEvents. */
@@ -335,6 +349,8 @@ export class WebSocket extends EventEmitter {
   _isServer: boolean;
   /** The constructor's options of a socket made without an address: what setSocket() adds to its own. */
   private _adoptOptions: WebSocketCoreOptions | null = null;
+  /** A client's `reconnect` option at work (reconnect.ts); null without it. */
+  private _reconnect: Reconnector | null = null;
 
   /**
    * `new WebSocket(url, protocols?, options?)` opens a client connection (ws:, wss:, http:, https:,
@@ -363,7 +379,10 @@ export class WebSocket extends EventEmitter {
     }
     const opts = options ?? {};
     // As `ws`: any other second argument is the subprotocol list (null included), checked by the handshake.
-    this._handshake = new ClientHandshake(this, address, protocols === undefined ? opts.protocols : protocols, opts);
+    const subprotocols = protocols === undefined ? opts.protocols : protocols;
+    const reconnect = reconnectSettings(opts.reconnect);
+    if (reconnect !== null) this._reconnect = new Reconnector(reconnect, this._reconnectHooks(address, subprotocols, opts));
+    this._handshake = new ClientHandshake(this, address, subprotocols, opts);
     this._url = this._handshake.url;
   }
 
@@ -410,7 +429,7 @@ export class WebSocket extends EventEmitter {
 
   /** Bytes queued and not yet written to the socket (plus, as `ws`, bytes sent after the close). */
   get bufferedAmount(): number {
-    return (this._transport?.bufferedAmount ?? 0) + this._queuedBytes + this._sentAfterClose;
+    return (this._transport?.bufferedAmount ?? 0) + this._queuedBytes + this._sentAfterClose + (this._reconnect?.queuedBytes ?? 0);
   }
 
   /** Whether reading is paused by `pause()`. */
@@ -495,7 +514,11 @@ export class WebSocket extends EventEmitter {
       options = undefined;
     }
     const state = this.readyState;
-    if (state === ReadyState.CONNECTING) throw notOpen(state);
+    if (state === ReadyState.CONNECTING) {
+      if (this._reconnect === null) throw notOpen(state);
+      this._reconnect.enqueue(data, options, cb);
+      return true;
+    }
     if (typeof data === 'number') data = String(data);
     if (state !== ReadyState.OPEN) {
       this._sendAfterClose(data instanceof PreparedMessage ? data.data : data, cb);
@@ -559,9 +582,13 @@ export class WebSocket extends EventEmitter {
       this._abortHandshake();
       return;
     }
-    if (state === ReadyState.CLOSING) return;
+    if (state === ReadyState.CLOSING) {
+      this._reconnect?.stop();
+      return;
+    }
     const wireCode = code === undefined ? undefined : checkCloseCode(code);
     const reasonBuffer = wireCode === undefined ? undefined : checkCloseReason(reason);
+    this._reconnect?.stop();
     this._readyState = ReadyState.CLOSING;
     const connection = this._transport!.connection;
     if (this._queue !== null) {
@@ -579,6 +606,7 @@ export class WebSocket extends EventEmitter {
       this._abortHandshake();
       return;
     }
+    this._reconnect?.stop();
     this._readyState = ReadyState.CLOSING;
     this._transport!.terminate();
   }
@@ -668,7 +696,18 @@ export class WebSocket extends EventEmitter {
   /** @internal The client handshake completed. */
   _opened(): void {
     this._handshake = null;
-    this.emit('open');
+    const reconnect = this._reconnect;
+    if (reconnect === null) {
+      this.emit('open');
+      return;
+    }
+    // A new connection of a reconnecting socket: a pause of the application's carries over.
+    if (this._paused) this._transport!.pause();
+    try {
+      this.emit('open');
+    } finally {
+      reconnect.opened();
+    }
   }
 
   /** @internal */
@@ -687,9 +726,13 @@ export class WebSocket extends EventEmitter {
     return this.emit('unexpected-response', request, response);
   }
 
-  /** @internal The client handshake failed: 'error' (when listened to), then 'close' with 1006, on the next tick. */
-  _handshakeFailed(error: Error): void {
+  /**
+   * @internal The client handshake failed (`status`: of the answer that failed it): 'error' (when
+   * listened to), then 'close' with 1006, on the next tick; with `reconnect`, maybe another attempt.
+   */
+  _handshakeFailed(error: Error, status?: number): void {
     this._handshake = null;
+    if (this._reconnect !== null && this._reconnect.lost(1006, '', error, status)) return;
     this._readyState = ReadyState.CLOSING;
     process.nextTick(() => {
       this._emitError(error);
@@ -698,7 +741,42 @@ export class WebSocket extends EventEmitter {
   }
 
   private _abortHandshake(): void {
+    // Waiting for a reconnection attempt: ended as a handshake closed early would be.
+    if (this._reconnect !== null && this._reconnect.stop()) {
+      this._handshakeFailed(new Error(CLOSED_EARLY));
+      return;
+    }
     this._handshake?.abort(CLOSED_EARLY);
+  }
+
+  /** What the `reconnect` option's Reconnector does to this socket. */
+  private _reconnectHooks(address: string | URL, protocols: unknown, options: ClientOptions): ReconnectHooks {
+    return {
+      emit: (event, info) => {
+        this.emit(event, info);
+      },
+      connect: () => {
+        // The first URL again (redirects are followed anew); a throw is that attempt's failure.
+        try {
+          this._handshake = new ClientHandshake(this, address, protocols, options);
+          this._url = this._handshake.url;
+        } catch (error) {
+          this._handshakeFailed(error instanceof Error ? error : new Error(String(error)));
+        }
+      },
+      waiting: () => {
+        this._readyState = ReadyState.CONNECTING;
+        // Each connection (or attempt) reports its own error; what was owed 'drain' is not any more.
+        this._errorEmitted = false;
+        this._needDrain = false;
+        this._sentAfterClose = 0;
+        this._frameSender = null;
+      },
+      send: (data, sendOptions, cb) => {
+        this.send(data as SendData, sendOptions as SendOptions | undefined, cb);
+      },
+      error: (error) => this._emitError(error),
+    };
   }
 
   /** @internal Emit 'error' only when someone listens, and once: a peer's misbehavior must never throw. */
@@ -858,6 +936,7 @@ export class WebSocket extends EventEmitter {
       copy = Buffer.allocUnsafeSlow(reason.length);
       copy.set(reason);
     }
+    if (this._reconnect !== null && this._reconnect.lost(code, copy.toString(), undefined, undefined)) return;
     this._emitClose(code, copy);
   }
 
