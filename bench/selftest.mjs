@@ -203,7 +203,6 @@ for (const faults of [false, true]) {
   assert.equal(result.duplicateDeliveries, faults ? 1 : 0, `faults ${faults}: duplicated ${result.duplicateDeliveries}`);
   assert.equal(result.totalDeliveries, result.totalPublished * 4, `faults ${faults}: ${result.totalDeliveries} deliveries of ${result.totalPublished} × 4 messages`);
   assert.equal(result.fragments + result.wrongLength + result.unexpectedFrames + result.socketErrors, 0, JSON.stringify(result));
-  if (faults) assert.equal(result.lostDeliveries > 0 || result.completeMessages < result.publishes, true, 'the incomplete message is seen');
   for (const socket of server.connections ?? []) socket.destroy();
   server.close();
 }
