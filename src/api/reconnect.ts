@@ -43,26 +43,37 @@ export interface ReconnectOptions {
 
 /** The 'reconnecting' event: the socket waits `delay` ms, then makes attempt number `attempt`. */
 export interface ReconnectingInfo {
+  /** The number of the attempt about to be made (1 for the first retry). */
   attempt: number;
+  /** Milliseconds until that attempt. */
   delay: number;
   /** The lost connection's close code (1006 when none was received, and for a failed attempt). */
   code: number;
+  /** The close reason ('' when none). */
   reason: string;
+  /** The HTTP status that failed the last handshake, if one did. */
   status?: number;
+  /** The error that ended the last connection or attempt, if any. */
   error?: Error;
 }
 
 /** The 'reconnect' event: attempt number `attempt` opened (after its 'open'). */
 export interface ReconnectInfo {
+  /** The attempt that succeeded (1 for the first retry). */
   attempt: number;
 }
 
 /** The 'reconnectFailed' event: maxAttempts attempts failed; 'close' follows. */
 export interface ReconnectFailedInfo {
+  /** The attempts made. */
   attempts: number;
+  /** The last close code (1006 when no close frame was received). */
   code: number;
+  /** The last close reason. */
   reason: string;
+  /** The HTTP status that failed the last handshake, if one did. */
   status?: number;
+  /** The last error, if any. */
   error?: Error;
   /** Queued sends that were never sent (their callbacks get an error). */
   unsent: number;
