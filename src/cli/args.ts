@@ -27,6 +27,7 @@ function reword(error: Error & { code?: string }): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${name}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (error.message.includes('ambiguous')) return `option ${name} needs a value (one starting with "-" is given as ${name}=-VALUE)`;
       return quoted.includes('<value>') ? `option ${name} needs a value` : `option ${name} takes no value`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument ${quoted}`;
