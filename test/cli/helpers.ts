@@ -51,6 +51,8 @@ export interface Recorder {
   url: string;
   port: number;
   heads: IncomingHttpHeaders[];
+  /** The server side of each connection. */
+  sockets: import('ws').WebSocket[];
   /** What each connection sent: text as is, binary as `bin:<hex>`, pings as `ping:<data>`. */
   received: string[];
   /** The close code and reason each connection got from the client. */
@@ -66,10 +68,11 @@ export interface Recorder {
 export async function echo(options: { closeWith?: [number, string] } = {}): Promise<Recorder> {
   const server = new WsServer({ port: 0, host: '127.0.0.1', handleProtocols: (protocols) => protocols.values().next().value ?? false });
   await once(server, 'listening');
-  const recorder: Recorder = { url: '', port: 0, heads: [], received: [], closes: [], closed: async () => {} };
+  const recorder: Recorder = { url: '', port: 0, heads: [], sockets: [], received: [], closes: [], closed: async () => {} };
   const events = new (await import('node:events')).EventEmitter();
   server.on('connection', (socket, request) => {
     recorder.heads.push(request.headers);
+    recorder.sockets.push(socket);
     socket.on('ping', (data) => recorder.received.push(`ping:${data.toString()}`));
     socket.on('message', (data, isBinary) => {
       recorder.received.push(isBinary ? `bin:${(data as Buffer).toString('hex')}` : data.toString());
