@@ -7,8 +7,9 @@ import { WebSocket } from '../../src/index.js';
 import { echo, root } from './helpers.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-// A tmux server of our own (its own socket), stopped after each test.
-const socketName = `rfc6455-cli-test-${process.pid}`;
+// A tmux server of our own for each test (its own socket: a server being stopped is never reused), stopped after it.
+let serverCount = 0;
+let socketName = '';
 const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socketName, ...args], { encoding: 'utf8' });
 afterEach(() => {
   spawnSync('tmux', ['-L', socketName, 'kill-server']);
@@ -16,6 +17,7 @@ afterEach(() => {
 
 /** Runs `rfc6455 <args>` in a 120x40 terminal; the pane stays after the exit and shows `EXIT=<status>`. */
 function start(args: string[]): void {
+  socketName = `rfc6455-cli-test-${process.pid}-${++serverCount}`;
   const quoted = args.map((arg) => `'${arg.replace(/'/g, "'\\''")}'`).join(' ');
   // Colour on (the terminal has it), whatever the test runner's environment says.
   const command = `cd '${root}' && env -u NO_COLOR -u FORCE_COLOR TERM=xterm-256color node --import tsx test/cli/entry.ts ${quoted}; echo EXIT=$?; sleep 600`;
