@@ -207,3 +207,88 @@ describe('sends outside a read, corked until the end of the tick', () => {
     expect(drained).toBeLessThanOrEqual(1);
   });
 });
+
+describe('the frame of the last send(), reused within the tick', () => {
+  test('a Buffer changed between two sends in one tick: each socket gets the bytes it was sent', async () => {
+    const { wss, port } = await startServer();
+    const [a, b, c] = await connectPeers(wss, port, 3);
+    const data = Buffer.from('0123');
+    await onItsOwnTick(() => {
+      a!.server.send(data);
+      b!.server.send(data);
+      data[0] = 0x39; // '9'
+      c!.server.send(data);
+      a!.server.send(data);
+    });
+    await until(() => a!.received.length === 2 && b!.received.length === 1 && c!.received.length === 1);
+    expect(a!.received).toEqual([`bin:${Buffer.from('0123').toString('hex')}`, `bin:${Buffer.from('9123').toString('hex')}`]);
+    expect(b!.received).toEqual([`bin:${Buffer.from('0123').toString('hex')}`]);
+    expect(c!.received).toEqual([`bin:${Buffer.from('9123').toString('hex')}`]);
+  });
+
+  test('the same data with other options (binary/text, compress, fin) is framed as asked', async () => {
+    const { wss, port } = await startServer({ perMessageDeflate: { threshold: 0 } });
+    const [plain] = await connectPeers(wss, port, 1, { perMessageDeflate: false });
+    const [deflate] = await connectPeers(wss, port, 1, { perMessageDeflate: true });
+    const compressedFrames: boolean[] = [];
+    // The raw frames the deflate client reads: RSV1 tells a compressed one.
+    (deflate!.client as unknown as { _socket: import('node:net').Socket })._socket.prependListener('data', (chunk: Buffer) => {
+      compressedFrames.push((chunk[0]! & 0x40) !== 0);
+    });
+    const data = Buffer.from('same');
+    await onItsOwnTick(() => {
+      plain!.server.send(data);
+      plain!.server.send(data, { binary: false });
+      plain!.server.send('text');
+      plain!.server.send('text', { binary: true });
+      plain!.server.send(data, { fin: false });
+      plain!.server.send(data, { fin: true });
+      deflate!.server.send(data);
+    });
+    await until(() => plain!.received.length === 5 && deflate!.received.length === 1);
+    const hex = data.toString('hex');
+    expect(plain!.received).toEqual([`bin:${hex}`, 'same', 'text', `bin:${Buffer.from('text').toString('hex')}`, `bin:${hex}${hex}`]);
+    expect(deflate!.received).toEqual([`bin:${hex}`]);
+    expect(compressedFrames[0]).toBe(true);
+  });
+
+  test('the same data to server sockets and to a client socket (masked): every peer reads it once, callbacks once', async () => {
+    const { wss, port } = await startServer();
+    const peers = await connectPeers(wss, port, 2);
+    // A client socket of this library, to an echo server of this library.
+    const { wss: echo, port: echoPort } = await startServer();
+    echo.on('connection', (ws: WebSocket) => ws.on('message', (message, isBinary) => ws.send(message, { binary: isBinary })));
+    const client = new WebSocket(`ws://127.0.0.1:${echoPort}`);
+    cleanups.add(() => client.terminate());
+    await once(client, 'open');
+    const echoed: string[] = [];
+    client.on('message', (message: Buffer) => echoed.push(message.toString()));
+    let calls = 0;
+    await onItsOwnTick(() => {
+      for (let i = 0; i < 3; i++) {
+        for (const peer of peers) peer.server.send('hello', () => calls++);
+        client.send('hello', () => calls++);
+      }
+    });
+    await until(() => peers.every((peer) => peer.received.length === 3) && echoed.length === 3 && calls === 9);
+    for (const peer of peers) expect(peer.received).toEqual(['hello', 'hello', 'hello']);
+    expect(echoed).toEqual(['hello', 'hello', 'hello']);
+    expect(calls).toBe(9);
+  });
+
+  test('WebSocket.prepare() and the cached frame interleave in order on each socket', async () => {
+    const { wss, port } = await startServer();
+    const [a, b] = await connectPeers(wss, port, 2);
+    const prepared = WebSocket.prepare('prepared');
+    await onItsOwnTick(() => {
+      for (const peer of [a!, b!]) {
+        peer.server.send('x');
+        peer.server.send(prepared);
+        peer.server.send('x');
+      }
+    });
+    await until(() => a!.received.length === 3 && b!.received.length === 3);
+    expect(a!.received).toEqual(['x', 'prepared', 'x']);
+    expect(b!.received).toEqual(['x', 'prepared', 'x']);
+  });
+});
