@@ -11,6 +11,7 @@
 //     --conns N --settle MS                          idle: server RSS per connection (needs --server-pid)
 //     --subs S --size N --inflight W --rate R        fanout: S subscribers (path /sub) and one publisher (/pub);
 //                                                    R publishes/s, or 0 = as fast as W in flight allows
+//     --pub-port P2                                  fanout: the publisher connects to port P2 (another server)
 //     --warmup MS --duration MS --server-pid PID
 //
 // Built by bench/lib/generator.mjs: gcc -O2 -o bench/.cache/wsgen bench/gen/wsgen.c
@@ -38,6 +39,8 @@
 
 static const char *scenario = "throughput";
 static int port = 0;
+// fanout: the publisher connects to this port instead (another server: a publish crosses a broker such as Redis).
+static int pub_port = 0;
 static uint64_t size = 16;
 static int text = 0;
 static int conns_opt = 1;
@@ -369,7 +372,8 @@ static int start_connect(conn *c, int role) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(0x7f000001)};
+  int to_port = role == ROLE_PUB && pub_port > 0 ? pub_port : port;
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)to_port), .sin_addr.s_addr = htonl(0x7f000001)};
   int index = c->index;
   uint32_t gen = c->gen + 1;
   memset(c, 0, sizeof *c);
@@ -1025,6 +1029,7 @@ int main(int argc, char **argv) {
     const char *v = argv[++i];
     if (!strcmp(a, "--scenario")) scenario = v;
     else if (!strcmp(a, "--port")) port = (int)num_arg(a, v);
+    else if (!strcmp(a, "--pub-port")) pub_port = (int)num_arg(a, v);
     else if (!strcmp(a, "--host")) {
       if (strcmp(v, "127.0.0.1")) fail(2, "connects to 127.0.0.1 only");
     } else if (!strcmp(a, "--size")) size = (uint64_t)num_arg(a, v);
