@@ -13,6 +13,7 @@
 //                                                    R publishes/s, or 0 = as fast as W in flight allows
 //     --pause-us U                                   fanout at full speed: sleep U µs after each busy turn of the
 //                                                    loop, so that frames pile up and one read takes several
+//     --pub-port P2                                  fanout: the publisher connects to port P2 (another server)
 //     --warmup MS --duration MS --server-pid PID[,PID...]   (several: a multi-process server, CPU summed)
 //
 // What keeps it cheap (it must never be what limits a server): one epoll_wait handles up to 4096 ready sockets;
@@ -46,6 +47,8 @@
 
 static const char *scenario = "throughput";
 static int port = 0;
+// fanout: the publisher connects to this port instead (another server: a publish crosses a broker such as Redis).
+static int pub_port = 0;
 static uint64_t size = 16;
 static int text = 0;
 static int conns_opt = 1;
@@ -415,7 +418,8 @@ static int start_connect(conn *c, int role) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(0x7f000001)};
+  int to_port = role == ROLE_PUB && pub_port > 0 ? pub_port : port;
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)to_port), .sin_addr.s_addr = htonl(0x7f000001)};
   int index = c->index;
   uint32_t gen = c->gen + 1;
   memset(c, 0, sizeof *c);
@@ -1165,6 +1169,7 @@ int main(int argc, char **argv) {
     const char *v = argv[++i];
     if (!strcmp(a, "--scenario")) scenario = v;
     else if (!strcmp(a, "--port")) port = (int)num_arg(a, v);
+    else if (!strcmp(a, "--pub-port")) pub_port = (int)num_arg(a, v);
     else if (!strcmp(a, "--host")) {
       if (strcmp(v, "127.0.0.1")) fail(2, "connects to 127.0.0.1 only");
     } else if (!strcmp(a, "--size")) size = (uint64_t)num_arg(a, v);

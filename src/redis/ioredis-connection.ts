@@ -44,6 +44,10 @@ export class IoRedisConnection implements RedisConnection {
     await (sharded ? this.client.sunsubscribe(...channels) : this.client.unsubscribe(...channels));
   }
 
+  async ping(): Promise<void> {
+    await this.client.callBuffer('PING');
+  }
+
   onMessage(listener: MessageListener): void {
     const onBuffer = (channel: Buffer, message: Buffer): void => listener(channel.toString('utf8'), message);
     this.client.on('messageBuffer', onBuffer);

@@ -59,6 +59,10 @@ export class NodeRedisConnection implements RedisConnection {
     return sharded ? this.client.sUnsubscribe([...channels], this.onBuffer, true) : this.client.unsubscribe([...channels], this.onBuffer, true);
   }
 
+  async ping(): Promise<void> {
+    await this.client.sendCommand(['PING']);
+  }
+
   onMessage(listener: MessageListener): void {
     this.listener = listener;
   }

@@ -82,12 +82,19 @@ export class RedisBroker extends EventEmitter implements Broker {
     const history = node as Partial<HistoryNode>;
     let closed = false;
 
-    subscriber.onMessage((_channel, message) => {
-      if (closed) return;
+    const receive = (message: Buffer): void => {
       const positioned = readPositioned(message);
       if (positioned === null) return;
       if (positioned.position === null) node.deliver(positioned.envelope);
       else (node as HistoryNode).deliver(positioned.envelope, positioned.position.offset, positioned.position.epoch);
+    };
+    // After a reconnection, the messages that come with or right after the resubscription wait until
+    // the gap is reported: an app never sees a message published after the gap before it hears of the gap.
+    let held: Buffer[] | null = null;
+    subscriber.onMessage((_channel, message) => {
+      if (closed) return;
+      if (held !== null) held.push(message);
+      else receive(message);
     });
     let down = false;
     subscriber.onState(
@@ -95,16 +102,26 @@ export class RedisBroker extends EventEmitter implements Broker {
         if (closed || !down) return;
         down = false;
         this.emit('up');
+        const holding: Buffer[] = [];
+        held = holding;
+        const release = (): void => {
+          if (held === holding) held = null;
+          for (const message of holding) if (!closed) receive(message);
+        };
         interest.restore().then(
           (topics) => {
-            if (closed || topics.length === 0) return;
-            // On a tick of its own: a listener that throws must not become a rejection of this chain.
-            process.nextTick(() => {
-              history.gap?.(topics);
-              this.emit('gap', topics);
-            });
+            if (closed) return;
+            // On ticks of their own: a listener that throws must not become a rejection of this chain,
+            // nor keep the held messages from their subscribers.
+            if (topics.length > 0) {
+              process.nextTick(() => {
+                history.gap?.(topics);
+                this.emit('gap', topics);
+              });
+            }
+            process.nextTick(release);
           },
-          () => undefined,
+          release,
         );
       },
       () => {
@@ -153,7 +170,13 @@ export class RedisBroker extends EventEmitter implements Broker {
         ]);
         clearTimeout(timer);
         if (!waited || closed) return none;
-        return replay(publisher, keys(topic), since, this.replayBatch, deliver).catch(() => none);
+        const result = await replay(publisher, keys(topic), since, this.replayBatch, deliver).catch(() => none);
+        // The replay read the stream on one connection; the live copies of the entries it sent come on
+        // the subscriber connection, maybe later. A PING there, answered after every message Redis sent
+        // it before, makes sure they all arrived (and were held, then dropped as replayed) before the
+        // recovery ends: otherwise the last replayed publishes could reach the socket a second time.
+        if (result.replayed > 0 && !closed) await subscriber.ping().catch(() => undefined);
+        return result;
       },
       close: () => {
         if (closed) return;

@@ -16,6 +16,8 @@ export interface RedisConnection {
   /** SUBSCRIBE (SSUBSCRIBE when sharded) to all `channels` in one command. */
   subscribe(channels: readonly string[], sharded: boolean): Promise<void>;
   unsubscribe(channels: readonly string[], sharded: boolean): Promise<void>;
+  /** A round trip (PING) on this connection: resolves once every message Redis sent before the answer has been emitted. */
+  ping(): Promise<void>;
   /** Messages of the subscribed channels (both kinds). */
   onMessage(listener: MessageListener): void;
   /** `up` when the connection is (again) ready, `down` when it was lost. */

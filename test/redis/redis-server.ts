@@ -31,6 +31,15 @@ export class RedisServer {
     }
   }
 
+  /** SIGSTOP / SIGCONT: Redis stops answering, its connections stay open. */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.process;
     this.process = null;
