@@ -80,6 +80,8 @@ const RESPONSE_HEAD_LIMITS: HeadLimits = Object.freeze({
 });
 
 function resolveLimits(limits: Partial<HeadLimits> | undefined, defaults: HeadLimits): HeadLimits {
+  // The defaults themselves (frozen) when none are given: no object per parser.
+  if (limits === undefined) return defaults;
   const resolved = { ...defaults, ...limits };
   for (const name of ['maxHeadSize', 'maxHeaders', 'maxLineLength'] as const) {
     const v = resolved[name];
