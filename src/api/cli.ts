@@ -136,6 +136,11 @@ function serve(argv: string[]): void {
   process.once('SIGTERM', stop);
 }
 
+/** The echo server's 'message' listener: one function for every socket, not a closure (and its context) each. */
+function echoMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  this.send(data, { binary: isBinary });
+}
+
 /** One server (in this process, or in one worker when `inWorker`). */
 function startServer(settings: ServeSettings, broker: Broker | undefined, reusePort: boolean, inWorker: boolean): void {
   const { port, host, path, perMessageDeflate, mode } = settings;
@@ -153,7 +158,7 @@ function startServer(settings: ServeSettings, broker: Broker | undefined, reuseP
   if (inWorker) server.on('headers', (headers: string[]) => headers.push(`X-Rfc6455-Worker: ${process.pid}`));
   if (mode === 'echo') {
     server.on('connection', (ws: WebSocket) => {
-      ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+      ws.on('message', echoMessage);
     });
   } else if (mode === 'rooms') {
     server.on('connection', (ws: WebSocket, req: { url?: string }) => {
