@@ -10,7 +10,7 @@
 //          built here with gcc, the default; or bench/load.mjs, which has no fan-out), --bun PATH (default $BUN or
 //          /tmp/bun-try/node_modules/.bin/bun, from `npm install --prefix /tmp/bun-try bun`).
 // Needs `npm run build` first (the rfc6455 contenders run dist/).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -433,7 +433,22 @@ async function main() {
   run.meta.elapsedSeconds = (Date.now() - started) / 1000;
   save();
 
-  const { markdown, charts } = renderReport(run);
+  const report = renderReport(run);
+  const charts = report.charts;
+  let markdown = report.markdown;
+  // The full run also measures across processes through Redis (bench/redis-bench.mjs, its own
+  // redis-server) and includes its tables; `npm run bench:redis` runs that part alone.
+  if (!opts.quick && opts.only === undefined && existsSync('/usr/bin/redis-server')) {
+    process.stdout.write('\nbench: the Redis part (bench/redis-bench.mjs)\n');
+    const redis = spawnSync(process.execPath, [join(BENCH, 'redis-bench.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const file = join(BENCH, 'RESULTS-redis.md');
+    if (redis.status === 0 && existsSync(file)) {
+      const body = readFileSync(file, 'utf8').replace(/^# .*\n/, '').replace(/^## /gm, '### ');
+      markdown += `\n## Across processes through Redis\n\nFrom \`node bench/redis-bench.mjs\` in the same run (also in [RESULTS-redis.md](RESULTS-redis.md)).\n${body}`;
+    } else {
+      markdown += `\n## Across processes through Redis\n\nbench/redis-bench.mjs failed in this run (exit ${redis.status}); see its output.\n`;
+    }
+  }
   const chartDir = join(dirname(opts.out), 'charts');
   mkdirSync(chartDir, { recursive: true });
   for (const chart of charts) writeFileSync(join(chartDir, chart.file), chart.svg);

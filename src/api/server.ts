@@ -17,12 +17,13 @@ import {
   validateUpgradeRequest,
   type UpgradeRequest as ValidUpgrade,
 } from '../handshake/server-handshake.js';
+import { DeadlineQueue } from '../transport/deadline-queue.js';
 import { EarlyReads } from '../transport/early-reads.js';
 import { requestHeadOf, StandaloneRequest, type UpgradeRequest } from './upgrade-request.js';
 import { DEFAULT_MAX_BUFFERED_CHUNKS, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, ReadyState } from '../protocol/connection.js';
 import { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from '../framing/close-payload.js';
 import { DEFAULT_CLOSE_TIMEOUT } from '../transport/socket-transport.js';
-import { discardReads, readsShared, shareReads, shareReadsAfterUpgrade } from '../transport/shared-reads.js';
+import { discardReads, readReceiverOf, readsShared, shareReads, shareReadsAfterUpgrade, type ReadReceiver } from '../transport/shared-reads.js';
 import { transportOptionsFrom } from './core-options.js';
 import { reusePortSupported } from './reuse-port.js';
 import { WebSocket, type WebSocketCoreOptions } from './websocket.js';
@@ -136,6 +137,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   /** The options the server was made with, defaults filled in. */
   readonly options: Resolved<T>;
   private readonly transportOptions: Partial<TransportOptions>;
+  /** transportOptions with no extension, made once: every connection without one shares it (read only). */
+  private plainTransportOptions: Partial<TransportOptions> | null = null;
   private server: NetServer | HttpServer | HttpsServer | null = null;
   private removeServerListeners: (() => void) | null = null;
   private state: ServerState = 'running';
@@ -145,10 +148,13 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   private closeWhenEmpty = false;
   /** `clientTracking` (truthy, as `ws` reads it). */
   private readonly tracking: boolean;
-  /** Every open socket of this server, tracked or not (for maxConnections and shutdown). */
-  private readonly live = new Set<WebSocket>();
-  /** Standalone mode: TCP connections still sending their upgrade request. */
-  private readonly pending = new Set<Socket>();
+  /**
+   * Every open socket of this server, tracked or not (for maxConnections and shutdown): `clients` itself
+   * when tracking (one set entry per connection, not two).
+   */
+  private readonly live: Set<WebSocket>;
+  /** Standalone mode: TCP connections still sending their upgrade request, destroyed at handshakeTimeout. */
+  private readonly pending: DeadlineQueue<Socket>;
   /** Called whenever `live` becomes empty. */
   private liveEmptied: Array<() => void> = [];
 
@@ -173,13 +179,15 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
 
     // `ws` has no `clients` without tracking; `live` still counts for maxConnections and shutdown.
     this.tracking = Boolean(this.options.clientTracking);
-    this.clients = (this.tracking ? new Set() : undefined) as Set<InstanceType<T>>;
+    this.live = new Set();
+    this.clients = (this.tracking ? this.live : undefined) as Set<InstanceType<T>>;
     this.transportOptions = transportOptionsFrom(this.options);
     this.topicHub = new TopicHub(
       this.options,
       (topic, newCount, oldCount) => this.emit('subscription', topic, newCount, oldCount),
       (topic) => this.emit('gap', topic),
     );
+    this.pending = new DeadlineQueue<Socket>(this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, destroySocket);
     const maxConnections = this.options.maxConnections;
     if (maxConnections !== undefined && (typeof maxConnections !== 'number' || !(maxConnections >= 0))) {
       throw new TypeError(`The "maxConnections" option must be a non-negative number, not ${String(maxConnections)}`);
@@ -297,10 +305,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     }
     const timer = setTimeout(() => {
       for (const ws of this.live) ws.terminate();
-      for (const socket of this.pending) socket.destroy();
+      for (const socket of this.pending.keys()) socket.destroy();
     }, timeout);
     // Connections in their opening handshake get 503 once it completes; none may hold the listener open.
-    for (const socket of this.pending) socket.destroy();
+    for (const socket of this.pending.keys()) socket.destroy();
     return Promise.all([serverClosed, socketsClosed]).then(() => clearTimeout(timer));
   }
 
@@ -327,10 +335,18 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
     }
     claimedSockets.add(socket);
+    socket.on('error', destroyOnError);
+    this.upgrade(req, socket, head, callback);
+  }
+
+  /**
+   * handleUpgrade() once the socket is known to be new (the standalone listener's own sockets are) and
+   * has destroyOnError as its 'error' listener (removed once the connection takes the socket over).
+   */
+  private upgrade(req: UpgradeRequest, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: UpgradeRequest) => void): void {
     // A plain TCP socket from an http.Server reads into the shared buffer from now on, as the
     // standalone server's do from the start.
     if (!readsShared(socket)) shareReadsAfterUpgrade(socket as Socket);
-    socket.on('error', destroyOnError);
 
     const request = requestHeadOf(req);
     // RFC 6455 §4.1, §4.2.1 (1): the handshake is an HTTP/1.1 request (node:http also upgrades 1.0).
@@ -454,15 +470,15 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     socket.write(response);
     socket.removeListener('error', destroyOnError);
 
-    const outcome = { url: req.url ?? '', protocol, extensions: negotiated.extensions.map((e) => e.name).join(',') };
+    const outcome = { url: req.url ?? '', protocol, extensions: negotiated.extensions.length === 0 ? '' : negotiated.extensions.map((e) => e.name).join(',') };
     const extension = negotiated.extensions[0] ?? null;
     if (ws.setSocket === WebSocket.prototype.setSocket) {
-      ws._attach(socket as Socket, 'server', head, outcome, { ...this.transportOptions, extension });
+      const options = extension === null ? (this.plainTransportOptions ??= { ...this.transportOptions, extension: null }) : { ...this.transportOptions, extension };
+      ws._attach(socket as Socket, 'server', head, outcome, options);
     } else if (!this.attachThroughSetSocket(ws, socket, head, outcome, extension)) {
       return;
     }
-    this.live.add(ws);
-    if (this.tracking) this.clients.add(ws);
+    this.live.add(ws); // (`clients` when tracking)
     // One shared listener, not a closure per socket: it finds this server through the socket.
     ws._tracker = this;
     ws._topicHub = this.topicHub;
@@ -579,7 +595,6 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     this.live.delete(ws);
     if (this.live.size === 0 && this.liveEmptied.length > 0) for (const resolve of this.liveEmptied.splice(0)) resolve();
     if (!this.tracking) return;
-    this.clients.delete(ws as InstanceType<T>);
     if (this.closeWhenEmpty && this.clients.size === 0) process.nextTick(() => this.emitClose());
   }
 
@@ -631,11 +646,12 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       const result = parser.push(chunk);
       if (result.kind === 'incomplete') return;
       done = true;
-      clearTimeout(timer);
       pending.delete(socket);
-      socket.removeListener('data', onData);
       socket.removeListener('close', onClose);
-      socket.pause();
+      if (!borrowed) {
+        socket.removeListener('data', onData);
+        socket.pause();
+      }
       if (result.kind === 'error') {
         rejectSocket(socket, result.error.status, result.error.message, result.error.headers);
       } else if (!isUpgradeRequest(result.head)) {
@@ -643,20 +659,22 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
         // WebSocket only (RFC 9110 §15.5.22).
         rejectSocket(socket, 426, undefined, [['Upgrade', 'websocket']]);
       } else {
-        socket.removeListener('error', destroyOnError);
         const rest = borrowed ? Buffer.from(result.rest) : result.rest;
-        this.handleUpgrade(new StandaloneRequest(result.head, socket), socket, rest, this.emitConnection);
+        this.upgrade(new StandaloneRequest(result.head, socket), socket, rest, this.emitConnection);
       }
+      // A shared-read socket is not paused between its head and its connection (a pause and a resume
+      // are two epoll_ctl calls per handshake): it reads on into what took it over (the connection,
+      // EarlyReads, discardReads). Where nothing did (a refusal, a failed hook) reading stops here.
+      if (borrowed && readReceiverOf(socket) === receiver) socket.pause();
     };
+    const receiver: ReadReceiver = { onSharedRead: (chunk) => onHead(chunk, true) };
     const onData = (chunk: Buffer): void => onHead(chunk, false);
-    const timeout = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-    const timer = timeout > 0 ? setTimeout(() => socket.destroy(), timeout) : undefined;
+    // One timer for every connection still sending its head (DeadlineQueue), not a setTimeout each.
     pending.add(socket);
     const onClose = (): void => {
-      clearTimeout(timer);
       pending.delete(socket);
     };
-    if (!shareReads(socket, { onSharedRead: (chunk) => onHead(chunk, true) })) socket.on('data', onData);
+    if (!shareReads(socket, receiver)) socket.on('data', onData);
     socket.on('error', destroyOnError);
     socket.on('close', onClose);
     socket.resume();
@@ -732,6 +750,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
 
 function onTrackedClose(this: WebSocket): void {
   this._tracker?.clientClosed(this);
+}
+
+function destroySocket(socket: Duplex): void {
+  socket.destroy();
 }
 
 function destroyOnError(this: Duplex): void {

@@ -120,7 +120,7 @@ function startServer(settings: ServeSettings, broker: Broker | undefined, reuseP
   if (inWorker) server.on('headers', (headers: string[]) => headers.push(`X-Rfc6455-Worker: ${process.pid}`));
   if (mode === 'echo') {
     server.on('connection', (ws: WebSocket) => {
-      ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+      ws.on('message', echoMessage);
     });
   } else if (mode === 'rooms') {
     server.on('connection', (ws: WebSocket, req: { url?: string }) => {
@@ -187,3 +187,8 @@ export const SERVE_USAGE = `Usage: rfc6455 serve [--echo | --rooms] [options]
                        a worker that dies is restarted; each 101 names its worker in X-Rfc6455-Worker
   SIGINT/SIGTERM (Ctrl-C) closes every client with 1001, then exits 0.
 `;
+
+/** The echo server's 'message' listener: one function for every socket, not a closure (and its context) each. */
+function echoMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  this.send(data, { binary: isBinary });
+}

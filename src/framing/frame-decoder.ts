@@ -93,16 +93,76 @@ const NOT_MASKED = -1;
 /** A deferred mask is kept as one number: maskKey + keyIndex * KEY_INDEX_UNIT. */
 const KEY_INDEX_UNIT = 0x100000000;
 
+/**
+ * A decoder's settings, in one object shared by the decoders made with the same ones (as every
+ * connection of a server is): five fields fewer in each idle connection. Never changed in place.
+ */
+interface DecoderSettings {
+  readonly maxPayload: number;
+  readonly maxFragments: number;
+  readonly allowRsv1: boolean;
+  readonly skipUtf8Validation: boolean;
+  readonly requireMask: boolean;
+}
+
+/** The settings objects made last (a few: one process may run servers and clients with different ones). */
+const recentSettings: DecoderSettings[] = [];
+const RECENT_SETTINGS = 8;
+
+function decoderSettings(maxPayload: number, maxFragments: number, allowRsv1: boolean, skipUtf8Validation: boolean, requireMask: boolean): DecoderSettings {
+  for (let i = 0; i < recentSettings.length; i++) {
+    const s = recentSettings[i]!;
+    if (
+      s.maxPayload === maxPayload &&
+      s.maxFragments === maxFragments &&
+      s.allowRsv1 === allowRsv1 &&
+      s.skipUtf8Validation === skipUtf8Validation &&
+      s.requireMask === requireMask
+    ) {
+      return s;
+    }
+  }
+  const settings: DecoderSettings = Object.freeze({ maxPayload, maxFragments, allowRsv1, skipUtf8Validation, requireMask });
+  if (recentSettings.unshift(settings) > RECENT_SETTINGS) recentSettings.pop();
+  return settings;
+}
+
 export class FrameDecoder {
-  maxPayload: number;
-  maxFragments: number;
-  allowRsv1: boolean;
-  skipUtf8Validation: boolean;
+  private settings: DecoderSettings;
+
+  get maxPayload(): number {
+    return this.settings.maxPayload;
+  }
+  set maxPayload(value: number) {
+    const s = this.settings;
+    this.settings = decoderSettings(value, s.maxFragments, s.allowRsv1, s.skipUtf8Validation, s.requireMask);
+  }
+  get maxFragments(): number {
+    return this.settings.maxFragments;
+  }
+  set maxFragments(value: number) {
+    const s = this.settings;
+    this.settings = decoderSettings(s.maxPayload, value, s.allowRsv1, s.skipUtf8Validation, s.requireMask);
+  }
+  get allowRsv1(): boolean {
+    return this.settings.allowRsv1;
+  }
+  set allowRsv1(value: boolean) {
+    const s = this.settings;
+    this.settings = decoderSettings(s.maxPayload, s.maxFragments, value, s.skipUtf8Validation, s.requireMask);
+  }
+  get skipUtf8Validation(): boolean {
+    return this.settings.skipUtf8Validation;
+  }
+  set skipUtf8Validation(value: boolean) {
+    const s = this.settings;
+    this.settings = decoderSettings(s.maxPayload, s.maxFragments, s.allowRsv1, value, s.requireMask);
+  }
+
   /** Report where the frames of a fragmented binary message end (binaryType 'fragments'). */
   recordFragments = false;
 
   private readonly sink: FrameSink;
-  private readonly requireMask: boolean;
   private state = HEADER;
 
   // A header split across chunks is gathered here.
@@ -165,15 +225,11 @@ export class FrameDecoder {
     this.sink = sink;
     const role = options?.role ?? 'server';
     if (role !== 'server' && role !== 'client') throw new TypeError(`invalid role: ${String(role)}`);
-    this.requireMask = role === 'server';
     const maxPayload = options?.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     if (!(maxPayload >= 0)) throw new RangeError(`invalid maxPayload: ${String(maxPayload)}`);
-    this.maxPayload = maxPayload;
     const maxFragments = options?.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     if (!(maxFragments >= 0)) throw new RangeError(`invalid maxFragments: ${String(maxFragments)}`);
-    this.maxFragments = maxFragments;
-    this.allowRsv1 = options?.allowRsv1 ?? false;
-    this.skipUtf8Validation = options?.skipUtf8Validation ?? false;
+    this.settings = decoderSettings(maxPayload, maxFragments, options?.allowRsv1 ?? false, options?.skipUtf8Validation ?? false, role === 'server');
   }
 
   /**
@@ -322,7 +378,7 @@ export class FrameDecoder {
     // RFC 6455 §5.2: RSV2 and RSV3 must be 0 (no negotiated extension defines them).
     if ((b0 & 0x30) !== 0) return this.fail(frameError('WS_ERR_UNEXPECTED_RSV_2_3', 'RSV2 and RSV3 must be clear'));
     // RFC 6455 §5.2: RSV1 only with an extension that defines it.
-    if (rsv1 && !this.allowRsv1) return this.fail(frameError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear'));
+    if (rsv1 && !this.settings.allowRsv1) return this.fail(frameError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear'));
     switch (opcode) {
       case Opcode.Continuation:
         // RFC 7692 §6 (RFC 6455 §5.2): RSV1 marks the first frame of a message only.
@@ -353,7 +409,7 @@ export class FrameDecoder {
         return this.fail(frameError('WS_ERR_INVALID_OPCODE', `invalid opcode ${opcode}`));
     }
     // RFC 6455 §5.1: a client masks every frame; a server masks none.
-    if (masked !== this.requireMask) {
+    if (masked !== this.settings.requireMask) {
       return this.fail(masked ? frameError('WS_ERR_UNEXPECTED_MASK', 'MASK must be clear') : frameError('WS_ERR_EXPECTED_MASK', 'MASK must be set'));
     }
     this.fin = fin;
@@ -399,7 +455,7 @@ export class FrameDecoder {
       }
       if (this.opcode === Opcode.Continuation) {
         // A policy limit (RFC 6455 §7.4.1, 1008): fragment count, whatever their size.
-        if (++this.messageFragments > this.maxFragments && this.maxFragments > 0) {
+        if (++this.messageFragments > this.settings.maxFragments && this.settings.maxFragments > 0) {
           this.fail(protocolError(RangeError, CloseCode.PolicyViolation, 'WS_ERR_TOO_MANY_BUFFERED_PARTS', 'Too many message fragments', false));
           return false;
         }
@@ -407,7 +463,7 @@ export class FrameDecoder {
         this.messageFragments = 1;
         this.messageOpcode = this.opcode;
         this.messageCompressed = this.rsv1;
-        this.messageValidate = this.opcode === Opcode.Text && !this.rsv1 && !this.skipUtf8Validation;
+        this.messageValidate = this.opcode === Opcode.Text && !this.rsv1 && !this.settings.skipUtf8Validation;
       }
       this.messageLength = messageLength;
     }
@@ -420,7 +476,7 @@ export class FrameDecoder {
 
   /** The largest message accepted: maxPayload, or the largest Buffer when 0 (unlimited). */
   private messageLimit(): number {
-    const max = this.maxPayload;
+    const max = this.settings.maxPayload;
     return max > 0 && max < bufferConstants.MAX_LENGTH ? max : bufferConstants.MAX_LENGTH;
   }
 

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 
 /** RFC 6455 §1.3: the GUID appended to Sec-WebSocket-Key before hashing. */
@@ -6,6 +7,14 @@ export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** RFC 6455 §4.2.2 (5.4): Sec-WebSocket-Accept = base64(SHA-1(key + GUID)). */
 export function acceptKeyFor(secWebSocketKey: string): string {
   return createHash('sha1').update(secWebSocketKey + WEBSOCKET_GUID, 'latin1').digest('base64');
+}
+
+/** Node's one-shot digest (20.12+, 21.7+): no Hash object per handshake. Hashes strings as UTF-8. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+
+/** acceptKeyFor() of a key already checked with isValidKey() (ASCII, so UTF-8 and latin1 agree). */
+export function acceptKeyForValidKey(secWebSocketKey: string): string {
+  return oneShotHash !== undefined ? oneShotHash('sha1', secWebSocketKey + WEBSOCKET_GUID, 'base64') : acceptKeyFor(secWebSocketKey);
 }
 
 const BASE64_ALPHABET = new Uint8Array(256);

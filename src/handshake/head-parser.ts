@@ -58,6 +58,9 @@ const FINISHED = 2;
 
 const INCOMPLETE: { kind: 'incomplete' } = Object.freeze({ kind: 'incomplete' });
 
+/** The line buffer of a parser that has not needed one (shared: it is only ever replaced, never written). */
+const NO_LINE = Buffer.alloc(0);
+
 /**
  * How Node's HTTP parser (llhttp) names a malformed response: its error code and reason. The client
  * reports a broken response as `ws` does on Node (`Parse Error: <reason>`, `code`), so each rule
@@ -80,6 +83,8 @@ const RESPONSE_HEAD_LIMITS: HeadLimits = Object.freeze({
 });
 
 function resolveLimits(limits: Partial<HeadLimits> | undefined, defaults: HeadLimits): HeadLimits {
+  // The defaults themselves (frozen) when none are given: no object per parser.
+  if (limits === undefined) return defaults;
   const resolved = { ...defaults, ...limits };
   for (const name of ['maxHeadSize', 'maxHeaders', 'maxLineLength'] as const) {
     const v = resolved[name];
@@ -132,7 +137,7 @@ abstract class HeadParser<H> {
   /** Bytes of the head consumed so far, line endings included. */
   private size = 0;
   /** The start of a line that spans pushes, and its length. */
-  private line: Buffer = Buffer.alloc(0);
+  private line: Buffer = NO_LINE;
   private lineLength = 0;
   private sawStartLine = false;
   private headerCount = 0;
@@ -295,7 +300,7 @@ abstract class HeadParser<H> {
 
   private finish(outcome: HandshakeError | true, chunk: Buffer, restStart: number): HeadParseResult<H> {
     this.state = FINISHED;
-    this.line = Buffer.alloc(0);
+    this.line = NO_LINE;
     if (outcome !== true) return { kind: 'error', error: outcome };
     return { kind: 'complete', head: this.buildHead(), rest: chunk.subarray(restStart) };
   }

@@ -1,4 +1,4 @@
-import { acceptKeyFor, isValidKey } from './accept-key.js';
+import { acceptKeyForValidKey, isValidKey } from './accept-key.js';
 import { HandshakeError } from './handshake-error.js';
 import type { RequestHead } from './head-parser.js';
 import { assertHeaderField, assertNotReserved, serializeHead } from './head-writer.js';
@@ -158,10 +158,15 @@ export function buildAcceptResponse(
   extraHeaders: ReadonlyArray<[string, string]> = [],
 ): Buffer {
   if (!isValidKey(key)) throw new TypeError('invalid Sec-WebSocket-Key');
+  const accept = acceptKeyForValidKey(key);
+  // The common answer (no subprotocol, extension or extra field) in one string: serializeHead's bytes.
+  if (!protocol && !extensions && extraHeaders.length === 0) {
+    return Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`, 'latin1');
+  }
   const fields: Array<[string, string]> = [
     ['Upgrade', 'websocket'],
     ['Connection', 'Upgrade'],
-    ['Sec-WebSocket-Accept', acceptKeyFor(key)],
+    ['Sec-WebSocket-Accept', accept],
   ];
   if (protocol !== undefined && protocol !== '') {
     if (!isToken(protocol)) throw new TypeError(`invalid subprotocol: ${JSON.stringify(protocol)}`);

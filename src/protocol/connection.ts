@@ -111,6 +111,47 @@ export const DEFAULT_MAX_PENDING_AUTO_PONGS = 60;
 export const DEFAULT_MAX_BUFFERED_CHUNKS = 262144;
 export { DEFAULT_MAX_FRAGMENTS };
 
+/** The options a connection keeps (see Connection.settings). Never changed in place. */
+interface ConnectionSettings {
+  readonly maxPayload: number;
+  readonly skipUtf8Validation: boolean;
+  readonly maxPendingAutoPongs: number;
+  readonly maxBufferedChunks: number;
+  readonly autoPong: boolean;
+  readonly deferEvents: boolean;
+}
+
+/** The settings objects made last (a few: one process may hold servers and clients with different ones). */
+const recentSettings: ConnectionSettings[] = [];
+const RECENT_SETTINGS = 8;
+
+/** The shared settings object with these values (an idle connection keeps one field, not six). */
+function connectionSettings(
+  maxPayload: number,
+  skipUtf8Validation: boolean,
+  maxPendingAutoPongs: number,
+  maxBufferedChunks: number,
+  autoPong: boolean,
+  deferEvents: boolean,
+): ConnectionSettings {
+  for (let i = 0; i < recentSettings.length; i++) {
+    const s = recentSettings[i]!;
+    if (
+      s.maxPayload === maxPayload &&
+      s.skipUtf8Validation === skipUtf8Validation &&
+      s.maxPendingAutoPongs === maxPendingAutoPongs &&
+      s.maxBufferedChunks === maxBufferedChunks &&
+      s.autoPong === autoPong &&
+      s.deferEvents === deferEvents
+    ) {
+      return s;
+    }
+  }
+  const settings: ConnectionSettings = Object.freeze({ maxPayload, skipUtf8Validation, maxPendingAutoPongs, maxBufferedChunks, autoPong, deferEvents });
+  if (recentSettings.unshift(settings) > RECENT_SETTINGS) recentSettings.pop();
+  return settings;
+}
+
 /**
  * The sans-I/O state machine of one WebSocket connection (RFC 6455 §5-7): bytes in through
  * `receive()`, events and bytes out through the handler. The role decides the masking rules.
@@ -125,12 +166,9 @@ export class Connection implements FrameSink {
 
   private readonly decoder: FrameDecoder;
   private readonly maskKeys: MaskKeySource | null;
-  private readonly autoPong: boolean;
-  private readonly maxPayload: number;
-  private readonly skipUtf8Validation: boolean;
+  /** The options kept, in an object shared by the connections made with the same ones. */
+  private readonly settings: ConnectionSettings;
   private readonly extension: Extension | null;
-  private readonly maxPendingAutoPongs: number;
-  private readonly maxBufferedChunks: number;
   /** Automatic pongs handed to the transport and not yet written. */
   private pendingAutoPongs = 0;
   /** Created with the first automatic pong: a connection that is never pinged does not pay for it. */
@@ -144,7 +182,6 @@ export class Connection implements FrameSink {
   /** A received message is being decompressed; later decoder events wait in `heldEvents`. */
   private decompressing = false;
   private heldEvents: HeldEvent[] | null = null;
-  private readonly deferEvents: boolean;
   /** deferEvents: the event waiting for its turn (the held events are behind it), and whether it is due. */
   private deferred: HeldEvent | null = null;
   private deferredDue = false;
@@ -163,23 +200,26 @@ export class Connection implements FrameSink {
     private readonly handler: ConnectionHandler,
     options: Partial<ConnectionOptions> = {},
   ) {
-    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.skipUtf8Validation = options.skipUtf8Validation ?? false;
+    const settings = connectionSettings(
+      options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      options.skipUtf8Validation ?? false,
+      options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS,
+      options.maxBufferedChunks ?? DEFAULT_MAX_BUFFERED_CHUNKS,
+      options.autoPong ?? true,
+      options.deferEvents ?? false,
+    );
+    this.settings = settings;
     this.extension = options.extension ?? null;
-    this.maxPendingAutoPongs = options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS;
-    this.maxBufferedChunks = options.maxBufferedChunks ?? DEFAULT_MAX_BUFFERED_CHUNKS;
     this.decoder = new FrameDecoder(this, {
       role,
-      maxPayload: this.maxPayload,
+      maxPayload: settings.maxPayload,
       maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
       // RFC 6455 §5.2: RSV1 only when an extension claims it.
       allowRsv1: this.extension !== null,
-      skipUtf8Validation: this.skipUtf8Validation,
+      skipUtf8Validation: settings.skipUtf8Validation,
     });
     // RFC 6455 §5.1: a client masks every frame it sends, a server never does.
     this.maskKeys = role === 'client' ? (options.maskKeys ?? cryptoMaskKeySource()) : null;
-    this.autoPong = options.autoPong ?? true;
-    this.deferEvents = options.deferEvents ?? false;
   }
 
   /** The extension negotiated (permessage-deflate), or null. */
@@ -469,7 +509,7 @@ export class Connection implements FrameSink {
       this.hold(Opcode.Binary, data, isBinary, compressed, 0, null, fragmentEnds ?? null);
     } else if (compressed) {
       this.decompress(data, isBinary);
-    } else if (this.deferEvents && this.defer(Opcode.Binary, data, isBinary, fragmentEnds ?? null)) {
+    } else if (this.settings.deferEvents && this.defer(Opcode.Binary, data, isBinary, fragmentEnds ?? null)) {
       return;
     } else if (fragmentEnds === undefined || fragmentEnds === null) {
       this.handler.onMessage(data, isBinary);
@@ -483,14 +523,14 @@ export class Connection implements FrameSink {
       this.hold(Opcode.Ping, payload, false, false, 0, null);
       return;
     }
-    if (this.deferEvents && this.defer(Opcode.Ping, payload, false, null)) return;
+    if (this.settings.deferEvents && this.defer(Opcode.Ping, payload, false, null)) return;
     // RFC 6455 §5.5.2-3: answer a ping with a pong carrying the same application data,
     // unless we already sent our close frame.
-    if (this.autoPong && !this.closeFrameSent) {
+    if (this.settings.autoPong && !this.closeFrameSent) {
       // A peer that pings and never reads: its pongs pile up unwritten. Drop it there, as `ws` does:
       // no 'error' (nothing the peer sent was invalid), and the ping is still reported.
-      if (this.maxPendingAutoPongs > 0 && this.pendingAutoPongs >= this.maxPendingAutoPongs) {
-        this.abort(new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxPendingAutoPongs} automatic pongs waiting to be written`), false);
+      if (this.settings.maxPendingAutoPongs > 0 && this.pendingAutoPongs >= this.settings.maxPendingAutoPongs) {
+        this.abort(new ProtocolError(CloseCode.PolicyViolation, `more than ${this.settings.maxPendingAutoPongs} automatic pongs waiting to be written`), false);
         this.handler.onPing(payload);
         return;
       }
@@ -506,7 +546,7 @@ export class Connection implements FrameSink {
       this.hold(Opcode.Pong, payload, false, false, 0, null);
       return;
     }
-    if (this.deferEvents && this.defer(Opcode.Pong, payload, false, null)) return;
+    if (this.settings.deferEvents && this.defer(Opcode.Pong, payload, false, null)) return;
     // RFC 6455 §5.5.3: an unsolicited pong is delivered and never answered.
     this.handler.onPong(payload);
   }
@@ -584,7 +624,7 @@ export class Connection implements FrameSink {
     error: ProtocolError | null,
     ends: readonly number[] | null = null,
   ): void {
-    if (this.maxBufferedChunks > 0 && (this.heldEvents?.length ?? 0) >= this.maxBufferedChunks && error === null) {
+    if (this.settings.maxBufferedChunks > 0 && (this.heldEvents?.length ?? 0) >= this.settings.maxBufferedChunks && error === null) {
       this.fail(protocolError(RangeError, CloseCode.PolicyViolation, 'WS_ERR_TOO_MANY_BUFFERED_PARTS', 'Too many buffered chunks', false));
       return;
     }
@@ -631,7 +671,7 @@ export class Connection implements FrameSink {
   private decompress(data: Buffer, isBinary: boolean): void {
     this.decompressing = true;
     this.handler.holdReading(true);
-    this.extension!.decompress(data, true, this.maxPayload, (error, result) => {
+    this.extension!.decompress(data, true, this.settings.maxPayload, (error, result) => {
       this.decompressing = false;
       if (this.readyState === ReadyState.CLOSED) return;
       if (error !== null || result === undefined) {
@@ -640,7 +680,7 @@ export class Connection implements FrameSink {
         return;
       }
       // RFC 6455 §8.1: the inflated text must be valid UTF-8.
-      if (!isBinary && !this.skipUtf8Validation && !isValidUtf8(result)) {
+      if (!isBinary && !this.settings.skipUtf8Validation && !isValidUtf8(result)) {
         this.fail(invalidUtf8Error());
         return;
       }

@@ -58,6 +58,11 @@ export function readsShared(socket: object): boolean {
   return kReceiver in socket;
 }
 
+/** Where the reads of a shared-read socket go now (undefined for any other socket). */
+export function readReceiverOf(socket: Socket): ReadReceiver | undefined {
+  return (socket as Partial<SharedReadSocket>)[kReceiver];
+}
+
 /** From now on the socket's reads go to `receiver`. */
 export function setReadReceiver(socket: Socket, receiver: ReadReceiver): void {
   (socket as SharedReadSocket)[kReceiver] = receiver;

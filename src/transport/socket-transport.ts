@@ -13,6 +13,7 @@ import {
 } from '../protocol/connection.js';
 import { writeBatch } from '../protocol/write-batch.js';
 import type { SharedWrites, SharedWritesMember } from './shared-writes.js';
+import { DeadlineQueue } from './deadline-queue.js';
 
 /** Events the transport reports upward (to the public API object). */
 export interface TransportListener {
@@ -46,6 +47,16 @@ export interface TransportOptions extends ConnectionOptions {
 export const DEFAULT_CLOSE_TIMEOUT = 30_000;
 /** maxBufferedAmount's default on a server: a client that stops reading holds at most this (plus one message) of its memory. */
 export const DEFAULT_MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024;
+
+// SocketTransport.flags
+/** The socket closed (onClose ran). */
+const CLOSED = 1;
+/** Paused by the application. */
+const USER_PAUSED = 2;
+/** Reading stopped by the connection (holdReading) while a message is decompressed. */
+const READING_HELD = 4;
+/** maxBufferedAmount was passed: the connection is being dropped. */
+const OVER_LIMIT = 8;
 
 /** The transport of a socket, for the socket event handlers below (shared by all connections). */
 const kTransport = Symbol('rfc6455.transport');
@@ -95,13 +106,12 @@ function deliverDeferredEvent(connection: Connection): void {
  */
 export class SocketTransport implements ConnectionHandler, HeartbeatTarget, ReadReceiver, SharedWritesMember {
   readonly connection: Connection;
-  private closeTimer: NodeJS.Timeout | undefined;
-  private closed = false;
-  private userPaused = false;
-  private readingHeld = false;
+  /** The shared close timer this transport is queued on (armCloseTimer), else null. */
+  private closeQueue: DeadlineQueue<SocketTransport> | null = null;
+  /** CLOSED | USER_PAUSED | READING_HELD | OVER_LIMIT: one field, not four, in every idle connection. */
+  private flags = 0;
   private readonly maxBufferedAmount: number;
   private readonly closeTimeout: number;
-  private overLimit = false;
   /** The largest write since the socket's queue was last empty: the message maxBufferedAmount lets through. */
   private largestWrite = 0;
   /** Bumped by every read, for the heartbeat monitor. */
@@ -180,17 +190,17 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   /** Paused by the application (`pause()`), whatever the connection itself asks. */
   get isPaused(): boolean {
-    return this.userPaused;
+    return (this.flags & USER_PAUSED) !== 0;
   }
 
   pause(): void {
-    this.userPaused = true;
+    this.flags |= USER_PAUSED;
     this.socket.pause();
   }
 
   resume(): void {
-    this.userPaused = false;
-    if (!this.readingHeld) this.resumeReading();
+    this.flags &= ~USER_PAUSED;
+    if ((this.flags & READING_HELD) === 0) this.resumeReading();
   }
 
   private resumeReading(): void {
@@ -201,7 +211,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   /** The handshake's extra bytes of a shared-read socket, unless reading is paused. */
   deliverFirstBytes(): void {
     const bytes = this.firstBytes;
-    if (bytes === null || this.userPaused || this.readingHeld || this.closed) return;
+    if (bytes === null || (this.flags & (USER_PAUSED | READING_HELD | CLOSED)) !== 0) return;
     this.firstBytes = null;
     this.onData(bytes);
   }
@@ -267,9 +277,12 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   /** The socket closed. */
   onClose(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    if ((this.flags & CLOSED) !== 0) return;
+    this.flags |= CLOSED;
+    if (this.closeQueue !== null) {
+      this.closeQueue.delete(this);
+      this.closeQueue = null;
+    }
     if (this.heartbeat !== null) {
       this.heartbeat.delete(this);
       this.heartbeat = null;
@@ -322,8 +335,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
    * and its queue released: 'error' (1008), then 'close' 1006; what was owed fails once.
    */
   private checkBufferedAmount(): void {
-    if (this.overLimit || this.bufferedAmount - this.largestWrite <= this.maxBufferedAmount) return;
-    this.overLimit = true;
+    if ((this.flags & OVER_LIMIT) !== 0 || this.bufferedAmount - this.largestWrite <= this.maxBufferedAmount) return;
+    this.flags |= OVER_LIMIT;
     this.connection.abort(
       new ProtocolError(CloseCode.PolicyViolation, `more than ${this.maxBufferedAmount} bytes waiting to be sent (maxBufferedAmount)`),
     );
@@ -370,10 +383,10 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   }
 
   holdReading(hold: boolean): void {
-    if (this.readingHeld === hold) return;
-    this.readingHeld = hold;
+    if (((this.flags & READING_HELD) !== 0) === hold) return;
+    this.flags ^= READING_HELD;
     if (hold) this.socket.pause();
-    else if (!this.userPaused) this.resumeReading();
+    else if ((this.flags & USER_PAUSED) === 0) this.resumeReading();
   }
 
   endTransport(): void {
@@ -458,10 +471,30 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   }
 
   private armCloseTimer(): void {
-    if (this.closeTimer !== undefined || this.closed) return;
-    this.closeTimer = setTimeout(() => this.destroy(), this.closeTimeout);
-    this.closeTimer.unref?.();
+    if (this.closeQueue !== null || (this.flags & CLOSED) !== 0) return;
+    this.closeQueue = closeQueueFor(this.closeTimeout);
+    this.closeQueue.add(this);
   }
+}
+
+/**
+ * The close timers: one DeadlineQueue (one timer) per closeTimeout value in use, instead of a setTimeout
+ * per closing connection. 0 or less (or NaN) waits 1 ms, as setTimeout would.
+ */
+const closeQueues = new Map<number, DeadlineQueue<SocketTransport>>();
+
+function closeQueueFor(timeout: number): DeadlineQueue<SocketTransport> {
+  const ms = timeout > 0 ? timeout : 1;
+  let queue = closeQueues.get(ms);
+  if (queue === undefined) {
+    queue = new DeadlineQueue<SocketTransport>(ms, destroyTransport);
+    closeQueues.set(ms, queue);
+  }
+  return queue;
+}
+
+function destroyTransport(transport: SocketTransport): void {
+  transport.destroy();
 }
 
 const EMPTY = Buffer.alloc(0);
