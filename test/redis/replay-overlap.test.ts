@@ -49,12 +49,12 @@ describe.skipIf(skipReason !== null)('a replay overlapping live messages', () =>
     await until(async () => (await offset()) === 5);
     const recovered = once(resuming!.server, 'recovery') as Promise<[string, RecoveryResult]>;
     resuming!.server.subscribe(topic, { since: { offset: 3, epoch } });
-    const [, result] = await recovered;
-    expect(result).toEqual({ recovered: true, position: { offset: 5, epoch }, replayed: 2 });
     await until(() => resuming!.received.length === 2);
 
-    // The live copies of m4 and m5 now arrive, then a new publish.
+    // The replay has sent m4 and m5; only now do their live copies arrive, then a new publish.
     subscriber.stream.resume();
+    const [, result] = await recovered;
+    expect(result).toEqual({ recovered: true, position: { offset: 5, epoch }, replayed: 2 });
     await until(() => steady!.received.length === 5);
     publisher.wss.publish(topic, 'm6');
     await until(() => steady!.received.length === 6 && resuming!.received.length >= 3);
