@@ -28,6 +28,8 @@ WebSocket.PerMessageDeflate = PerMessageDeflate;
 WebSocket.Receiver = Receiver;
 export { extension, subprotocol, PerMessageDeflate, Receiver };
 export type { AdoptedSocketOptions, SetSocketOptions } from './api/websocket.js';
+export { ConnectionClosedError } from './api/message-iterator.js';
+export type { MessagesOptions, WebSocketMessage } from './api/message-iterator.js';
 export type { ExtensionParams, ParsedExtensions } from './api/ws-compat/extension-header.js';
 export type { DeflateParamsObject, WsPerMessageDeflateOptions } from './api/ws-compat/permessage-deflate.js';
 export type { ReceiverOptions } from './api/ws-compat/receiver.js';

@@ -37,6 +37,7 @@ import { PreparedMessage } from '../pubsub/prepared-message.js';
 import type { StreamPosition } from '../pubsub/recovery.js';
 import type { TopicHub } from '../pubsub/topic-hub.js';
 import { FrameSender, Sender } from './sender.js';
+import { MessageIterator, type MessagesOptions, type WebSocketMessage } from './message-iterator.js';
 
 /** How binary messages are delivered: Buffer, ArrayBuffer, Buffer[] (the fragments) or Blob. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -514,6 +515,21 @@ export class WebSocket extends EventEmitter {
     if (state === ReadyState.CONNECTING || state === ReadyState.CLOSED) return;
     this._paused = false;
     this._transport!.resume();
+  }
+
+  /**
+   * The messages received from now on, as an async iterator of `{ data, isBinary }` (see
+   * message-iterator.ts and the README): reading pauses while `highWaterMark` messages wait; the
+   * iteration ends after a close with 1000, 1001 or 1005 and throws a ConnectionClosedError after any
+   * other; leaving the loop does not close the socket. One iterator at a time (else an Error).
+   */
+  messages(options?: MessagesOptions): AsyncIterableIterator<WebSocketMessage, undefined, undefined> {
+    return new MessageIterator(this, options);
+  }
+
+  /** `for await (const { data, isBinary } of ws)`: `messages()` with its defaults. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage, undefined, undefined> {
+    return new MessageIterator(this, undefined);
   }
 
   // ---- server and client setup (internal) ----------------------------------------------------
