@@ -30,6 +30,8 @@ import type { TransportOptions } from '../transport/socket-transport.js';
 import { PreparedMessage } from '../pubsub/prepared-message.js';
 import { TopicHub, type TopicHubOptions } from '../pubsub/topic-hub.js';
 import type { SendData } from './websocket.js';
+import { handshakeChannel } from '../diagnostics/channels.js';
+import { ServerCounters, type HandshakeRejectReason, type ServerStats } from '../diagnostics/server-counters.js';
 
 export type { UpgradeRequest } from './upgrade-request.js';
 
@@ -336,6 +338,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       ? validateUpgradeRequest(request, { hostRequired: StandaloneRequest.headOf(req) !== undefined, extensions: this.negotiators.length > 0 })
       : new HandshakeError(505, `HTTP/${request.version} is not supported: a WebSocket handshake needs HTTP/1.1`);
     if (upgrade instanceof HandshakeError) {
+      this.handshakeRejected(socket, req, 'invalid', upgrade.status);
       this.refuse(upgrade, req, socket);
       return;
     }
@@ -343,10 +346,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     try {
       handled = this.shouldHandle(req);
     } catch (error) {
-      this.failHandshake(socket, error);
+      this.failHandshake(socket, error, req);
       return;
     }
     if (!handled) {
+      this.handshakeRejected(socket, req, 'path', 400);
       rejectSocket(socket, 400);
       return;
     }
@@ -381,8 +385,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       decided = true;
       const rest = early === null ? head : early.release(head);
       if (verdict === 'accept') accept(rest);
-      else if (verdict === 'fail') this.failHandshake(socket, error);
-      else refuseWith(socket, code || 401, message, headers);
+      else if (verdict === 'fail') this.failHandshake(socket, error, req);
+      else {
+        this.handshakeRejected(socket, req, 'verifyClient', typeof code === 'number' && code > 0 ? code : Number(code) || 401);
+        refuseWith(socket, code || 401, message, headers);
+      }
     };
     let verdict: unknown;
     try {
@@ -416,15 +423,18 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   ): void {
     // The peer went away (or half-closed) while verifyClient was deciding.
     if (!socket.readable || !socket.writable) {
+      this.handshakeRejected(socket, req, 'aborted', 0);
       socket.destroy();
       return;
     }
     if (this.state !== 'running') {
+      this.handshakeRejected(socket, req, 'serverClosing', 503);
       rejectSocket(socket, 503);
       return;
     }
     const maxConnections = this.options.maxConnections ?? 0;
     if (maxConnections > 0 && this.live.size >= maxConnections) {
+      this.handshakeRejected(socket, req, 'maxConnections', 503);
       rejectSocket(socket, 503, 'Too many connections');
       return;
     }
@@ -446,7 +456,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       ws = new this.options.WebSocket(null, undefined, this.options as ConstructorParameters<T>[2]) as InstanceType<T>;
     } catch (error) {
       negotiated?.extensions[0]?.close();
-      this.failHandshake(socket, error);
+      this.failHandshake(socket, error, req);
       return;
     }
     socket.write(response);
@@ -457,9 +467,14 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     if (ws.setSocket === WebSocket.prototype.setSocket) {
       ws._attach(socket as Socket, 'server', head, outcome, { ...this.transportOptions, extension });
     } else if (!this.attachThroughSetSocket(ws, socket, head, outcome, extension)) {
+      this.handshakeRejected(socket, req, 'hookError', 0);
       return;
     }
     this.live.add(ws);
+    this.counters.accepted++;
+    if (handshakeChannel.hasSubscribers) {
+      handshakeChannel.publish({ server: this, socket, request: req, accepted: true, status: 101, reason: null, websocket: ws });
+    }
     if (this.tracking) this.clients.add(ws);
     // One shared listener, not a closure per socket: it finds this server through the socket.
     ws._tracker = this;
@@ -541,7 +556,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   }
 
   /** An application hook failed this handshake: 500 to the peer, the error to the application. */
-  private failHandshake(socket: Duplex, error: unknown): void {
+  private failHandshake(socket: Duplex, error: unknown, req: UpgradeRequest): void {
+    this.handshakeRejected(socket, req, 'hookError', 500);
     rejectSocket(socket, 500);
     this.reportError(error);
   }
@@ -572,8 +588,38 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     process.emitWarning(report);
   }
 
+  // ---- diagnostics ----------------------------------------------------------------------------
+
+  /** @internal The counters stats() reads (bumped by the server and its sockets). */
+  readonly counters = new ServerCounters();
+
+  /**
+   * A snapshot of this server's counters: open connections, handshakes accepted and refused (by
+   * reason), messages and bytes in and out, connections ended by a limit (by limit), published
+   * messages dropped by backpressure. Cheap: plain counters, plus a read of each open socket's byte
+   * counts.
+   */
+  stats(): ServerStats {
+    return this.counters.snapshot(this.live, this.live.size);
+  }
+
+  /** A refused (or lost) handshake: counted, and published on `rfc6455:server:handshake`. */
+  private handshakeRejected(socket: Duplex, req: UpgradeRequest | undefined, reason: HandshakeRejectReason, status: number): void {
+    this.counters.rejectedBy[reason]++;
+    if (handshakeChannel.hasSubscribers) {
+      handshakeChannel.publish({ server: this, socket, request: req, accepted: false, status, reason, websocket: null });
+    }
+  }
+
+  /** Standalone: the request head did not arrive in time. */
+  private handshakeTimedOut(socket: Socket): void {
+    this.handshakeRejected(socket, undefined, 'timeout', 0);
+    socket.destroy();
+  }
+
   /** @internal A socket this server handed out has closed. */
   clientClosed(ws: WebSocket): void {
+    this.counters.socketClosed(ws._socket);
     this.live.delete(ws);
     if (this.live.size === 0 && this.liveEmptied.length > 0) for (const resolve of this.liveEmptied.splice(0)) resolve();
     if (!this.tracking) return;
@@ -635,10 +681,12 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       socket.removeListener('close', onClose);
       socket.pause();
       if (result.kind === 'error') {
+        this.handshakeRejected(socket, undefined, 'invalid', result.error.status);
         rejectSocket(socket, result.error.status, result.error.message, result.error.headers);
       } else if (!isUpgradeRequest(result.head)) {
         // A plain HTTP request (what node:http would not hand to 'upgrade'): this endpoint speaks
         // WebSocket only (RFC 9110 §15.5.22).
+        this.handshakeRejected(socket, undefined, 'notWebSocket', 426);
         rejectSocket(socket, 426, undefined, [['Upgrade', 'websocket']]);
       } else {
         socket.removeListener('error', destroyOnError);
@@ -648,7 +696,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     };
     const onData = (chunk: Buffer): void => onHead(chunk, false);
     const timeout = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-    const timer = timeout > 0 ? setTimeout(() => socket.destroy(), timeout) : undefined;
+    const timer = timeout > 0 ? setTimeout(() => this.handshakeTimedOut(socket), timeout) : undefined;
     pending.add(socket);
     const onClose = (): void => {
       clearTimeout(timer);
@@ -707,7 +755,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
    * `compress` to true. Returns the number of local subscribers reached.
    */
   publish(topic: string, data: Exclude<SendData, Blob> | PreparedMessage, options?: { binary?: boolean; compress?: boolean }): number {
-    return this.topicHub.publish(topic, data instanceof PreparedMessage ? data : WebSocket.prepare(data, options), null);
+    const message = data instanceof PreparedMessage ? data : WebSocket.prepare(data, options);
+    const reached = this.topicHub.publish(topic, message, null);
+    this.counters.messagesOut += reached;
+    this.counters.bytesOut += reached * message.data.length;
+    return reached;
   }
 
   /** The number of local sockets subscribed to `topic`. */
