@@ -543,12 +543,12 @@ export class WebSocket extends EventEmitter {
    * iteration ends after a close with 1000, 1001 or 1005 and throws a ConnectionClosedError after any
    * other; leaving the loop does not close the socket. One iterator at a time (else an Error).
    */
-  messages(options?: MessagesOptions): AsyncIterableIterator<WebSocketMessage, undefined, undefined> {
+  messages(options?: MessagesOptions): AsyncIterableIterator<WebSocketMessage> {
     return new MessageIterator(this, options);
   }
 
   /** `for await (const { data, isBinary } of ws)`: `messages()` with its defaults. */
-  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage, undefined, undefined> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage> {
     return new MessageIterator(this, undefined);
   }
 
