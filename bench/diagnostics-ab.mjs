@@ -3,7 +3,9 @@
 // and stats() read each second, under the C generator: echo 16 B 100x16 and handshakes 64 concurrent.
 // Server on core 0, generator on core 1. Prints medians of msgs/s (handshakes/s) and per server
 // CPU-second, and each variant's spread (min-max over rounds) as the noise.
-// Usage: node bench/diagnostics-ab.mjs --base DIR [--rounds N] [--duration MS]
+// Usage: node bench/diagnostics-ab.mjs --base DIR [--this DIR] [--rounds N] [--duration MS]
+// (--this: a built copy of this checkout, default this one; a copy is safer, since a test run rebuilds
+// dist/ when the sources are newer.)
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
@@ -19,18 +21,20 @@ const option = (name, fallback) => {
 };
 const base = option('--base', null);
 if (base === null) throw new Error('--base DIR (a built checkout of the commit to compare with) is needed');
+const self = option('--this', ROOT);
 const rounds = Number(option('--rounds', 7));
 const duration = Number(option('--duration', 2000));
+const only = option('--scenario', null); // 'echo' or 'handshake': run that scenario alone
 const generator = ensureGenerator(BENCH);
 
 const variants = [
   { name: 'base', dir: base, preload: [] },
-  { name: 'this', dir: ROOT, preload: [] },
-  { name: 'this+subscribed', dir: ROOT, preload: ['--import', join(BENCH, 'lib/diagnostics-subscriber.mjs')] },
+  { name: 'this', dir: self, preload: [] },
+  { name: 'this+subscribed', dir: self, preload: ['--import', join(BENCH, 'lib/diagnostics-subscriber.mjs')] },
 ];
 const scenarios = [
-  { name: 'echo 16 B 100x16', args: ['--scenario', 'throughput', '--size', '16', '--conns', '100', '--inflight', '16'], rate: 'msgsPerSec' },
-  { name: 'handshakes 64 concurrent', args: ['--scenario', 'handshake', '--concurrency', '64'], rate: 'perSec' },
+  { name: 'echo 16 B 100x16', key: 'echo', args: ['--scenario', 'throughput', '--size', '16', '--conns', '100', '--inflight', '16'], rate: 'msgsPerSec' },
+  { name: 'handshakes 64 concurrent', key: 'handshake', args: ['--scenario', 'handshake', '--concurrency', '64'], rate: 'perSec' },
 ];
 
 async function startServer(variant) {
@@ -62,7 +66,7 @@ for (let round = 0; round < rounds; round++) {
   const order = round % 2 === 0 ? variants : [...variants].reverse();
   for (const variant of order) {
     const { child, port } = await startServer(variant);
-    for (const scenario of scenarios) {
+    for (const scenario of scenarios.filter((entry) => only === null || entry.key === only)) {
       const result = await wsgen(scenario.args, port, child.pid);
       if (!result.ok) throw new Error(`${variant.name} ${scenario.name}: ${JSON.stringify(result)}`);
       const cell = ((results[scenario.name] ??= {})[variant.name] ??= { rate: [], perCpu: [], serverCpu: [] });
@@ -84,10 +88,12 @@ for (const [scenario, cells] of Object.entries(results)) {
   const baseCell = cells.base;
   for (const [name, cell] of Object.entries(cells)) {
     const ratio = median(cell.perCpu) / median(baseCell.perCpu);
+    // The same round's figures side by side (the machine's load drifts less within a round than across).
+    const paired = median(cell.perCpu.map((value, round) => value / baseCell.perCpu[round]));
     console.log(
       `  ${name.padEnd(16)} rate ${fmt(median(cell.rate))}/s (${fmt(Math.min(...cell.rate))}-${fmt(Math.max(...cell.rate))})` +
         `  per server CPU-s ${fmt(median(cell.perCpu))} (${fmt(Math.min(...cell.perCpu))}-${fmt(Math.max(...cell.perCpu))})` +
-        `  server CPU ${(median(cell.serverCpu) * 100).toFixed(0)}%  vs base ${ratio.toFixed(3)}x`,
+        `  server CPU ${(median(cell.serverCpu) * 100).toFixed(0)}%  vs base ${ratio.toFixed(3)}x (median of per-round ratios ${paired.toFixed(3)}x)`,
     );
   }
 }
