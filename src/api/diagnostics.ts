@@ -10,9 +10,17 @@ import type { WebSocket } from './websocket.js';
 
 /** `rfc6455:websocket:open`: a socket is open (server side: the 101 was sent; client: the handshake completed). */
 export interface WebSocketOpenMessage {
+  /** The socket that opened. */
   websocket: WebSocket;
   /** The peer's address (undefined fields for a socket that is not a net.Socket). */
-  address: { address: string | undefined; family: string | undefined; port: number | undefined };
+  address: {
+    /** The peer's IP address. */
+    address: string | undefined;
+    /** 'IPv4' or 'IPv6'. */
+    family: string | undefined;
+    /** The peer's port. */
+    port: number | undefined;
+  };
   /** The negotiated subprotocol ('' for none). */
   protocol: string;
   /** The negotiated extensions' names ('' for none). */
@@ -21,8 +29,11 @@ export interface WebSocketOpenMessage {
 
 /** `rfc6455:websocket:close`: a socket closed; published just before its 'close' event. */
 export interface WebSocketCloseMessage {
+  /** The socket that closed. */
   websocket: WebSocket;
+  /** The close code, as the 'close' event gives it (1005: none in the close frame, 1006: no close frame). */
   code: number;
+  /** The close reason's bytes. */
   reason: Buffer;
 }
 
@@ -32,13 +43,17 @@ export interface WebSocketCloseMessage {
  * Published whether or not the socket has an 'error' listener.
  */
 export interface WebSocketSocketErrorMessage {
+  /** The socket whose connection the error ends. */
   websocket: WebSocket;
+  /** The error: a socket error (`code` ECONNRESET...), or a violation or limit (`code` WS_ERR_*, `closeCode`). */
   error: Error;
 }
 
 /** `rfc6455:websocket:ping` and `rfc6455:websocket:pong`: a ping (pong) frame was received. */
 export interface WebSocketPingMessage {
+  /** The socket that received the frame. */
   websocket: WebSocket;
+  /** The frame's payload (at most 125 bytes). */
   payload: Buffer;
 }
 
@@ -49,11 +64,18 @@ export interface WebSocketPingMessage {
  * `request` is undefined when the request head itself was refused (standalone listener).
  */
 export interface ServerHandshakeMessage {
+  /** The server that handled the handshake. */
   server: WebSocketServer;
+  /** The connection's socket (as handleUpgrade got it). */
   socket: Duplex;
+  /** The upgrade request; undefined when its head was refused before it was parsed (standalone). */
   request: UpgradeRequest | undefined;
+  /** Whether the handshake was accepted. */
   accepted: boolean;
+  /** The HTTP status answered: 101 when accepted; 0 when no answer was sent. */
   status: number;
+  /** Why it was refused; null when accepted. */
   reason: HandshakeRejectReason | null;
+  /** The open socket when accepted, else null. */
   websocket: WebSocket | null;
 }

@@ -6,10 +6,13 @@ import type { RawData, WebSocket } from './websocket.js';
 
 /** One received message, as the 'message' event gives it (`data` follows binaryType). */
 export interface WebSocketMessage {
+  /** The message, in the shape binaryType asks for (a text message: a Buffer of its UTF-8). */
   data: RawData;
+  /** Whether it came as a binary message (else text). */
   isBinary: boolean;
 }
 
+/** The options of `ws.messages()`. */
 export interface MessagesOptions {
   /**
    * Messages the iterator holds before it pauses the socket (`pause()`); it resumes it once the
@@ -25,6 +28,7 @@ export interface MessagesOptions {
  * a limit tripped), or after an 'error' on the socket (`cause`).
  */
 export class ConnectionClosedError extends Error {
+  /** 'ConnectionClosedError'. */
   override readonly name = 'ConnectionClosedError';
   /** The close code ('close' event's first argument). */
   readonly code: number;

@@ -16,11 +16,18 @@ export const pongChannel = channel('rfc6455:websocket:pong');
 /** A server accepted or refused an opening handshake: `{ server, socket, request, accepted, status, reason, websocket }`. */
 export const handshakeChannel = channel('rfc6455:server:handshake');
 
+/** The channels' names, for `subscribe(name, listener)` of node:diagnostics_channel. */
 export const CHANNEL_NAMES = {
+  /** A socket opened. */
   open: 'rfc6455:websocket:open',
+  /** A socket closed. */
   close: 'rfc6455:websocket:close',
+  /** An error ended a connection. */
   socketError: 'rfc6455:websocket:socket_error',
+  /** A ping frame was received. */
   ping: 'rfc6455:websocket:ping',
+  /** A pong frame was received. */
   pong: 'rfc6455:websocket:pong',
+  /** A server accepted or refused an opening handshake. */
   handshake: 'rfc6455:server:handshake',
 } as const;

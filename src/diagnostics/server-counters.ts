@@ -29,20 +29,37 @@ export type LimitKind = 'maxPayload' | 'maxFragments' | 'maxBufferedChunks' | 'm
 export interface ServerStats {
   /** Open connections now. */
   connections: number;
+  /** Opening handshakes since the server was made. */
   handshakes: {
+    /** Accepted (101 sent). */
     accepted: number;
     /** Refused (or lost) handshakes, all reasons together. */
     rejected: number;
+    /** Refused (or lost) handshakes by reason. */
     rejectedBy: Record<HandshakeRejectReason, number>;
   };
   /** Whole messages received, and sent (send() with fin, plus each local subscriber a publish reached). */
-  messages: { in: number; out: number };
+  messages: {
+    /** Received. */
+    in: number;
+    /** Sent. */
+    out: number;
+  };
   /**
    * Bytes. `in`/`out`: message payloads as the application sees them (after decompression, before
    * compression). `wireIn`/`wireOut`: what the TCP sockets read and wrote (frame headers, compression
    * and the HTTP handshake included), of the closed connections and of the open ones.
    */
-  bytes: { in: number; out: number; wireIn: number; wireOut: number };
+  bytes: {
+    /** Payload bytes received (decompressed). */
+    in: number;
+    /** Payload bytes sent (before compression). */
+    out: number;
+    /** Bytes the TCP sockets read. */
+    wireIn: number;
+    /** Bytes the TCP sockets wrote. */
+    wireOut: number;
+  };
   /** Connections ended because the peer exceeded a limit, by limit. */
   limits: Record<LimitKind, number>;
   /** Published messages not sent to a subscriber over `maxBackpressure` (policy 'skip'). */
