@@ -32,6 +32,9 @@ const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
+// "2 workers vs 1": the server's processes (primary and workers) may run on both cores, and so may the generator,
+// which needs a core too: on a 2-core machine nobody gets a core of its own there (see the report's text).
+const CLUSTER_CORES = '0,1';
 const PORTS = [18300, 18899]; // clear of Autobahn's 9001, 9002 and 9101 and of the ephemeral range
 
 const { values: opts } = parseArgs({
@@ -53,6 +56,11 @@ const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 3));
 const TIMING = opts.quick ? { warmupMs: 500, durationMs: 1500 } : { warmupMs: 1000, durationMs: 3000 };
 const IDLE_CONNECTIONS = opts.quick ? 5000 : 10000;
 const FANOUT_INFLIGHT = 8;
+// Fan-out at full speed: the generator sleeps this long after each busy turn of its loop, so that the frames of
+// several messages pile up in each subscriber's socket and one read takes them all (the generator stays well
+// below its core); it adds at most this much to the measured publish-to-delivery time. Not in the fixed-rate
+// latency scenario.
+const FANOUT_PAUSE_US = 1000;
 const bunInstalled = existsSync(opts.bun);
 
 const CONTENDERS = [
@@ -121,6 +129,24 @@ const CONTENDERS = [
     notes: `fan-out only: Bun.serve with \`server.publish(topic)\` (bench/servers/bun-fanout.mjs), bun at ${opts.bun}; backpressureLimit 256 MiB, no compression, no pings`,
   },
   {
+    id: 'rfc6455-w1',
+    label: 'rfc6455, 1 worker',
+    color: '#fd7e14',
+    cluster: (port) => ['bench/servers/rfc6455-cluster-fanout.mjs', '--workers', '1', '--port', String(port), '--host', '127.0.0.1'],
+    clusterReady: /^\{"ready".*$/m,
+    check: () => '',
+    notes: '"2 workers vs 1" only: `runWorkers` with 1 worker (bench/servers/rfc6455-cluster-fanout.mjs): the cluster primary plus one worker serving every connection, `wss.publish(topic)`',
+  },
+  {
+    id: 'rfc6455-w2',
+    label: 'rfc6455, 2 workers',
+    color: '#c2255c',
+    cluster: (port) => ['bench/servers/rfc6455-cluster-fanout.mjs', '--workers', '2', '--port', String(port), '--host', '127.0.0.1'],
+    clusterReady: /^\{"ready".*$/m,
+    check: () => '',
+    notes: '"2 workers vs 1" only: `runWorkers` with 2 workers; subscribers spread over both (Node 20 has no SO_REUSEPORT: the primary hands connections out), the publisher\'s messages reach the other worker through the primary\'s ClusterRelay',
+  },
+  {
     id: 'floor',
     label: 'net.Socket floor',
     color: '#868e96',
@@ -164,7 +190,7 @@ const SCENARIOS = [
     title: `1 topic, ${subs.toLocaleString('en-US')} subscribers, ${size === 16 ? '16 B' : '1 KiB'}`,
     short: `${subs / 1000}k subs, ${size === 16 ? '16 B' : '1 KiB'}`,
     quick,
-    load: ['--scenario', 'fanout', '--subs', String(subs), '--size', String(size), '--inflight', String(FANOUT_INFLIGHT)],
+    load: ['--scenario', 'fanout', '--subs', String(subs), '--size', String(size), '--inflight', String(FANOUT_INFLIGHT), '--pause-us', String(FANOUT_PAUSE_US)],
   })),
   {
     id: 'fan-1k-100hz',
@@ -174,11 +200,23 @@ const SCENARIOS = [
     quick: false,
     load: ['--scenario', 'fanout', '--subs', '1000', '--size', '16', '--rate', '100', '--inflight', '1000'],
   },
+  ...[
+    { subs: 1000, quick: true },
+    { subs: 10000, quick: false },
+  ].map(({ subs, quick }) => ({
+    id: `workers-${subs / 1000}k-16b`,
+    group: 'cluster',
+    title: `2 workers vs 1: 1 topic, ${subs.toLocaleString('en-US')} subscribers, 16 B`,
+    short: `${subs / 1000}k subs, 16 B`,
+    quick,
+    load: ['--scenario', 'fanout', '--subs', String(subs), '--size', '16', '--inflight', String(FANOUT_INFLIGHT), '--pause-us', String(FANOUT_PAUSE_US)],
+  })),
 ];
 
 /** Whether a contender has a server for a scenario. */
 function takesPart(contender, scenario) {
   if (scenario.group === 'fanout') return Boolean(contender.fanout);
+  if (scenario.group === 'cluster') return Boolean(contender.cluster);
   if (!contender.args) return false;
   return !contender.scenarios || contender.scenarios.includes(scenario.id);
 }
@@ -272,27 +310,35 @@ async function measure(contender, scenario, round, generator) {
   const measurement = { round, scenario: scenario.id, contender: contender.id };
   const port = await takePort();
   const fanout = scenario.group === 'fanout';
-  const serverArgs = fanout ? contender.fanout : contender.args;
-  const server = spawnPinned(SERVER_CORE, serverArgs(port), { cwd: ROOT, env: contender.env, command: contender.command });
+  const cluster = scenario.group === 'cluster';
+  const serverArgs = cluster ? contender.cluster : fanout ? contender.fanout : contender.args;
+  const serverCores = cluster ? CLUSTER_CORES : String(SERVER_CORE);
+  const loadCores = cluster ? CLUSTER_CORES : String(LOAD_CORE);
+  const server = spawnPinned(serverCores, serverArgs(port), { cwd: ROOT, env: contender.env, command: contender.command });
   try {
-    const match = await waitForOutput(server, fanout ? contender.fanoutReady : contender.ready, 15000);
+    const match = await waitForOutput(server, cluster ? contender.clusterReady : fanout ? contender.fanoutReady : contender.ready, 15000);
     const announced = match[0].startsWith('{') ? JSON.parse(match[0]) : null;
     const native = mappedNativeAddons(server.pid).map((p) => relative(ROOT, p));
-    const cpus = allowedCpus(server.pid);
+    // A multi-process server (cluster primary and workers): every process's CPU list is checked and its CPU counted.
+    const pids = announced?.pids ?? [server.pid];
+    const allowed = pids.map((pid) => allowedCpus(pid));
+    const cpus = allowed.every((list) => list === allowed[0]) ? allowed[0] : allowed.join(' ');
     contender.native ??= native;
     const program = `${contender.env ? `${Object.entries(contender.env).map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}${contender.command ? 'bun' : 'node'}`;
     if (contender.args) contender.commandLine ??= `${program} ${contender.args('P').join(' ')}`;
     if (contender.fanout) contender.fanoutCommandLine ??= `${program} ${contender.fanout('P').join(' ')}`;
+    if (contender.cluster) contender.clusterCommandLine ??= `${program} ${contender.cluster('P').join(' ')}`;
     if (announced?.version) contender.version = announced.version;
-    const problem = contender.check(native) || (cpus === String(SERVER_CORE) ? '' : `server may run on CPUs ${cpus}, not ${SERVER_CORE}`);
+    const expectedCpus = serverCores.replace(',', '-'); // /proc shows 0,1 as 0-1
+    const problem = contender.check(native) || (cpus === expectedCpus ? '' : `server may run on CPUs ${cpus}, not ${expectedCpus}`);
     if (problem) throw new Error(`contender check failed: ${problem}`);
     await sleep(200);
 
     const timing = ['--warmup', String(TIMING.warmupMs), '--duration', String(TIMING.durationMs)];
-    const loadArgs = [...scenario.load, ...timing, '--port', String(port), '--server-pid', String(server.pid)];
+    const loadArgs = [...scenario.load, ...timing, '--port', String(port), '--server-pid', pids.join(',')];
     const load = generator
-      ? spawnPinned(LOAD_CORE, loadArgs, { cwd: ROOT, command: generator })
-      : spawnPinned(LOAD_CORE, ['bench/load.mjs', ...loadArgs], { cwd: ROOT });
+      ? spawnPinned(loadCores, loadArgs, { cwd: ROOT, command: generator })
+      : spawnPinned(loadCores, ['bench/load.mjs', ...loadArgs], { cwd: ROOT });
     // Beyond the generator's own hard deadline (60 s + 5 ms per connection it opens, past its windows).
     const limitMs = TIMING.warmupMs + TIMING.durationMs + 180_000;
     const outcome = await Promise.race([
@@ -304,8 +350,8 @@ async function measure(contender, scenario, round, generator) {
     if (outcome === 'server') throw new Error(`server exited during the measurement: ${server.stderrText.trim().slice(-400)}`);
     if (outcome === 'timeout') throw new Error(`load generator did not finish within ${limitMs} ms`);
     measurement.result = parseLastJsonLine(load.stdoutText) ?? { ok: false, error: `no result from the load generator: ${load.stderrText.trim().slice(-400)}` };
-    if (measurement.result.ok && measurement.result.genCpus !== String(LOAD_CORE)) {
-      measurement.error = `load generator may run on CPUs ${measurement.result.genCpus}, not ${LOAD_CORE}`;
+    if (measurement.result.ok && measurement.result.genCpus !== loadCores.replace(',', '-')) {
+      measurement.error = `load generator may run on CPUs ${measurement.result.genCpus}, not ${loadCores}`;
     }
   } catch (error) {
     measurement.error = error.message;
@@ -313,6 +359,8 @@ async function measure(contender, scenario, round, generator) {
     measurement.serverExit = await stopChild(server, 2000);
     const stats = /uws-(?:echo|fanout) stats (\{.*\})/.exec(server.stderrText);
     if (stats) measurement.serverStats = JSON.parse(stats[1]);
+    const workers = [...server.stderrText.matchAll(/cluster-fanout stats (\{.*\})/g)].map((m) => JSON.parse(m[1]));
+    if (workers.length > 0) measurement.serverStats = { workers: workers.sort((a, b) => a.slot - b.slot) };
   }
   return measurement;
 }
@@ -326,7 +374,8 @@ function describe(measurement) {
   if (r.scenario === 'throughput') return `${Math.round(r.msgsPerSec).toLocaleString('en-US')} msg/s, ${r.mbPerSec.toFixed(1)} MB/s ${cpu}`;
   if (r.scenario === 'latency') return `p50 ${r.p50us.toFixed(1)} µs, p99 ${r.p99us.toFixed(1)} µs, p99.9 ${r.p999us.toFixed(1)} µs ${cpu}`;
   if (r.scenario === 'fanout') {
-    return `${Math.round(r.deliveriesPerSec).toLocaleString('en-US')} deliveries/s (${Math.round(r.publishesPerSec)} publishes/s), p50 ${(r.p50us / 1000).toFixed(2)} ms, p99 ${(r.p99us / 1000).toFixed(2)} ms, ${r.lostDeliveries} lost ${cpu}`;
+    const spread = measurement.serverStats?.workers ? `, subscribers per worker ${measurement.serverStats.workers.map((w) => w.subscribers).join('/')}` : '';
+    return `${Math.round(r.deliveriesPerSec).toLocaleString('en-US')} deliveries/s (${Math.round(r.publishesPerSec)} publishes/s), p50 ${(r.p50us / 1000).toFixed(2)} ms, p99 ${(r.p99us / 1000).toFixed(2)} ms, ${r.lostDeliveries} lost, ${r.missedDeliveries ?? '?'} missed, ${r.duplicateDeliveries ?? '?'} duplicated, ${(r.deliveries / r.reads).toFixed(1)} frames/read${spread} ${cpu}`;
   }
   if (r.scenario === 'handshake') return `${Math.round(r.perSec).toLocaleString('en-US')} handshakes/s, ${r.errors} errors ${cpu}`;
   return `${Math.round(r.bytesPerConn).toLocaleString('en-US')} B/conn (${r.rssBeforeKiB} -> ${r.rssAfterKiB} KiB, ${r.alive}/${r.conns} alive) ${cpu}`;

@@ -19,9 +19,17 @@ import { Receiver } from './api/ws-compat/receiver.js';
 import { parse as parseSubprotocolHeader } from './api/ws-compat/subprotocol-header.js';
 
 /** Sec-WebSocket-Extensions in `ws`'s shapes: `parse(header)` and `format(extensions)`. */
-const extension = { parse: parseExtensionHeader, format: formatExtensionHeader };
+const extension = {
+  /** A Sec-WebSocket-Extensions value as `ws` parses it: extension name -> list of parameter objects. */
+  parse: parseExtensionHeader,
+  /** The inverse of `parse`: a header value from extension name -> parameters. */
+  format: formatExtensionHeader,
+};
 /** Sec-WebSocket-Protocol as `ws` reads it: `parse(header)` returns a Set of names. */
-const subprotocol = { parse: parseSubprotocolHeader };
+const subprotocol = {
+  /** The subprotocol names of a Sec-WebSocket-Protocol value, as a Set; throws a SyntaxError for an invalid one. */
+  parse: parseSubprotocolHeader,
+};
 WebSocket.extension = extension;
 WebSocket.subprotocol = subprotocol;
 WebSocket.PerMessageDeflate = PerMessageDeflate;
@@ -44,6 +52,7 @@ export type { ExtensionParams, ParsedExtensions } from './api/ws-compat/extensio
 export type { DeflateParamsObject, WsPerMessageDeflateOptions } from './api/ws-compat/permessage-deflate.js';
 export type { ReceiverOptions } from './api/ws-compat/receiver.js';
 export { CloseEvent, ErrorEvent, Event, MessageEvent } from './api/event-target.js';
+export type { CloseEventInit, ErrorEventInit, MessageEventInit, WebSocketEventListenerMap } from './api/event-target.js';
 export { CloseCode } from './framing/close-codes.js';
 export { ProtocolError } from './framing/protocol-error.js';
 export { HandshakeError } from './handshake/handshake-error.js';
@@ -75,6 +84,11 @@ export type {
   HeartbeatOptions,
   PerMessageDeflateOptions,
   RawData,
+  ReconnectContext,
+  ReconnectFailedInfo,
+  ReconnectInfo,
+  ReconnectingInfo,
+  ReconnectOptions,
   SendCallback,
   SendData,
   SendOptions,
@@ -97,3 +111,7 @@ export { ClusterRelay } from './pubsub/cluster-relay.js';
 export { runWorkers, WorkerPool } from './api/run-workers.js';
 export type { RunWorkersOptions, WorkerContext } from './api/run-workers.js';
 export { reusePortSupported } from './api/reuse-port.js';
+
+// rfc6455.pubsub.v1: topics with resume for browser and Node clients (client/pubsub-client.mjs).
+export { PUBSUB_PROTOCOL, PubSubBroker, servePubSub } from './pubsub-protocol/index.js';
+export type { PubSubAction, PubSubOptions, PubSubServer } from './pubsub-protocol/index.js';

@@ -11,7 +11,15 @@
 //     --conns N --settle MS                          idle: server RSS per connection (needs --server-pid)
 //     --subs S --size N --inflight W --rate R        fanout: S subscribers (path /sub) and one publisher (/pub);
 //                                                    R publishes/s, or 0 = as fast as W in flight allows
-//     --warmup MS --duration MS --server-pid PID
+//     --pause-us U                                   fanout at full speed: sleep U µs after each busy turn of the
+//                                                    loop, so that frames pile up and one read takes several
+//     --warmup MS --duration MS --server-pid PID[,PID...]   (several: a multi-process server, CPU summed)
+//
+// What keeps it cheap (it must never be what limits a server): one epoll_wait handles up to 4096 ready sockets;
+// fan-out subscribers are edge-triggered (no re-poll of the sockets just read), read one clock per read, not per frame, and publishes once per loop turn; echoes of messages of 16 KiB
+// or more read each frame's first 22 bytes and drop the rest in the kernel (recv MSG_TRUNC); connection cycles
+// send the upgrade request right after connect() (on loopback the TCP handshake is done by then) and let the
+// server close TCP first (RFC 6455 section 7.1.1), so TIME_WAIT is the server's.
 //
 // Built by bench/lib/generator.mjs: gcc -O2 -o bench/.cache/wsgen bench/gen/wsgen.c
 #define _GNU_SOURCE
@@ -49,12 +57,16 @@ static int settle_ms = 2000;
 static int server_pid = 0;
 static int subs = 1000;
 static double rate = 0;
+static int pause_us = 0;
+
+// Reads and epoll_waits, in all and at the start of the measured window.
+static uint64_t reads, polls, reads0, polls0;
 
 enum { SC_THROUGHPUT, SC_HANDSHAKE, SC_IDLE, SC_FANOUT };
 static int sc;
 
 enum { OPEN_CONCURRENCY = 128, HANDSHAKE_TIMEOUT_MS = 5000, MAX_HS_CYCLES = 5000000, MAX_CONNS = 60000 };
-enum { FANOUT_RING = 4096, FANOUT_LOST_MS = 2000 };
+enum { FANOUT_RING = 4096, FANOUT_LOST_MS = 2000, FANOUT_DRAIN_MS = 5000 };
 
 // The RFC 6455 section 1.3 sample key and its accept value: one fixed key for every connection.
 static const char ACCEPT[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
@@ -113,10 +125,14 @@ static void jnum(const char *key, double v) {
 
 // ---------------------------------------------------------------------------------------------- CPU and memory
 
-static double server_cpu_seconds(void) {
-  if (!server_pid) return NAN;
+// --server-pid P[,P...]: a multi-process server (cluster primary and workers) is measured as the sum of its
+// processes' CPU and run-queue wait; its RSS is the first pid's.
+enum { MAX_SERVER_PIDS = 16 };
+static int server_pids[MAX_SERVER_PIDS], nserver_pids;
+
+static double process_cpu_seconds(int pid) {
   char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", server_pid);
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
   int fd = open(path, O_RDONLY);
   if (fd < 0) return NAN;
   ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -133,6 +149,13 @@ static double server_cpu_seconds(void) {
   return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+static double server_cpu_seconds(void) {
+  if (!server_pid) return NAN;
+  double sum = 0;
+  for (int i = 0; i < nserver_pids; i++) sum += process_cpu_seconds(server_pids[i]);
+  return sum;
+}
+
 /** Nanoseconds a process waited on a run queue, runnable but not running (/proc/<pid>/schedstat, 2nd field). */
 static double run_queue_wait_ns(int pid) {
   char path[64];
@@ -144,6 +167,12 @@ static double run_queue_wait_ns(int pid) {
   int fields = fscanf(f, "%llu %llu", &run, &wait);
   fclose(f);
   return fields == 2 ? (double)wait : NAN;
+}
+
+static double server_wait_ns(void) {
+  double sum = 0;
+  for (int i = 0; i < nserver_pids; i++) sum += run_queue_wait_ns(server_pids[i]);
+  return sum;
 }
 
 static long server_rss_kib(void) {
@@ -181,11 +210,14 @@ typedef struct {
 // while another task had the core (a shared machine shows here, not in the CPU figures).
 typedef struct {
   double seconds, gen_cpu, gen_sys, server_cpu, gen_wait, server_wait;
+  uint64_t reads, polls;
 } window_result;
 
 static window_t window_start(void) {
+  reads0 = reads;
+  polls0 = polls;
   return (window_t){now_ns(), own_cpu_seconds(), own_sys_seconds(), server_cpu_seconds(), run_queue_wait_ns(0),
-                    server_pid ? run_queue_wait_ns(server_pid) : NAN};
+                    server_pid ? server_wait_ns() : NAN};
 }
 
 static window_result window_end(window_t start) {
@@ -196,11 +228,14 @@ static window_result window_end(window_t start) {
   r.gen_sys = (own_sys_seconds() - start.sys) / r.seconds;
   r.server_cpu = (server_cpu_seconds() - start.server_cpu) / r.seconds;
   r.gen_wait = (run_queue_wait_ns(0) - start.wait) / (double)ns;
-  r.server_wait = server_pid ? (run_queue_wait_ns(server_pid) - start.server_wait) / (double)ns : NAN;
+  r.server_wait = server_pid ? (server_wait_ns() - start.server_wait) / (double)ns : NAN;
+  r.reads = reads - reads0;
+  r.polls = polls - polls0;
   return r;
 }
 
 static void print_window(window_result w) {
+  printf(",\"reads\":%llu,\"polls\":%llu", (unsigned long long)w.reads, (unsigned long long)w.polls);
   jnum("seconds", w.seconds);
   jnum("genCpu", w.gen_cpu);
   jnum("genSys", w.gen_sys);
@@ -336,6 +371,7 @@ typedef struct conn {
   // counting
   uint64_t frames, frames_before, sent_ns, started_ns;
   int completed; // frames completed by the current read
+  uint32_t last_seq; // fan-out: the sequence number of the last message this subscriber got
 } conn;
 
 static int ep;
@@ -354,10 +390,16 @@ static void note_error(const char *what, int err) {
   if (!first_error[0]) snprintf(first_error, sizeof first_error, "%s%s%s", what, err ? ": " : "", err ? strerror(err) : "");
 }
 
+// Fan-out subscribers are edge-triggered: with level-triggered epoll every epoll_wait polled each socket of the
+// previous batch again (tcp_poll) only to find it empty, the largest cost left after the reads. An edge comes
+// with every arrival of data, so one read that leaves the socket empty (it returned less than the buffer) is
+// enough; a full buffer reads again (on_readable_all).
+static uint32_t edge(const conn *c) { return c->role == ROLE_SUB ? EPOLLET : 0; }
+
 static void set_events(conn *c, int want_out) {
   if (c->want_out == want_out) return;
   c->want_out = want_out;
-  struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0), .data.u64 = (uint64_t)c->gen << 32 | (uint32_t)c->index};
+  struct epoll_event ev = {.events = EPOLLIN | edge(c) | (want_out ? EPOLLOUT : 0), .data.u64 = (uint64_t)c->gen << 32 | (uint32_t)c->index};
   epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -367,8 +409,12 @@ static int start_connect(conn *c, int role) {
     note_error("socket", errno);
     return -1;
   }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // Connection cycles write twice, each time after the peer answered (nothing unacknowledged): Nagle never
+  // holds them back, so they skip the setsockopt.
+  if (role != ROLE_CYCLE) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(0x7f000001)};
   int index = c->index;
   uint32_t gen = c->gen + 1;
@@ -387,7 +433,22 @@ static int start_connect(conn *c, int role) {
     c->state = ST_FAILED;
     return -1;
   }
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u64 = (uint64_t)gen << 32 | (uint32_t)index};
+  // On loopback the TCP handshake is usually done before connect() returns: the upgrade request goes out at
+  // once, which saves a wait for EPOLLOUT, a getsockopt and an epoll_ctl per connection. If the socket is not
+  // connected yet (EAGAIN), on_writable sends it.
+  const char *req = role == ROLE_PUB ? request_pub : request_sub;
+  size_t req_len = role == ROLE_PUB ? request_pub_len : request_sub_len;
+  ssize_t sent = send(fd, req, req_len, MSG_NOSIGNAL);
+  if (sent == (ssize_t)req_len) {
+    c->state = ST_HEAD;
+    c->want_out = 0;
+  } else if (sent >= 0 || (errno != EAGAIN && errno != ENOTCONN)) {
+    note_error(sent >= 0 ? "request write: partial" : "request write", sent >= 0 ? 0 : errno);
+    close(fd);
+    c->state = ST_FAILED;
+    return -1;
+  }
+  struct epoll_event ev = {.events = EPOLLIN | edge(c) | (c->want_out ? EPOLLOUT : 0), .data.u64 = (uint64_t)gen << 32 | (uint32_t)index};
   epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
   return 0;
 }
@@ -399,8 +460,7 @@ static void drop(conn *c, int reset) {
     struct linger lg = {1, 0};
     setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
-  epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-  close(c->fd);
+  close(c->fd); // the last reference to the socket: close() takes it out of the epoll set too
   c->state = ST_FREE;
 }
 
@@ -467,7 +527,7 @@ static void feed(conn *c, const uint8_t *buf, size_t n) {
     }
     size_t take = n - i;
     if (take > c->remaining) take = (size_t)c->remaining;
-    if (c->prefix_len < 12) {
+    if (c->prefix_len < 12 && buf) {
       size_t copy = take < (size_t)(12 - c->prefix_len) ? take : (size_t)(12 - c->prefix_len);
       memcpy(c->prefix + c->prefix_len, buf + i, copy);
       c->prefix_len += (int)copy;
@@ -517,8 +577,43 @@ static void handshake_failed(conn *c, const char *what, int err) {
   c->state = ST_FAILED;
 }
 
+static int read_filled; // the last read filled its buffer (or dropped payload): there may be more
+
+// The time of the current read (fan-out latency: one clock read per read, not per frame).
+static uint64_t read_ns;
+// Payload bytes dropped in the kernel (MSG_TRUNC) rather than copied out.
+static uint64_t skipped_bytes;
+
+/**
+ * Inside a large payload whose bytes we no longer need (its first 12 are kept), TCP's MSG_TRUNC discards them
+ * in the kernel without copying them out (tcp(7)); the frame walker then goes on as if it had read them.
+ * Returns 1 when it handled the read.
+ */
+static int skip_payload(conn *c) {
+  if (c->state != ST_OPEN || !c->in_payload || c->prefix_len < 12 || c->remaining < 4096) return 0;
+  size_t want = c->remaining > (1u << 30) ? (1u << 30) : (size_t)c->remaining;
+  ssize_t n = recv(c->fd, rbuf, want, MSG_TRUNC);
+  if (n <= 0) return 0; // EAGAIN, EOF and errors: the ordinary read below sees them again
+  skipped_bytes += (uint64_t)n;
+  read_filled = 1; // read on: an edge-triggered socket may hold more
+  c->completed = 0;
+  feed(c, NULL, (size_t)n);
+  on_read_done(c);
+  return 1;
+}
+
+// Echoes of large messages (--size >= 16 KiB): an open connection reads a frame's header and first bytes only (22
+// bytes at most: a 10-byte header and the 12 kept), then drops the payload with MSG_TRUNC, so the generator does not
+// copy out what it never looks at (at 64 KiB and beyond the copy was most of its CPU).
+static int big_frames;
+
 static void on_readable(conn *c) {
-  ssize_t n = recv(c->fd, rbuf, sizeof rbuf, 0);
+  reads++;
+  if (sc == SC_FANOUT) read_ns = now_ns();
+  if (skip_payload(c)) return;
+  size_t want = big_frames && c->state == ST_OPEN ? 22 : sizeof rbuf;
+  ssize_t n = recv(c->fd, rbuf, want, 0);
+  read_filled = n == (ssize_t)want;
   if (n < 0) {
     if (errno == EAGAIN) return;
     if (c->state != ST_OPEN) return handshake_failed(c, "handshake read", errno);
@@ -551,6 +646,7 @@ static void on_readable(conn *c) {
   c->completed = 0;
   feed(c, rbuf + at, (size_t)n - at);
   on_read_done(c);
+  if (big_frames && c->state == ST_OPEN) skip_payload(c); // the rest of this frame's payload, if it is there
 }
 
 static void on_writable(conn *c) {
@@ -570,24 +666,42 @@ static void on_writable(conn *c) {
 }
 
 /** One turn of the loop: waits at most `timeout_ms` for events and handles them. */
-static void poll_once(int timeout_ms) {
-  struct epoll_event events[256];
-  int n = epoll_wait(ep, events, 256, timeout_ms);
+static int poll_once(int timeout_ms) {
+  static struct epoll_event events[4096];
+  int n = epoll_wait(ep, events, 4096, timeout_ms);
+  polls++;
   for (int i = 0; i < n; i++) {
     conn *c = &conns[(uint32_t)events[i].data.u64];
     if (c->gen != (uint32_t)(events[i].data.u64 >> 32) || c->state == ST_FREE || c->state == ST_FAILED) continue;
-    if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c);
+    if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+      if (c->role != ROLE_SUB) on_readable(c);
+      else {
+        uint32_t gen = c->gen;
+        for (int k = 0; k < 64; k++) {
+          read_filled = 0;
+          on_readable(c);
+          if (!read_filled || c->gen != gen || c->state == ST_FREE || c->state == ST_FAILED) break;
+        }
+      }
+    }
     if (c->state == ST_FREE || c->state == ST_FAILED) continue;
     if (events[i].events & EPOLLOUT) on_writable(c);
   }
+  return n;
 }
 
 static void run_for_ms(int ms, void (*tick)(uint64_t now)) {
   uint64_t end = now_ns() + (uint64_t)ms * 1000000ull;
   for (uint64_t now = now_ns(); now < end; now = now_ns()) {
     int left = (int)((end - now) / 1000000ull) + 1;
-    poll_once(tick ? 1 : left);
+    int events = poll_once(tick ? 1 : left);
     if (tick) tick(now_ns());
+    // Fan-out at full speed (--pause-us): a short sleep after a busy turn lets frames pile up in the sockets,
+    // so that one read takes several and the generator spends fewer syscalls per delivery.
+    if (pause_us > 0 && events > 0 && tick) {
+      struct timespec ts = {0, (long)pause_us * 1000};
+      nanosleep(&ts, NULL);
+    }
   }
 }
 
@@ -735,10 +849,11 @@ static void cycle_open(conn *c) {
 }
 
 static void cycle_read_done(conn *c) {
-  if (c->got_close == 1) {
-    c->got_close = 2;
-    shutdown(c->fd, SHUT_WR);
-  }
+  // The close frames have crossed. As RFC 6455 section 7.1.1 wants, the server closes the TCP connection first
+  // (and keeps the TIME_WAIT); the client closes its end when it reads the server's EOF (cycle_eof). An
+  // earlier version shut down its end here, which left the TIME_WAIT sockets, and their cost in the next
+  // connect's port search, on the generator's side.
+  (void)c;
 }
 
 static void cycle_eof(conn *c, int err) {
@@ -829,6 +944,7 @@ static uint64_t slot_seq[FANOUT_RING], slot_sent[FANOUT_RING];
 static uint32_t slot_count[FANOUT_RING];
 static uint8_t slot_open[FANOUT_RING];
 static uint64_t published, completed_msgs, deliveries, lost, oldest, pending_msgs, not_sent, pub_received;
+static uint64_t duplicates, skipped_msgs;
 static uint8_t *pub_frame;
 static size_t pub_header;
 static conn *publisher;
@@ -879,7 +995,14 @@ static void fanout_frame(conn *c) {
   uint32_t s32;
   memcpy(&sent, c->prefix, 8);
   memcpy(&s32, c->prefix + 8, 4);
-  if (recording) record_ns(now_ns() - sent);
+  if (recording) record_ns(read_ns - sent);
+  // Each subscriber gets the publisher's messages in order, each once: a step back is a duplicate (or a
+  // reordering), a step over skips messages this subscriber never gets.
+  if (s32 <= c->last_seq) duplicates++;
+  else {
+    skipped_msgs += s32 - c->last_seq - 1;
+    c->last_seq = s32;
+  }
   // The ring holds the last FANOUT_RING sequence numbers; their low 32 bits identify them.
   int slot = (int)((uint64_t)s32 % FANOUT_RING);
   if (slot_open[slot] && (uint32_t)slot_seq[slot] == s32 && ++slot_count[slot] == (uint32_t)subs) {
@@ -916,8 +1039,7 @@ static void fanout_tick(uint64_t now) {
 }
 
 static void fanout_read_done(conn *c) {
-  (void)c;
-  fanout_tick(now_ns());
+  (void)c; // the loop publishes after each turn (fanout_tick), not after each read
 }
 
 static void fanout(void) {
@@ -950,11 +1072,26 @@ static void fanout(void) {
   window_result w = window_end(start);
   recording = 0;
   uint64_t got = deliveries - d0, pubs = published - p0, done = completed_msgs - c0, missing = lost - l0;
+  // Drain: no more publishes; wait (bounded) until every message so far reached every subscriber or timed out,
+  // then check the whole run's count: each subscriber must have had every message once.
+  // A slow server may still be delivering messages the window gave up on (lost after FANOUT_LOST_MS): the drain
+  // waits for every subscriber's last message, up to FANOUT_DRAIN_MS.
+  publishing = 0;
+  uint64_t drain_end = now_ns() + FANOUT_DRAIN_MS * 1000000ull;
+  for (int behind = subs; behind > 0 && now_ns() < drain_end;) {
+    poll_once(1);
+    fanout_tick(now_ns());
+    behind = 0;
+    for (int i = 0; i < subs; i++)
+      if (conns[i].last_seq != (uint32_t)published && conns[i].state == ST_OPEN) behind++;
+  }
   running = 0;
   int stalled = 0, closed = 0;
+  uint64_t tail = 0;
   for (int i = 0; i < subs; i++) {
     if (conns[i].frames == conns[i].frames_before) stalled++;
     if (conns[i].state != ST_OPEN) closed++;
+    tail += published - conns[i].last_seq;
   }
   reset_all();
   printf("{\"ok\":true,\"generator\":\"c\",\"scenario\":\"fanout\",\"subs\":%d,\"size\":%llu,\"inflight\":%d", subs,
@@ -967,6 +1104,9 @@ static void fanout(void) {
   jnum("publishesPerSec", (double)pubs / w.seconds);
   jnum("perServerCpuSec", w.server_cpu > 0 ? (double)got / (w.server_cpu * w.seconds) : NAN);
   print_latency();
+  printf(",\"pauseUs\":%d,\"totalPublished\":%llu,\"totalDeliveries\":%llu,\"missedDeliveries\":%llu,\"duplicateDeliveries\":%llu",
+         pause_us, (unsigned long long)published, (unsigned long long)deliveries, (unsigned long long)(skipped_msgs + tail),
+         (unsigned long long)duplicates);
   printf(",\"lostDeliveries\":%llu,\"publishesNotSent\":%llu,\"publisherReceived\":%llu,\"stalledConnections\":%d,"
          "\"closedEarly\":%d,\"wrongLength\":%llu,\"fragments\":%llu,\"socketErrors\":%llu",
          (unsigned long long)missing, (unsigned long long)not_sent, (unsigned long long)pub_received, stalled, closed,
@@ -1034,15 +1174,26 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--warmup")) warmup_ms = (int)num_arg(a, v);
     else if (!strcmp(a, "--duration")) duration_ms = (int)num_arg(a, v);
     else if (!strcmp(a, "--settle")) settle_ms = (int)num_arg(a, v);
-    else if (!strcmp(a, "--server-pid")) server_pid = (int)num_arg(a, v);
+    else if (!strcmp(a, "--server-pid")) {
+      char list[256];
+      snprintf(list, sizeof list, "%s", v);
+      for (char *save = NULL, *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        if (nserver_pids == MAX_SERVER_PIDS) fail(2, "--server-pid takes at most %d pids", MAX_SERVER_PIDS);
+        server_pids[nserver_pids++] = (int)num_arg(a, item);
+      }
+      server_pid = nserver_pids ? server_pids[0] : 0;
+    }
     else if (!strcmp(a, "--subs")) subs = (int)num_arg(a, v);
     else if (!strcmp(a, "--rate")) rate = (double)num_arg(a, v);
+    else if (!strcmp(a, "--pause-us")) pause_us = (int)num_arg(a, v);
     else fail(2, "unknown option %s", a);
   }
   if (port <= 0 || port > 65535) fail(2, "usage: --scenario throughput|latency|handshake|idle|fanout --port P");
   if (conns_opt < 1 || conns_opt > MAX_CONNS || concurrency < 1 || concurrency > MAX_CONNS || inflight < 1 || inflight > 4096)
     fail(2, "--conns/--concurrency must be 1..%d, --inflight 1..4096", MAX_CONNS);
   if (size > (64ull << 20)) fail(2, "--size must be at most 64 MiB");
+  if (pause_us > 20000) fail(2, "--pause-us must be 0..20000");
+  if (pause_us > 0 && (strcmp(scenario, "fanout") || rate > 0)) fail(2, "--pause-us is for fan-out at full speed only (no --rate)");
 
 
   struct rlimit rl;
@@ -1071,6 +1222,7 @@ int main(int argc, char **argv) {
   if (!strcmp(scenario, "throughput") || !strcmp(scenario, "latency")) {
     sc = SC_THROUGHPUT;
     latency_mode = !strcmp(scenario, "latency");
+    big_frames = size >= 16384;
     throughput();
   } else if (!strcmp(scenario, "handshake")) {
     sc = SC_HANDSHAKE;

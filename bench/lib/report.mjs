@@ -44,6 +44,8 @@ export function problemsOf(measurement) {
   if (result.surplusEchoes > 0) problems.push(`${result.surplusEchoes} unexpected echoes`);
   if (result.errors > 0) problems.push(`${result.errors} failed handshakes (first: ${result.firstError})`);
   if (result.alive !== undefined && result.alive < result.conns) problems.push(`${result.conns - result.alive} idle connections dropped`);
+  if (result.missedDeliveries > 0) problems.push(`${result.missedDeliveries} deliveries missed (a subscriber's sequence numbers skipped, or it had not got the last messages 5 s after the last publish)`);
+  if (result.duplicateDeliveries > 0) problems.push(`${result.duplicateDeliveries} deliveries duplicated or out of order`);
   if (result.lostDeliveries > 0) problems.push(`${result.lostDeliveries} deliveries lost (not received within 2 s of the publish)`);
   if (result.publisherReceived > 0) problems.push(`the publisher received ${result.publisherReceived} messages`);
   if (result.unexpectedFrames > 0) problems.push(`${result.unexpectedFrames} unexpected frames (masked, or sent to an idle connection)`);
@@ -55,11 +57,17 @@ export function problemsOf(measurement) {
   return problems;
 }
 
+/** Derived figures of a result (frames per read: the generator's deliveries per read syscall). */
+function valueOf(result, key) {
+  if (key === 'framesPerRead') return result.reads > 0 ? result.deliveries / result.reads : NaN;
+  return result[key];
+}
+
 /** Per scenario and contender: the values of `key` over the rounds, with median, min and max. */
 function summarize(run, scenario, contender, key) {
   const values = run.measurements
     .filter((m) => m.scenario === scenario.id && m.contender === contender.id && m.result?.ok)
-    .map((m) => m.result[key])
+    .map((m) => valueOf(m.result, key))
     .filter(Number.isFinite);
   return { values, median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
@@ -94,17 +102,19 @@ function metricSection(run, group, charts) {
   const scenarios = run.scenarios.filter((s) => s.group === group.id);
   if (scenarios.length === 0) return '';
   const contenders = taking(run, scenarios);
+  const baseline = run.contenders.find((c) => c.id === (group.baseline ?? BASELINE));
+  if (!baseline) return '';
+  const baseLabel = baseline.label;
   const lines = [`## ${group.title}`, '', group.description, ''];
   lines.push(`![${group.title}](charts/${group.chart})`, '');
   const efficiencyHeader = group.efficiencyKey ? `${group.unit} per server CPU-second | vs ws | ` : '';
   const extras = group.extras ?? [];
   lines.push(
-    `| Scenario | Contender | ${group.unit} (median) | min–max | ${extras.map((e) => `${e.header} | `).join('')}vs ws + bufferutil | ${efficiencyHeader}server CPU | load-gen CPU |`,
+    `| Scenario | Contender | ${group.unit} (median) | min–max | ${extras.map((e) => `${e.header} | `).join('')}vs ${baseLabel} | ${efficiencyHeader.replace('vs ws', `vs ${baseLabel}`)}server CPU | load-gen CPU |`,
   );
   lines.push(`|---|---|--:|--:|${'--:|'.repeat(extras.length)}--:|${group.efficiencyKey ? '--:|--:|' : ''}--:|--:|`);
   const chartGroups = [];
   for (const scenario of scenarios) {
-    const baseline = run.contenders.find((c) => c.id === BASELINE);
     const base = summarize(run, scenario, baseline, group.key).median;
     const baseEfficiency = group.efficiencyKey ? summarize(run, scenario, baseline, group.efficiencyKey).median : NaN;
     const bars = [];
@@ -134,8 +144,8 @@ function metricSection(run, group, charts) {
     file: group.chart,
     svg: barChart({
       title: group.title,
-      subtitle: `Median of ${run.rounds} round(s) relative to ws + bufferutil (= 1, dashed); whiskers: min–max. ${group.better} is better.`,
-      axisLabel: `ratio to ws + bufferutil (${group.better.toLowerCase()} is better)`,
+      subtitle: `Median of ${run.rounds} round(s) relative to ${baseLabel} (= 1, dashed); whiskers: min–max. ${group.better} is better.`,
+      axisLabel: `ratio to ${baseLabel} (${group.better.toLowerCase()} is better)`,
       baseline: 1,
       series: contenders.map((c) => ({ name: c.label, color: c.color })),
       groups: chartGroups,
@@ -148,12 +158,12 @@ function metricSection(run, group, charts) {
       file: efficiencyChart,
       svg: barChart({
         title: `${group.title}, per second of server CPU`,
-        subtitle: `${group.unit} divided by the CPU time the server got; median of ${run.rounds} round(s) relative to ws + bufferutil (= 1, dashed). ${group.better} is better.`,
-        axisLabel: `ratio to ws + bufferutil (${group.better.toLowerCase()} is better)`,
+        subtitle: `${group.unit} divided by the CPU time the server got; median of ${run.rounds} round(s) relative to ${baseLabel} (= 1, dashed). ${group.better} is better.`,
+        axisLabel: `ratio to ${baseLabel} (${group.better.toLowerCase()} is better)`,
         baseline: 1,
         series: contenders.map((c) => ({ name: c.label, color: c.color })),
         groups: scenarios.map((scenario) => {
-          const base = summarize(run, scenario, run.contenders.find((c) => c.id === BASELINE), group.efficiencyKey).median;
+          const base = summarize(run, scenario, baseline, group.efficiencyKey).median;
           return {
             label: scenario.short,
             bars: contenders.map((contender) => {
@@ -166,6 +176,7 @@ function metricSection(run, group, charts) {
       }),
     });
   }
+  if (group.footer) lines.push('', group.footer(run, scenarios));
   lines.push('');
   return lines.join('\n');
 }
@@ -275,7 +286,7 @@ const GROUPS = [
     id: 'fanout',
     title: 'Fan-out (publish to one topic)',
     description:
-      'S subscriber connections (path /sub) that only read, one publisher connection (/pub) whose every message the server sends to all subscribers: rfc6455 with `wss.publish` and with `wss.clients.forEach(send)`, ws with `forEach(send)`, uWebSockets.js with `app.publish`, Bun with `server.publish`. Deliveries/s counts the frames the subscribers received. The publisher keeps 8 messages in flight (a message is done when every subscriber has it), or publishes at a fixed rate where the title says so. Each payload carries its send time: the latency columns are publish-to-delivery over all deliveries (histogram, < 1% error), so under full load they include the queueing of the 8 messages in flight.',
+      'S subscriber connections (path /sub) that only read, one publisher connection (/pub) whose every message the server sends to all subscribers: rfc6455 with `wss.publish` and with `wss.clients.forEach(send)`, ws with `forEach(send)`, uWebSockets.js with `app.publish`, Bun with `server.publish`. Deliveries/s counts the frames the subscribers received. The publisher keeps 8 messages in flight (a message is done when every subscriber has it), or publishes at a fixed rate where the title says so. Each payload carries its send time and a sequence number; the generator checks that every subscriber gets every message once and in order (missed and duplicated deliveries are listed under Problems seen; after the window it stops publishing and waits for the messages still in flight, so the count covers the whole run). Latency: the p50/p99 columns are publish-to-delivery over all deliveries (histogram, < 1% error), the delivery time being when the generator read the frame. At full speed (8 in flight) the generator sleeps 1 ms after each busy turn of its loop so that frames pile up in the sockets and one read takes several (it would otherwise spend a read per delivery and run out of its core before the fastest servers): a frame can thus wait up to 1 ms in its socket before it is read, and the completed messages are republished together after the pause. Those columns are therefore queueing under load (8 messages in flight, plus up to 1 ms), not a server\'s response time. The 100 publishes/s scenario has no pause: each frame is read as soon as epoll reports it, so its latency is exact to the histogram\'s 1%.',
     chart: 'fanout.svg',
     key: 'deliveriesPerSec',
     efficiencyKey: 'perServerCpuSec',
@@ -286,7 +297,35 @@ const GROUPS = [
     extras: [
       { header: 'p50 ms', key: 'p50us', format: (v) => (Number.isFinite(v) ? (v / 1000).toFixed(2) : '–') },
       { header: 'p99 ms', key: 'p99us', format: (v) => (Number.isFinite(v) ? (v / 1000).toFixed(2) : '–') },
+      { header: 'frames per read', key: 'framesPerRead', format: (v) => (Number.isFinite(v) ? v.toFixed(1) : '–') },
     ],
+  },
+  {
+    id: 'cluster',
+    baseline: 'rfc6455-w1',
+    title: 'Fan-out over 2 workers vs 1 (runWorkers)',
+    description:
+      'The fan-out scenario (one topic, the publisher keeping 8 messages in flight, 16 B) against rfc6455 run through `runWorkers` (bench/servers/rfc6455-cluster-fanout.mjs): 1 worker, or 2 workers whose subscribers get the publisher\'s messages through the cluster primary\'s relay (the publisher is in one worker, the others\' subscribers are reached over IPC). The issue\'s target is 2 workers ≥ 1.6× 1 worker. **Bound:** the machine has 2 cores and the generator needs one too, so here the server\'s processes (primary and workers) and the generator all may run on cores 0 and 1 (`taskset -c 0,1`): with 2 workers the server cannot have two cores to itself, and the deliveries/s ratio is bounded by what the generator leaves. The "per server CPU-second" columns divide by the CPU all the server\'s processes (primary included) got, which is the fairer figure here: it shows what a second worker costs in relaying. The subscribers per worker of each round are listed below the table (on Node 20 the primary hands connections out; a busy worker takes fewer).',
+    chart: 'workers.svg',
+    key: 'deliveriesPerSec',
+    efficiencyKey: 'perServerCpuSec',
+    unit: 'deliveries/s',
+    shortUnit: '/s',
+    better: 'Higher',
+    format: (v) => compact(v),
+    extras: [
+      { header: 'p50 ms', key: 'p50us', format: (v) => (Number.isFinite(v) ? (v / 1000).toFixed(2) : '–') },
+      { header: 'frames per read', key: 'framesPerRead', format: (v) => (Number.isFinite(v) ? v.toFixed(1) : '–') },
+    ],
+    footer: (run, scenarios) =>
+      scenarios
+        .map((scenario) => {
+          const spreads = run.measurements
+            .filter((m) => m.scenario === scenario.id && m.serverStats?.workers)
+            .map((m) => `round ${m.round} ${run.contenders.find((c) => c.id === m.contender)?.label}: ${m.serverStats.workers.map((w) => w.subscribers).join(' / ')}`);
+          return `Subscribers per worker, ${scenario.title}: ${spreads.join('; ') || '–'}.`;
+        })
+        .join('\n\n'),
   },
 ];
 
@@ -294,7 +333,7 @@ export function renderReport(run) {
   const charts = [];
   const meta = run.meta;
   const lines = [
-    '# Benchmarks: rfc6455 side by side with ws and uWebSockets.js',
+    '# Benchmarks: rfc6455 side by side with ws, uWebSockets.js and Bun',
     '',
     `Generated by \`${run.mode === 'quick' ? 'npm run bench:quick' : 'npm run bench'}\` (bench/run.mjs). Mode: **${run.mode}**, ${run.rounds} round(s), each measurement ${
       run.timing.warmupMs / 1000
@@ -304,7 +343,9 @@ export function renderReport(run) {
     '|---|---|',
     `| Date | ${meta.date} (run took ${Math.round(meta.elapsedSeconds)} s) |`,
     `| Machine | ${meta.cpuModel}, ${meta.cores} cores, ${meta.memoryGiB} GiB, Linux ${meta.kernel} |`,
-    `| Pinning | every server on core 0 (\`taskset -c 0\`), the load generator on core 1 (\`taskset -c 1\`) |`,
+    `| Pinning | every server on core 0 (\`taskset -c 0\`), the load generator on core 1 (\`taskset -c 1\`)${
+      run.scenarios.some((s) => s.group === 'cluster') ? '; in "2 workers vs 1" the server\'s processes and the generator all on cores 0-1 (`taskset -c 0,1`)' : ''
+    } |`,
     `| Node | ${meta.node} |`,
     `| Commit | ${meta.commit}${meta.dirty ? ' (with uncommitted changes in src/)' : ''}; dist/ built ${meta.distBuilt} |`,
     `| Packages | ws ${meta.versions.ws}, bufferutil ${meta.versions.bufferutil}, utf-8-validate ${meta.versions['utf-8-validate']}, uWebSockets.js ${meta.versions.uws}${
@@ -325,7 +366,7 @@ export function renderReport(run) {
   lines.push('## Contenders', '', '| Contender | Server | Native addons mapped in the server process (/proc/pid/maps) | Notes |', '|---|---|---|---|');
   for (const contender of run.contenders) {
     const native = contender.native === undefined ? '(not started)' : contender.native.length === 0 ? 'none' : contender.native.map((p) => `\`${p}\``).join('<br>');
-    const commands = [contender.commandLine, contender.fanoutCommandLine].filter(Boolean).map((c) => `\`${c}\``);
+    const commands = [contender.commandLine, contender.fanoutCommandLine, contender.clusterCommandLine].filter(Boolean).map((c) => `\`${c}\``);
     lines.push(`| ${contender.label} | ${commands.join('<br>') || '(not started)'} | ${native} | ${contender.notes ?? ''} |`);
   }
   lines.push('');
@@ -335,6 +376,7 @@ export function renderReport(run) {
   lines.push(metricSection(run, GROUPS[1], charts));
   lines.push(metricSection(run, GROUPS[2], charts));
   lines.push(metricSection(run, GROUPS[3], charts));
+  lines.push(metricSection(run, GROUPS[4], charts));
 
   const problems = [];
   for (const m of run.measurements) {
@@ -354,7 +396,7 @@ export function renderReport(run) {
     '- Contenders are interleaved: for each round, for each scenario, A B C D in the order of the tables; the run reports medians with min–max over the rounds.',
     meta.generator === 'node'
       ? '- The load generator (bench/load.mjs, one process per measurement on core 1) is a raw `node:net` client: it does the HTTP upgrade itself, sends frames masked once at start-up (reused for every send, one write per batch of echoes), and counts echoed frames by parsing only their headers (lengths, FIN, opcode); server frames are not masked, so nothing is unmasked. It reports its own CPU (`process.cpuUsage()` over wall time) next to every figure, and the server\'s CPU from /proc/<pid>/stat.'
-      : '- The load generator (bench/gen/wsgen.c, built by the run with gcc -O2; one process per measurement on core 1) is a single-threaded epoll client in C: it does the HTTP upgrade itself (checking the 101 and its Sec-WebSocket-Accept), sends frames masked once at start-up (reused for every send, one write per batch of echoes), and walks server frames by their headers only (lengths, FIN, opcode). Latencies go into a log-linear histogram (< 1% error). Its CPU is almost all kernel time (genSys in the raw data): on loopback a send runs the receiving side\'s TCP processing. It reports its own CPU (getrusage over wall time) next to every figure, and the server\'s CPU from /proc/<pid>/stat.',
+      : '- The load generator (bench/gen/wsgen.c, built by the run with gcc -O2; one process per measurement on core 1) is a single-threaded epoll client in C: it does the HTTP upgrade itself (checking the 101 and its Sec-WebSocket-Accept), sends frames masked once at start-up (reused for every send, one write per batch of echoes), and walks server frames by their headers only (lengths, FIN, opcode). Latencies go into a log-linear histogram (< 1% error). Its CPU is almost all kernel time (genSys in the raw data): on loopback a send runs the receiving side\'s TCP processing. It reports its own CPU (getrusage over wall time) next to every figure, and the server\'s CPU from /proc/<pid>/stat (summed over the primary and the workers for a multi-process server). What keeps it below its core: one epoll_wait takes up to 4,096 ready sockets, fan-out subscribers edge-triggered; fan-out at full speed reads after a 1 ms pause (see the fan-out section); echoes of 16 KiB and more read a frame\'s first 22 bytes and drop the rest of the payload in the kernel (recv with MSG_TRUNC) instead of copying it out; connection cycles send the upgrade request right after connect() and let the server close TCP first (RFC 6455 section 7.1.1), so the TIME_WAIT sockets are the server\'s.',
     '- Every measurement is a warm-up (not counted) followed by a fixed measured window; every loop in the generator is bounded in time and count, and each generator has a hard deadline.',
     "- The C generator also reads both processes' run-queue wait (/proc/<pid>/schedstat): a measurement where the server or the generator waited more than 5% of the window for its core, because other processes held it, is listed under Problems seen.",
     '- A throughput cell is flagged when a connection made no progress in the window, an echo had the wrong length, or a socket failed; the uWebSockets.js server also counts sends it reports as dropped.',

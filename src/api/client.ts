@@ -21,6 +21,7 @@ import { connectWithSharedReads, readsShared, type ReadReceiver } from '../trans
 import type { WebSocketCoreOptions } from './websocket.js';
 import { connectDirect, headOf, routeFor, sendThroughNode, type NodeRequestOptions, type RoutingOptions } from './client-request.js';
 import { transportOptionsFrom } from './core-options.js';
+import type { ReconnectOptions } from './reconnect.js';
 
 /** TLS options, passed to tls.connect for wss: as `ws` passes them (the connection's own fields aside). */
 type ForwardedTlsOptions = Omit<TlsConnectionOptions, 'host' | 'port' | 'path' | 'socket' | 'timeout' | 'lookup'>;
@@ -59,6 +60,11 @@ export interface ClientOptions extends WebSocketCoreOptions, RoutingOptions, Nod
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Fills the 4-byte masking key of each frame (as `ws`). Default: the system CSPRNG. */
   generateMask?: (mask: Buffer) => void;
+  /**
+   * rfc6455 only: reconnect after a lost connection or a failed attempt, with backoff, queueing
+   * send()s meanwhile (see ReconnectOptions and README "Reconnecting client"). Default false.
+   */
+  reconnect?: boolean | ReconnectOptions;
 }
 
 /** What the handshake needs from the WebSocket it opens (implemented by websocket.ts). */
@@ -78,8 +84,8 @@ export interface ClientSocketOwner {
   _upgradeResponse(response: HandshakeResponse | IncomingMessage): void;
   /** A non-101 answer; returns whether the application listens ('unexpected-response') and handles it. */
   _unexpectedResponse(request: HandshakeRequest | ClientRequest, response: HandshakeResponse | IncomingMessage): boolean;
-  /** The handshake failed: 'error' then 'close' (1006). */
-  _handshakeFailed(error: Error): void;
+  /** The handshake failed ('error' then 'close' 1006); `status`: the HTTP status of the answer that failed it. */
+  _handshakeFailed(error: Error, status?: number): void;
 }
 
 /** A parsed and checked client URL. */
@@ -154,14 +160,19 @@ type HeaderValue = string | number | readonly string[];
  * the attempt.
  */
 export class HandshakeRequest extends EventEmitter {
+  /** Always 'GET'. */
   readonly method = 'GET';
   /** 'http:' or 'https:', as node reports it. */
   readonly protocol: string;
+  /** The host name connected to. */
   readonly host: string;
+  /** The request target: path and query. */
   readonly path: string;
   /** The socket, once the request is sent. */
   socket: Socket | null = null;
+  /** Whether the request head was sent (headers can no longer change). */
   headersSent = false;
+  /** Whether `destroy()` was called. */
   destroyed = false;
   /** @internal Lowercase name -> [name as given, value], in the order the fields are sent. */
   private readonly _headers = new Map<string, [string, HeaderValue]>();
@@ -177,14 +188,17 @@ export class HandshakeRequest extends EventEmitter {
     this._onDestroy = onDestroy;
   }
 
+  /** A request header's value (case-insensitive name). */
   getHeader(name: string): HeaderValue | undefined {
     return this._headers.get(name.toLowerCase())?.[1];
   }
 
+  /** Whether the request has the header (case-insensitive name). */
   hasHeader(name: string): boolean {
     return this._headers.has(name.toLowerCase());
   }
 
+  /** The lowercase names of the request's headers. */
   getHeaderNames(): string[] {
     return [...this._headers.keys()];
   }
@@ -196,12 +210,14 @@ export class HandshakeRequest extends EventEmitter {
     return out;
   }
 
+  /** Sets a header before the request is sent (throws after, as node does). */
   setHeader(name: string, value: HeaderValue): this {
     this._assertNotSent();
     this._headers.set(name.toLowerCase(), [name, value]);
     return this;
   }
 
+  /** Removes a header before the request is sent. */
   removeHeader(name: string): void {
     this._assertNotSent();
     this._headers.delete(name.toLowerCase());
@@ -262,14 +278,23 @@ export class HandshakeRequest extends EventEmitter {
  * ended before the whole body arrived.
  */
 export class HandshakeResponse extends Readable {
+  /** The status code (101 for an upgrade). */
   readonly statusCode: number;
+  /** The reason phrase. */
   readonly statusMessage: string;
+  /** '1.1' (or '1.0'). */
   readonly httpVersion: string;
+  /** The major HTTP version, 1. */
   readonly httpVersionMajor: number;
+  /** The minor HTTP version. */
   readonly httpVersionMinor: number;
+  /** Lowercase names -> values (repeated fields joined with ', ', set-cookie as an array). */
   readonly headers: Record<string, string | string[]>;
+  /** Names and values as received, alternating. */
   readonly rawHeaders: string[];
+  /** The connection the response came on. */
   readonly socket: Socket;
+  /** Whether the whole body arrived. */
   complete = false;
   /** @internal */
   private _onRead: () => void = noop;
@@ -297,10 +322,12 @@ export class HandshakeResponse extends Readable {
     this._onDestroy = onDestroy;
   }
 
+  /** @internal */
   override _read(): void {
     this._onRead();
   }
 
+  /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this._onDestroy();
     // As http.IncomingMessage: a body cut short is 'aborted', and its error is emitted only to listeners.
@@ -580,6 +607,8 @@ export class ClientHandshake {
   private body: BodyReader | null = null;
   private response: HandshakeResponse | null = null;
   private bodyEnded = false;
+  /** The HTTP status of an answer that was not an upgrade (101 for one that failed the checks). */
+  private status: number | undefined = undefined;
   private readonly transportOptions: Partial<TransportOptions>;
 
   /**
@@ -808,6 +837,7 @@ export class ClientHandshake {
       this.upgrade(head, rest, response);
       return false;
     }
+    this.status = head.status;
     const location = head.headers.get('location');
     if (this.options.followRedirects === true && head.status >= 300 && head.status < 400 && location !== undefined) {
       this.redirect(location[0]!);
@@ -839,6 +869,7 @@ export class ClientHandshake {
     }
     if (this.phase !== PHASE_HEAD) return; // the listener closed the WebSocket
     const accepted = validateServerResponse(head, this.key, this.protocols, this.offer.names);
+    this.status = head.status;
     if (accepted instanceof HandshakeError) {
       this.fail(new Error(accepted.message));
       return;
@@ -872,6 +903,7 @@ export class ClientHandshake {
       this.fail(new Error('Maximum redirects exceeded'));
       return;
     }
+    this.status = undefined;
     this.discard();
     let next: ClientTarget;
     try {
@@ -976,7 +1008,7 @@ export class ClientHandshake {
     this.phase = PHASE_DONE;
     this.discard();
     if (hadResponse) this.endResponse(false);
-    this.owner._handshakeFailed(error);
+    this.owner._handshakeFailed(error, this.status);
   }
 
   /** Stops listening to the socket (and request) of the current attempt. */

@@ -32,6 +32,7 @@ export class Event {
     this[kType] = type;
   }
 
+  /** The event's name: 'open', 'message', 'close' or 'error'. */
   get type(): string {
     return this[kType];
   }
@@ -48,7 +49,9 @@ function enumerate(prototype: object, names: readonly string[]): void {
 }
 enumerate(Event.prototype, ['type', 'target']);
 
+/** The fields of a new {@link MessageEvent}. */
 export interface MessageEventInit {
+  /** The message. */
   data?: Data;
 }
 
@@ -62,15 +65,20 @@ export class MessageEvent extends Event {
     this[kData] = init.data === undefined ? (null as unknown as Data) : init.data;
   }
 
+  /** The message: a string for text, else a Buffer, ArrayBuffer, Buffer[] or Blob by `binaryType`. */
   get data(): Data {
     return this[kData];
   }
 }
 enumerate(MessageEvent.prototype, ['data']);
 
+/** The fields of a new {@link CloseEvent}. */
 export interface CloseEventInit {
+  /** The close code. */
   code?: number;
+  /** The close reason. */
   reason?: string;
+  /** Whether the closing handshake completed. */
   wasClean?: boolean;
 }
 
@@ -90,22 +98,28 @@ export class CloseEvent extends Event {
     this[kWasClean] = init.wasClean ?? false;
   }
 
+  /** The close code (1005 when the close frame had none, 1006 when there was no close frame). */
   get code(): number {
     return this[kCode];
   }
 
+  /** The close reason, decoded as UTF-8 ('' when none). */
   get reason(): string {
     return this[kReason];
   }
 
+  /** Whether the closing handshake completed (close frames both ways) before the socket ended. */
   get wasClean(): boolean {
     return this[kWasClean];
   }
 }
 enumerate(CloseEvent.prototype, ['code', 'reason', 'wasClean']);
 
+/** The fields of a new {@link ErrorEvent}. */
 export interface ErrorEventInit {
+  /** The error. */
   error?: unknown;
+  /** Its message. */
   message?: string;
 }
 
@@ -126,6 +140,7 @@ export class ErrorEvent extends Event {
     return this[kError];
   }
 
+  /** The error's message. */
   get message(): string {
     return this[kMessage];
   }
@@ -133,17 +148,29 @@ export class ErrorEvent extends Event {
 enumerate(ErrorEvent.prototype, ['error', 'message']);
 
 /** A listener is a function or an object with `handleEvent` (WHATWG EventListener). */
-export type EventListenerLike<E extends Event = Event> = ((event: E) => void) | { handleEvent(event: E): void };
+/** A listener for `addEventListener`: a function, or an object with a `handleEvent` method. */
+export type EventListenerLike<E extends Event = Event> =
+  | ((event: E) => void)
+  | {
+      /** Called with the event. */
+      handleEvent(event: E): void;
+    };
 
+/** The listener type for each event of the browser-style API. */
 export interface WebSocketEventListenerMap {
+  /** Listens to 'open'. */
   open: EventListenerLike<Event>;
+  /** Listens to 'message'. */
   message: EventListenerLike<MessageEvent>;
+  /** Listens to 'close'. */
   close: EventListenerLike<CloseEvent>;
+  /** Listens to 'error'. */
   error: EventListenerLike<ErrorEvent>;
 }
 
 export type WebSocketEventType = keyof WebSocketEventListenerMap;
 
+/** Options of `addEventListener`. */
 export interface AddEventListenerOptions {
   /** Remove the listener after its first call. Default false. */
   once?: boolean;

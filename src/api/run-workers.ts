@@ -7,6 +7,7 @@ import { ClusterBroker } from '../pubsub/cluster-broker.js';
 import { ClusterRelay } from '../pubsub/cluster-relay.js';
 import { reusePortSupported } from './reuse-port.js';
 
+/** What `setup` gets in each worker. */
 export interface WorkerContext {
   /** Give it to the worker's server: `new WebSocketServer({ ..., broker })`. */
   broker: ClusterBroker;
@@ -21,6 +22,7 @@ export interface WorkerContext {
   slot: number;
 }
 
+/** The options of {@link runWorkers}. */
 export interface RunWorkersOptions {
   /** How many worker processes (e.g. `os.availableParallelism()`). */
   workers: number;
@@ -38,6 +40,7 @@ const RESTART_WINDOW_MS = 60_000;
  * not see it listen, so readiness is the worker's to report, e.g. with process.send.)
  */
 export class WorkerPool extends EventEmitter {
+  /** Carries publishes between the workers, by interest (the primary's side of the ClusterBroker). */
   readonly relay = new ClusterRelay();
   private readonly slots = new Map<Worker, number>();
   private readonly restarts = new Map<number, number[]>();

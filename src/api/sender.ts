@@ -28,6 +28,7 @@ export interface SenderFrameOptions {
 const maskBuffer = Buffer.alloc(4);
 let maskKeys: MaskKeySource | null = null;
 
+/** `ws`'s Sender face: `Sender.frame(data, options)` builds a frame's buffers as `ws` does. */
 export class Sender {
   /**
    * Frame `data` once: returns the frame as a list of Buffers ([header] for an empty payload, [header,

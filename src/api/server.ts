@@ -44,6 +44,7 @@ export interface VerifyClientInfo {
   origin: string;
   /** The request came over TLS. */
   secure: boolean;
+  /** The upgrade request. */
   req: UpgradeRequest;
 }
 
@@ -134,6 +135,7 @@ const claimedSockets = new WeakSet<Duplex>();
 export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> extends EventEmitter {
   /** The open sockets; undefined with `clientTracking: false` (as in `ws`). */
   readonly clients: Set<InstanceType<T>>;
+  /** The options the server was made with, defaults filled in. */
   readonly options: Resolved<T>;
   private readonly transportOptions: Partial<TransportOptions>;
   private server: NetServer | HttpServer | HttpsServer | null = null;
@@ -720,21 +722,33 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
 
   // ---- typed events (any other name falls through to EventEmitter's signature) ----------
 
+  /** A client completed its handshake: its socket and the upgrade request. */
   override on(event: 'connection', listener: (this: this, ws: InstanceType<T>, req: UpgradeRequest) => void): this;
+  /** The 101 response's header lines, which the listener may change, before they are sent. */
   override on(event: 'headers', listener: (this: this, headers: string[], req: UpgradeRequest) => void): this;
+  /** A handshake failed (with a listener, the application answers the socket itself). */
   override on(event: 'wsClientError', listener: (this: this, error: HandshakeError, socket: Duplex, req: UpgradeRequest) => void): this;
+  /** An error of the underlying HTTP server. */
   override on(event: 'error', listener: (this: this, error: Error) => void): this;
+  /** 'listening': the server is bound; 'close': the server has closed. */
   override on(event: 'listening' | 'close', listener: (this: this) => void): this;
+  /** Any other event (EventEmitter's signature), e.g. 'subscription' and 'gap'. */
   override on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
   override on(event: string | symbol, listener: (...args: any[]) => void): this {
     return super.on(event, listener);
   }
 
+  /** A client completed its handshake: its socket and the upgrade request. */
   override once(event: 'connection', listener: (this: this, ws: InstanceType<T>, req: UpgradeRequest) => void): this;
+  /** The 101 response's header lines, which the listener may change, before they are sent. */
   override once(event: 'headers', listener: (this: this, headers: string[], req: UpgradeRequest) => void): this;
+  /** A handshake failed (with a listener, the application answers the socket itself). */
   override once(event: 'wsClientError', listener: (this: this, error: HandshakeError, socket: Duplex, req: UpgradeRequest) => void): this;
+  /** An error of the underlying HTTP server. */
   override once(event: 'error', listener: (this: this, error: Error) => void): this;
+  /** 'listening': the server is bound; 'close': the server has closed. */
   override once(event: 'listening' | 'close', listener: (this: this) => void): this;
+  /** Any other event (EventEmitter's signature), e.g. 'subscription' and 'gap'. */
   override once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
   override once(event: string | symbol, listener: (...args: any[]) => void): this {
     return super.once(event, listener);

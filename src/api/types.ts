@@ -17,6 +17,7 @@ export type {
   WebSocketServerOptions,
 } from './server.js';
 export type { ClientHeaders, ClientOptions, HandshakeRequest, HandshakeResponse } from './client.js';
+export type { ReconnectContext, ReconnectFailedInfo, ReconnectInfo, ReconnectingInfo, ReconnectOptions } from './reconnect.js';
 export type { AddEventListenerOptions, CloseEvent, ErrorEvent, Event, EventListenerLike, MessageEvent } from './event-target.js';
 export type { HeartbeatOptions } from '../transport/heartbeat.js';
 export type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
@@ -44,9 +45,13 @@ export type VerifyClientCallbackAsync<Request extends UpgradeRequest = UpgradeRe
 
 /** The events of the EventTarget face and their event objects. */
 export interface WebSocketEventMap {
+  /** The handshake completed. */
   open: Event;
+  /** The connection failed or broke. */
   error: ErrorEvent;
+  /** The connection ended. */
   close: CloseEvent;
+  /** A message arrived. */
   message: MessageEvent;
 }
 

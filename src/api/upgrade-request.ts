@@ -5,22 +5,28 @@ import type { RequestHead } from '../handshake/head-parser.js';
 /**
  * The upgrade request as the server's hooks and events see it: the fields of `http.IncomingMessage`
  * that WebSocket applications read. With `server` it is node:http's IncomingMessage, with `noServer`
- * whatever the application hands to handleUpgrade (perhaps built by hand: see {@link requestHeadOf});
- * the standalone listener parses the head itself and builds a {@link StandaloneRequest}, an
+ * whatever the application hands to handleUpgrade (perhaps built by hand: see `requestHeadOf`);
+ * the standalone listener parses the head itself and builds a `StandaloneRequest`, an
  * IncomingMessage too.
  */
 export interface UpgradeRequest {
+  /** 'GET' for a WebSocket handshake. */
   method?: string | undefined;
+  /** The request target: path and query. */
   url?: string | undefined;
+  /** '1.1'. */
   httpVersion: string;
+  /** 1. */
   httpVersionMajor: number;
+  /** 1. */
   httpVersionMinor: number;
-  /** Lowercase names, folded as node:http does (see {@link foldHeaders}). */
+  /** Lowercase names, folded as node:http does (see `foldHeaders`). */
   headers: IncomingHttpHeaders;
   /** Every field line's values under its lowercase name. */
   headersDistinct: NodeJS.Dict<string[]>;
   /** [name, value, name, value, ...] with the names as sent. */
   rawHeaders: string[];
+  /** The connection the request came on. */
   socket: Socket;
   /** Alias of `socket` (as on IncomingMessage). */
   connection: Socket;
@@ -73,7 +79,7 @@ const kDistinct = Symbol('kDistinct');
  * The request object of the standalone listener, built from our own parsed head: an
  * `http.IncomingMessage` (frameworks check `instanceof`), with the fields node:http sets for an
  * upgrade. `headers` and `headersDistinct` are built on first read, as node:http does, but on
- * null-prototype objects (see {@link foldHeaders}).
+ * null-prototype objects (see `foldHeaders`).
  */
 export class StandaloneRequest extends IncomingMessage implements UpgradeRequest {
   /** @internal The parsed head, so the handshake need not rebuild it. */

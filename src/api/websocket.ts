@@ -40,6 +40,14 @@ import { FrameSender, Sender } from './sender.js';
 import { closeChannel, openChannel, pingChannel, pongChannel, socketErrorChannel } from '../diagnostics/channels.js';
 import type { ServerCounters } from '../diagnostics/server-counters.js';
 import { MessageIterator, type MessagesOptions, type WebSocketMessage } from './message-iterator.js';
+import {
+  Reconnector,
+  reconnectSettings,
+  type ReconnectFailedInfo,
+  type ReconnectHooks,
+  type ReconnectInfo,
+  type ReconnectingInfo,
+} from './reconnect.js';
 
 /** How binary messages are delivered: Buffer, ArrayBuffer, Buffer[] (the fragments) or Blob. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -67,20 +75,42 @@ export type SendData =
   | ArrayBufferView
   | Blob
   | readonly unknown[]
-  | { valueOf(): ArrayBuffer }
-  | { valueOf(): SharedArrayBuffer }
-  | { valueOf(): Uint8Array }
-  | { valueOf(): readonly number[] }
-  | { valueOf(): string }
-  | { [Symbol.toPrimitive](hint: string): string };
+  | {
+      /** Gives the data to send. */
+      valueOf(): ArrayBuffer;
+    }
+  | {
+      /** Gives the data to send. */
+      valueOf(): SharedArrayBuffer;
+    }
+  | {
+      /** Gives the data to send. */
+      valueOf(): Uint8Array;
+    }
+  | {
+      /** Gives the data to send. */
+      valueOf(): readonly number[];
+    }
+  | {
+      /** Gives the data to send. */
+      valueOf(): string;
+    }
+  | {
+      /** Gives the text to send. */
+      [Symbol.toPrimitive](hint: string): string;
+    };
 
 /**
  * The callback of send, ping and pong: called once, with an error when the data could not be written.
  * Its parameter is a method's (checked both ways), so that callbacks typed as `@types/ws` types them,
  * `(err?: Error) => void` for send and `(err: Error) => void` for ping and pong, are accepted too.
  */
-export type SendCallback = { callback(error?: Error | null): void }['callback'];
+export type SendCallback = {
+  /** Called once the data was written (no argument, or null), or with the error that stopped it. */
+  callback(error?: Error | null): void;
+}['callback'];
 
+/** The options of `send()`. */
 export interface SendOptions {
   /** Send as a binary message. Default: false for a string (or number), true otherwise. */
   binary?: boolean;
@@ -147,35 +177,60 @@ export interface SetSocketOptions
 
 /** The EventEmitter events of a WebSocket and their arguments (`this` is the socket, as in `@types/ws`). */
 export interface WebSocketEvents {
+  /** The opening handshake completed: the socket can send. */
   open: (this: WebSocket) => void;
+  /** A message: a Buffer (or ArrayBuffer, Buffer[] by `binaryType`); `isBinary` false for text. */
   message: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  /** The connection ended: the close code (1005 none, 1006 no close frame) and the reason's bytes. */
   close: (this: WebSocket, code: number, reason: Buffer) => void;
+  /** A failed handshake, a peer's protocol violation (with `closeCode`), a limit tripped, a socket error. */
   error: (this: WebSocket, error: Error) => void;
   /** After send() returned false: bufferedAmount went back below the high-water mark. */
   drain: (this: WebSocket) => void;
+  /** A ping from the peer (answered automatically unless `autoPong: false`). */
   ping: (this: WebSocket, data: Buffer) => void;
+  /** A pong from the peer. */
   pong: (this: WebSocket, data: Buffer) => void;
+  /** Client: the server's 101 response, before 'open'. */
   upgrade: (this: WebSocket, response: HandshakeResponse) => void;
+  /** Client: the server answered without upgrading; with a listener, no 'error' is emitted for it. */
   'unexpected-response': (this: WebSocket, request: HandshakeRequest, response: HandshakeResponse) => void;
+  /** Client, with `followRedirects`: about to follow a redirect to `url`. */
   redirect: (this: WebSocket, url: string, request: HandshakeRequest) => void;
   /** A message published to a topic was not sent to this socket: its queue was over maxBackpressure. */
   dropped: (this: WebSocket, topic: string, data: Buffer, isBinary: boolean) => void;
+  /** With the `reconnect` option: the connection was lost (or an attempt failed); the next attempt follows `delay` ms later. */
+  reconnecting: (this: WebSocket, info: ReconnectingInfo) => void;
+  /** With the `reconnect` option: an attempt opened (emitted after its 'open'). */
+  reconnect: (this: WebSocket, info: ReconnectInfo) => void;
+  /** With the `reconnect` option: maxAttempts attempts failed; 'close' follows. */
+  reconnectFailed: (this: WebSocket, info: ReconnectFailedInfo) => void;
 }
 
 /** EventEmitter's own listener type, for events not listed in WebSocketEvents. */
-type AnyListener = (...args: any[]) => void;
+export type AnyListener = (...args: any[]) => void;
 
 // Typed overloads for the events above; any other name falls through to EventEmitter's signature.
 export interface WebSocket {
+  /** Listen to one of the socket's events (see {@link WebSocketEvents}). */
   on<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  /** Listen to any other event (EventEmitter's signature). */
   on(event: string | symbol, listener: AnyListener): this;
+  /** Listen to the next emission of one of the socket's events. */
   once<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  /** Listen to the next emission of any other event. */
   once(event: string | symbol, listener: AnyListener): this;
+  /** Remove a listener of one of the socket's events. */
   off<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  /** Remove a listener of any other event. */
   off(event: string | symbol, listener: AnyListener): this;
+  /** Same as `on`. */
   addListener<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  /** Same as `on`. */
   addListener(event: string | symbol, listener: AnyListener): this;
+  /** Same as `off`. */
   removeListener<K extends keyof WebSocketEvents>(event: K, listener: WebSocketEvents[K]): this;
+  /** Same as `off`. */
   removeListener(event: string | symbol, listener: AnyListener): this;
 }
 
@@ -227,23 +282,47 @@ ListenerSlots.prototype = Object.create(null);
  */
 export class WebSocket extends EventEmitter {
   // Read-only, enumerable and non-configurable on the class and the prototype (set below), as in `ws`.
+  /** readyState 0: the opening handshake is under way. */
   declare static readonly CONNECTING: typeof ReadyState.CONNECTING;
+  /** readyState 1: open, messages flow. */
   declare static readonly OPEN: typeof ReadyState.OPEN;
+  /** readyState 2: a close frame was sent or received. */
   declare static readonly CLOSING: typeof ReadyState.CLOSING;
+  /** readyState 3: the connection has ended. */
   declare static readonly CLOSED: typeof ReadyState.CLOSED;
   // Aliases of `ws`'s CommonJS export, set by index.ts (no import cycle).
+  /** {@link WebSocketServer}, under `ws`'s old name. */
   declare static Server: typeof WebSocketServer;
+  /** {@link WebSocketServer}, for `require('rfc6455').WebSocketServer` as with `ws`. */
   declare static WebSocketServer: typeof WebSocketServer;
+  /** The class itself, for `const { WebSocket } = require('rfc6455')`. */
   declare static WebSocket: typeof WebSocket;
+  /** {@link createWebSocketStream}, as a property of the class as in `ws`. */
   declare static createWebSocketStream: typeof createWebSocketStream;
-  declare static extension: { parse: typeof parseExtensionHeader; format: typeof formatExtensionHeader };
-  declare static subprotocol: { parse: typeof parseSubprotocolHeader };
+  /** Sec-WebSocket-Extensions parsing and formatting in `ws`'s shapes. */
+  declare static extension: {
+    /** A header value as extension name -> list of parameter objects. */
+    parse: typeof parseExtensionHeader;
+    /** A header value from extension name -> parameters. */
+    format: typeof formatExtensionHeader;
+  };
+  /** Sec-WebSocket-Protocol parsing as `ws` does it. */
+  declare static subprotocol: {
+    /** The names of a header value, as a Set. */
+    parse: typeof parseSubprotocolHeader;
+  };
+  /** `ws`'s PerMessageDeflate class, over our codec. */
   declare static PerMessageDeflate: typeof PerMessageDeflate;
+  /** `ws`'s Receiver (a Writable that parses frames), over our decoder. */
   declare static Receiver: typeof Receiver;
   // On the prototype (see below), as in `ws`.
+  /** 0, as the static. */
   declare readonly CONNECTING: typeof ReadyState.CONNECTING;
+  /** 1, as the static. */
   declare readonly OPEN: typeof ReadyState.OPEN;
+  /** 2, as the static. */
   declare readonly CLOSING: typeof ReadyState.CLOSING;
+  /** 3, as the static. */
   declare readonly CLOSED: typeof ReadyState.CLOSED;
 
   /** @internal */
@@ -275,6 +354,8 @@ export class WebSocket extends EventEmitter {
   _isServer: boolean;
   /** The constructor's options of a socket made without an address: what setSocket() adds to its own. */
   private _adoptOptions: WebSocketCoreOptions | null = null;
+  /** A client's `reconnect` option at work (reconnect.ts); null without it. */
+  private _reconnect: Reconnector | null = null;
 
   /**
    * `new WebSocket(url, protocols?, options?)` opens a client connection (ws:, wss:, http:, https:,
@@ -303,10 +384,14 @@ export class WebSocket extends EventEmitter {
     }
     const opts = options ?? {};
     // As `ws`: any other second argument is the subprotocol list (null included), checked by the handshake.
-    this._handshake = new ClientHandshake(this, address, protocols === undefined ? opts.protocols : protocols, opts);
+    const subprotocols = protocols === undefined ? opts.protocols : protocols;
+    const reconnect = reconnectSettings(opts.reconnect);
+    if (reconnect !== null) this._reconnect = new Reconnector(reconnect, this._reconnectHooks(address, subprotocols, opts));
+    this._handshake = new ClientHandshake(this, address, subprotocols, opts);
     this._url = this._handshake.url;
   }
 
+  /** The URL the client connected to (after redirects); '' on a server-side socket. */
   get url(): string {
     return this._url;
   }
@@ -317,6 +402,7 @@ export class WebSocket extends EventEmitter {
     return Reflect.ownKeys(table).filter((name) => table[name] !== undefined);
   }
 
+  /** The subprotocol the server selected; '' when none. */
   get protocol(): string {
     return this._protocol;
   }
@@ -326,6 +412,7 @@ export class WebSocket extends EventEmitter {
     return this._extensions;
   }
 
+  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
   get readyState(): ReadyState {
     const state = this._readyState;
     // A close frame sent or received (by the core, e.g. echoing the peer's) means CLOSING.
@@ -333,6 +420,7 @@ export class WebSocket extends EventEmitter {
     return state;
   }
 
+  /** How binary messages are given: 'nodebuffer' (default), 'arraybuffer', 'fragments' (Buffer[]) or 'blob'. */
   get binaryType(): BinaryType {
     return this._binaryType;
   }
@@ -346,9 +434,10 @@ export class WebSocket extends EventEmitter {
 
   /** Bytes queued and not yet written to the socket (plus, as `ws`, bytes sent after the close). */
   get bufferedAmount(): number {
-    return (this._transport?.bufferedAmount ?? 0) + this._queuedBytes + this._sentAfterClose;
+    return (this._transport?.bufferedAmount ?? 0) + this._queuedBytes + this._sentAfterClose + (this._reconnect?.queuedBytes ?? 0);
   }
 
+  /** Whether reading is paused by `pause()`. */
   get isPaused(): boolean {
     return this._paused;
   }
@@ -366,38 +455,50 @@ export class WebSocket extends EventEmitter {
 
   // ---- WHATWG EventTarget face ---------------------------------------------------------------
 
+  /** The 'open' event handler of the browser-style API (one at a time, as in browsers). */
   get onopen(): ((event: Event) => void) | null {
     return getEventAttribute(this, 'open') as ((event: Event) => void) | null;
   }
+  /** Sets the 'open' handler (null removes it). */
   set onopen(handler: ((event: Event) => void) | null) {
     setEventAttribute(this, 'open', handler);
   }
+  /** The 'message' event handler of the browser-style API. */
   get onmessage(): ((event: MessageEvent) => void) | null {
     return getEventAttribute(this, 'message') as ((event: MessageEvent) => void) | null;
   }
+  /** Sets the 'message' handler (null removes it). */
   set onmessage(handler: ((event: MessageEvent) => void) | null) {
     setEventAttribute(this, 'message', handler);
   }
+  /** The 'close' event handler of the browser-style API. */
   get onclose(): ((event: CloseEvent) => void) | null {
     return getEventAttribute(this, 'close') as ((event: CloseEvent) => void) | null;
   }
+  /** Sets the 'close' handler (null removes it). */
   set onclose(handler: ((event: CloseEvent) => void) | null) {
     setEventAttribute(this, 'close', handler);
   }
+  /** The 'error' event handler of the browser-style API. */
   get onerror(): ((event: ErrorEvent) => void) | null {
     return getEventAttribute(this, 'error') as ((event: ErrorEvent) => void) | null;
   }
+  /** Sets the 'error' handler (null removes it). */
   set onerror(handler: ((event: ErrorEvent) => void) | null) {
     setEventAttribute(this, 'error', handler);
   }
 
+  /** Browser-style listening to 'open', 'message', 'close' or 'error' (`{ once: true }` supported). */
   addEventListener<K extends WebSocketEventType>(type: K, listener: WebSocketEventListenerMap[K], options?: AddEventListenerOptions): void;
+  /** Any other type is accepted and never fires, as in `ws`. */
   addEventListener(type: string, listener: EventListenerLike<never>, options?: AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerLike<never>, options?: AddEventListenerOptions): void {
     addEventListener(this, type, listener, options);
   }
 
+  /** Removes a listener added with addEventListener. */
   removeEventListener<K extends WebSocketEventType>(type: K, listener: WebSocketEventListenerMap[K]): void;
+  /** Removes a listener of any other type (a no-op). */
   removeEventListener(type: string, listener: EventListenerLike<never>): void;
   removeEventListener(type: string, listener: EventListenerLike<never>): void {
     removeEventListener(this, type, listener);
@@ -418,7 +519,11 @@ export class WebSocket extends EventEmitter {
       options = undefined;
     }
     const state = this.readyState;
-    if (state === ReadyState.CONNECTING) throw notOpen(state);
+    if (state === ReadyState.CONNECTING) {
+      if (this._reconnect === null) throw notOpen(state);
+      this._reconnect.enqueue(data, options, cb);
+      return true;
+    }
     if (typeof data === 'number') data = String(data);
     if (state !== ReadyState.OPEN) {
       this._sendAfterClose(data instanceof PreparedMessage ? data.data : data, cb);
@@ -498,9 +603,13 @@ export class WebSocket extends EventEmitter {
       this._abortHandshake();
       return;
     }
-    if (state === ReadyState.CLOSING) return;
+    if (state === ReadyState.CLOSING) {
+      this._reconnect?.stop();
+      return;
+    }
     const wireCode = code === undefined ? undefined : checkCloseCode(code);
     const reasonBuffer = wireCode === undefined ? undefined : checkCloseReason(reason);
+    this._reconnect?.stop();
     this._readyState = ReadyState.CLOSING;
     const connection = this._transport!.connection;
     if (this._queue !== null) {
@@ -518,6 +627,7 @@ export class WebSocket extends EventEmitter {
       this._abortHandshake();
       return;
     }
+    this._reconnect?.stop();
     this._readyState = ReadyState.CLOSING;
     this._transport!.terminate();
   }
@@ -530,6 +640,7 @@ export class WebSocket extends EventEmitter {
     this._transport!.pause();
   }
 
+  /** Resume reading after `pause()`. */
   resume(): void {
     const state = this.readyState;
     if (state === ReadyState.CONNECTING || state === ReadyState.CLOSED) return;
@@ -625,7 +736,18 @@ export class WebSocket extends EventEmitter {
   /** @internal The client handshake completed. */
   _opened(): void {
     this._handshake = null;
-    this.emit('open');
+    const reconnect = this._reconnect;
+    if (reconnect === null) {
+      this.emit('open');
+      return;
+    }
+    // A new connection of a reconnecting socket: a pause of the application's carries over.
+    if (this._paused) this._transport!.pause();
+    try {
+      this.emit('open');
+    } finally {
+      reconnect.opened();
+    }
   }
 
   /** @internal */
@@ -644,9 +766,13 @@ export class WebSocket extends EventEmitter {
     return this.emit('unexpected-response', request, response);
   }
 
-  /** @internal The client handshake failed: 'error' (when listened to), then 'close' with 1006, on the next tick. */
-  _handshakeFailed(error: Error): void {
+  /**
+   * @internal The client handshake failed (`status`: of the answer that failed it): 'error' (when
+   * listened to), then 'close' with 1006, on the next tick; with `reconnect`, maybe another attempt.
+   */
+  _handshakeFailed(error: Error, status?: number): void {
     this._handshake = null;
+    if (this._reconnect !== null && this._reconnect.lost(1006, '', error, status)) return;
     this._readyState = ReadyState.CLOSING;
     process.nextTick(() => {
       this._emitError(error);
@@ -655,7 +781,42 @@ export class WebSocket extends EventEmitter {
   }
 
   private _abortHandshake(): void {
+    // Waiting for a reconnection attempt: ended as a handshake closed early would be.
+    if (this._reconnect !== null && this._reconnect.stop()) {
+      this._handshakeFailed(new Error(CLOSED_EARLY));
+      return;
+    }
     this._handshake?.abort(CLOSED_EARLY);
+  }
+
+  /** What the `reconnect` option's Reconnector does to this socket. */
+  private _reconnectHooks(address: string | URL, protocols: unknown, options: ClientOptions): ReconnectHooks {
+    return {
+      emit: (event, info) => {
+        this.emit(event, info);
+      },
+      connect: () => {
+        // The first URL again (redirects are followed anew); a throw is that attempt's failure.
+        try {
+          this._handshake = new ClientHandshake(this, address, protocols, options);
+          this._url = this._handshake.url;
+        } catch (error) {
+          this._handshakeFailed(error instanceof Error ? error : new Error(String(error)));
+        }
+      },
+      waiting: () => {
+        this._readyState = ReadyState.CONNECTING;
+        // Each connection (or attempt) reports its own error; what was owed 'drain' is not any more.
+        this._errorEmitted = false;
+        this._needDrain = false;
+        this._sentAfterClose = 0;
+        this._frameSender = null;
+      },
+      send: (data, sendOptions, cb) => {
+        this.send(data as SendData, sendOptions as SendOptions | undefined, cb);
+      },
+      error: (error) => this._emitError(error),
+    };
   }
 
   /** @internal Emit 'error' only when someone listens, and once: a peer's misbehavior must never throw. */
@@ -825,6 +986,7 @@ export class WebSocket extends EventEmitter {
       copy = Buffer.allocUnsafeSlow(reason.length);
       copy.set(reason);
     }
+    if (this._reconnect !== null && this._reconnect.lost(code, copy.toString(), undefined, undefined)) return;
     this._emitClose(code, copy);
   }
 
@@ -880,6 +1042,7 @@ export class WebSocket extends EventEmitter {
     return this._topicHub?.unsubscribe(this, topic) ?? false;
   }
 
+  /** Whether this socket is subscribed to `topic`. */
   isSubscribed(topic: string): boolean {
     return this._topicHub?.isSubscribed(this, topic) ?? false;
   }
@@ -966,22 +1129,39 @@ for (const [name, value] of Object.entries(ReadyState)) {
  * statics of the class).
  */
 export declare namespace WebSocket {
+  /** Same as {@link api.RawData}. */
   type RawData = api.RawData;
+  /** Same as {@link api.Data}. */
   type Data = api.Data;
+  /** Same as {@link api.ClientOptions}. */
   type ClientOptions = api.ClientOptions;
+  /** Same as {@link api.ServerOptions}. */
   type ServerOptions<T extends typeof api.WebSocket = typeof api.WebSocket> = api.ServerOptions<T>;
+  /** Same as {@link api.PerMessageDeflateOptions}. */
   type PerMessageDeflateOptions = api.PerMessageDeflateOptions;
+  /** Same as {@link api.VerifyClientCallbackSync}. */
   type VerifyClientCallbackSync<Request extends api.UpgradeRequest = api.UpgradeRequest> = api.VerifyClientCallbackSync<Request>;
+  /** Same as {@link api.VerifyClientCallbackAsync}. */
   type VerifyClientCallbackAsync<Request extends api.UpgradeRequest = api.UpgradeRequest> = api.VerifyClientCallbackAsync<Request>;
+  /** The address of a socket, as `net.AddressInfo`. */
   type AddressInfo = api.AddressInfo;
+  /** Same as {@link api.Event}. */
   type Event = api.Event;
+  /** Same as {@link api.ErrorEvent}. */
   type ErrorEvent = api.ErrorEvent;
+  /** Same as {@link api.CloseEvent}. */
   type CloseEvent = api.CloseEvent;
+  /** Same as {@link api.MessageEvent}. */
   type MessageEvent = api.MessageEvent;
+  /** Same as {@link api.WebSocketEventMap}. */
   type WebSocketEventMap = api.WebSocketEventMap;
+  /** Same as {@link api.EventListenerOptions}. */
   type EventListenerOptions = api.EventListenerOptions;
+  /** Same as {@link api.WebSocketServer}. */
   type Server<T extends typeof api.WebSocket = typeof api.WebSocket> = api.WebSocketServer<T>;
+  /** Same as {@link api.WebSocketServer}. */
   type WebSocketServer<T extends typeof api.WebSocket = typeof api.WebSocket> = api.WebSocketServer<T>;
+  /** Same as {@link api.WebSocket}. */
   type WebSocket = api.WebSocket;
 }
 // (`ws` also assigns addEventListener and removeEventListener, and inherits eventNames, as enumerable methods.)

@@ -21,6 +21,7 @@ import { PerMessageDeflateCodec, type CodecConfig } from './permessage-deflate-c
 
 export const PERMESSAGE_DEFLATE = 'permessage-deflate';
 
+/** The `perMessageDeflate` options (RFC 7692), with `ws`'s names and defaults: see the README's table. */
 export interface PerMessageDeflateOptions {
   /**
    * Server: true = always answer `server_no_context_takeover`; false = decline offers that ask for it;

@@ -11,7 +11,9 @@ import { CloseCode } from './close-codes.js';
  * against either library keeps working.
  */
 export class ProtocolError extends Error {
+  /** Always 'ProtocolError'. */
   override readonly name = 'ProtocolError';
+  /** The close code sent to the peer for this violation (1002, 1007, 1008, 1009...). */
   readonly closeCode: number;
   /** A `WS_ERR_*` code (`ws`'s where it has one), or zlib's code for corrupt compressed data. */
   readonly code: string;

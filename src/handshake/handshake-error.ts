@@ -5,8 +5,11 @@
  * e.g. `Location` of a redirect), in order.
  */
 export class HandshakeError extends Error {
+  /** Always 'HandshakeError'. */
   override readonly name = 'HandshakeError';
+  /** The HTTP status the server answers (400, 426, 431...), or on a client the status it received. */
   readonly status: number;
+  /** Extra response headers that go with the status (e.g. `Sec-WebSocket-Version` with 426). */
   readonly headers: ReadonlyArray<[string, string]>;
   /** Client side, a malformed response: the `HPE_*` code Node's HTTP parser gives the same bytes. */
   readonly code: string | undefined;

@@ -8,6 +8,7 @@
  */
 export type BackpressurePolicy = 'skip' | 'close';
 
+/** The server options that bound what a slow subscriber can hold: `new WebSocketServer({ maxBackpressure, backpressurePolicy })`. */
 export interface BackpressureOptions {
   /**
    * Max bytes queued for a socket (its bufferedAmount) for a published message to be added to them;

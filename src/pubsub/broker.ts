@@ -30,9 +30,11 @@
  * worker's interest and forwards envelopes over IPC) alike.
  */
 export interface Broker {
+  /** Called once by each server that uses the broker: `node` is the server's side, the link the broker's. */
   connect(node: BrokerNode): BrokerLink;
 }
 
+/** What a server gives its broker: its id and where incoming publishes go. */
 export interface BrokerNode {
   /** This node's id, 8 random bytes: the origin of its envelopes. */
   readonly id: Buffer;
@@ -40,9 +42,14 @@ export interface BrokerNode {
   deliver(envelope: Buffer): void;
 }
 
+/** What a broker gives a server: see {@link Broker} for the contract of each method. */
 export interface BrokerLink {
+  /** The topics whose local subscriber count went 0 → 1 (`subscribed`) and 1 → 0 (`unsubscribed`), in order. */
   interest(subscribed: readonly string[], unsubscribed: readonly string[]): void;
+  /** Whether a publish on `topic` would leave this node (true when the broker cannot tell). */
   carries(topic: string): boolean;
+  /** A local publish, already delivered locally, to carry to the interested nodes. */
   publish(topic: string, envelope: Buffer): void;
+  /** The server closed: release what the link holds. Idempotent. */
   close(): void;
 }

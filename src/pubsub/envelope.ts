@@ -9,16 +9,23 @@
 // The payload is carried as raw bytes: no JSON, no base64.
 
 export const ENVELOPE_VERSION = 1;
+/** Envelope flag: the payload is a binary message (else text). */
 export const FLAG_BINARY = 1;
+/** Envelope flag: the publisher asked for compression (`compress: true`). */
 export const FLAG_COMPRESS = 2;
 export const ORIGIN_LENGTH = 8;
 const HEAD = 2 + ORIGIN_LENGTH + 2;
 const MAX_TOPIC_BYTES = 0xffff;
 
+/** A decoded envelope: a publish as it travels between nodes. */
 export interface Envelope {
+  /** The publishing node's 8-byte id. */
   origin: Buffer;
+  /** The topic published to. */
   topic: string;
+  /** {@link FLAG_BINARY} and {@link FLAG_COMPRESS} bits. */
   flags: number;
+  /** The message, as raw bytes. */
   payload: Buffer;
 }
 

@@ -11,6 +11,7 @@ export class InProcessBroker implements Broker {
   /** Each connected node and the topics it has interest in. */
   private readonly nodes = new Map<BrokerNode, Set<string>>();
 
+  /** Links one more server of this thread to the others. */
   connect(node: BrokerNode): BrokerLink {
     const topics = new Set<string>();
     this.nodes.set(node, topics);

@@ -4,6 +4,7 @@ import type { Extension } from '../extensions/extension.js';
 import { encodeFrame } from '../framing/frame-encoder.js';
 import { Opcode } from '../framing/opcodes.js';
 
+/** A message framed once for any number of sockets: made by `WebSocket.prepare()`, sent by `send()`. */
 export class PreparedMessage {
   private encoded: Buffer[] | null = null;
   /** Compressed frames, by the extension's sharedCompressionKey. */
@@ -14,8 +15,11 @@ export class PreparedMessage {
    * use); `compress` asks connections with permessage-deflate to compress it.
    */
   constructor(
+    /** The payload. */
     readonly data: Buffer,
+    /** Sent as a binary message (else text). */
     readonly binary: boolean,
+    /** Compressed where permessage-deflate is negotiated. */
     readonly compress: boolean,
   ) {}
 

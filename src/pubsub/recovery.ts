@@ -7,6 +7,7 @@ import type { PreparedMessage } from './prepared-message.js';
 
 /** Where a topic's history stands: the offset of a publish and the epoch it was numbered in. */
 export interface StreamPosition {
+  /** The publish's number in its topic, counting from 1 in each epoch (0: before the first). */
   offset: number;
   /** Changes whenever the history was lost (expired, or the store restarted): offsets restart then. */
   epoch: string;
@@ -24,6 +25,7 @@ export interface RecoveryResult {
 
 /** A broker link that keeps history. `publish` answers with the publish's position (null: not stored). */
 export interface HistoryLink extends BrokerLink {
+  /** As {@link BrokerLink.publish}, answering with the publish's position in the topic's history (null: not stored). */
   publish(topic: string, envelope: Buffer): Promise<StreamPosition | null> | void;
   /**
    * Replay the publishes of `topic` after `since`, oldest first, to `replay(envelope, offset)` in
@@ -81,7 +83,8 @@ export class Recovery {
 
 /** A node that takes history offsets with deliveries and hears of gaps (the TopicHub). */
 export interface HistoryNode extends BrokerNode {
-  deliver(envelope: Buffer, offset?: number): void;
+  /** `offset` and `epoch`: the publish's position in the topic's history (absent for a topic without). */
+  deliver(envelope: Buffer, offset?: number, epoch?: string): void;
   /** The broker's connection was lost and is back: publishes on these topics may have been missed. */
   gap(topics: readonly string[]): void;
 }

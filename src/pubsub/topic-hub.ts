@@ -34,6 +34,13 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode, Hist
   private readonly flush = (): void => this.flushInterest();
   /** Subscriptions made with `since` whose replay is running: topic -> subscriber -> held live messages. */
   private readonly recovering = new Map<string, Map<S, Recovery>>();
+  /**
+   * Subscriptions whose replay ended: topic -> subscriber -> the last position replayed. A live message
+   * can reach this node after the replay that already sent it (Redis answers the replay on one
+   * connection and pushes the live message on another): until a newer live message comes, those at
+   * or below this position are dropped, so that none is delivered twice.
+   */
+  private readonly replayedUpTo = new Map<string, Map<S, StreamPosition>>();
 
   /** Throws a TypeError for an invalid option. `onCount` hears every change of a topic's subscriber count. */
   constructor(
@@ -67,11 +74,13 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode, Hist
 
   unsubscribe(subscriber: S, topic: string): boolean {
     this.stopRecovery(subscriber, topic);
+    this.forgetReplayed(subscriber, topic);
     return this.registry.unsubscribe(subscriber, checkTopic(topic));
   }
 
   unsubscribeAll(subscriber: S): void {
     if (this.recovering.size > 0) for (const topic of this.registry.topicsOf(subscriber)) this.stopRecovery(subscriber, topic);
+    if (this.replayedUpTo.size > 0) for (const topic of this.registry.topicsOf(subscriber)) this.forgetReplayed(subscriber, topic);
     this.registry.unsubscribeAll(subscriber);
   }
 
@@ -106,11 +115,27 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode, Hist
     return this.fanOut(topic, message, except, null, numbered);
   }
 
-  /** BrokerNode: a publish of another node (with its history offset, if any). Own and malformed envelopes are ignored. */
-  deliver(envelope: Buffer, offset?: number): void {
+  /** BrokerNode: a publish of another node (with its history position, if any). Own and malformed envelopes are ignored. */
+  deliver(envelope: Buffer, offset?: number, epoch?: string): void {
     const decoded = decodeEnvelope(envelope);
     if (decoded === null || decoded.origin.equals(this.id)) return;
-    this.fanOut(decoded.topic, preparedFrom(decoded), null, offset ?? null, null);
+    const replayed = offset !== undefined && epoch !== undefined ? this.replayedUpTo.get(decoded.topic) : undefined;
+    const skip = replayed !== undefined ? this.alreadyReplayed(replayed, decoded.topic, offset!, epoch!) : null;
+    this.fanOut(decoded.topic, preparedFrom(decoded), skip, offset ?? null, null);
+  }
+
+  /**
+   * The subscribers of `topic` whose replay already sent the live message at (offset, epoch); the others
+   * leave the map for good, since the live messages of a topic come in offset order.
+   */
+  private alreadyReplayed(replayed: Map<S, StreamPosition>, topic: string, offset: number, epoch: string): Set<S> | null {
+    let skip: Set<S> | null = null;
+    for (const [subscriber, position] of replayed) {
+      if (position.epoch === epoch && offset <= position.offset) (skip ??= new Set()).add(subscriber);
+      else replayed.delete(subscriber);
+    }
+    if (replayed.size === 0) this.replayedUpTo.delete(topic);
+    return skip;
   }
 
   /** HistoryNode: the broker lost its connection; publishes on these topics may have been missed. */
@@ -126,13 +151,20 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode, Hist
   }
 
   /** `offset`/`numbered`: the message's history offset, known or to come, for recovering subscriptions. */
-  private fanOut(topic: string, message: PreparedMessage, except: S | null, offset: number | null, numbered: Promise<StreamPosition | null> | null): number {
+  private fanOut(
+    topic: string,
+    message: PreparedMessage,
+    except: S | Set<S> | null,
+    offset: number | null,
+    numbered: Promise<StreamPosition | null> | null,
+  ): number {
     const subscribers = this.registry.subscribersOf(topic);
     if (subscribers === undefined) return 0;
     const recovering = this.recovering.get(topic);
+    const skip = except instanceof Set ? except : null;
     let reached = 0;
     for (const subscriber of subscribers) {
-      if (subscriber === except) continue;
+      if (subscriber === except || (skip !== null && skip.has(subscriber))) continue;
       const recovery = recovering?.get(subscriber);
       if (recovery !== undefined) recovery.hold(message, offset, numbered);
       else if (deliver(subscriber, topic, message, this.limit, this.policy)) reached++;
@@ -167,9 +199,19 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode, Hist
       if (!current()) return;
       this.stopRecovery(subscriber, topic);
       for (const message of recovery.drain(result.recovered ? lastReplayed : 0)) deliver(subscriber, topic, message, this.limit, this.policy);
+      if (result.recovered && result.replayed > 0 && result.position !== null) {
+        let byTopic = this.replayedUpTo.get(topic);
+        if (byTopic === undefined) this.replayedUpTo.set(topic, (byTopic = new Map()));
+        byTopic.set(subscriber, { offset: lastReplayed, epoch: result.position.epoch });
+      }
       // On a tick of its own: a listener that throws must not become a rejection of this chain.
       process.nextTick(onRecovered, result);
     });
+  }
+
+  private forgetReplayed(subscriber: S, topic: string): void {
+    const byTopic = this.replayedUpTo.get(topic);
+    if (byTopic?.delete(subscriber) && byTopic.size === 0) this.replayedUpTo.delete(topic);
   }
 
   private stopRecovery(subscriber: S, topic: string): void {

@@ -1,5 +1,6 @@
 // Which topics keep history, and how much. History is opt-in, per topic or per topic prefix.
 
+/** One entry of RedisBroker's `history` option: which topics keep history, how many publishes and how long. */
 export interface HistoryRule {
   /** An exact topic... */
   topic?: string;

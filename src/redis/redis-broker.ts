@@ -12,6 +12,7 @@ import { connectionOf, type RedisConnection } from './redis-connection.js';
 import { replay } from './replay.js';
 import { APPEND } from './scripts.js';
 
+/** The options of {@link RedisBroker}. */
 export interface RedisBrokerOptions {
   /** The application's client (ioredis, or a connected node-redis client): publishes and history commands. */
   client: unknown;
@@ -86,7 +87,7 @@ export class RedisBroker extends EventEmitter implements Broker {
       const positioned = readPositioned(message);
       if (positioned === null) return;
       if (positioned.position === null) node.deliver(positioned.envelope);
-      else (node as HistoryNode).deliver(positioned.envelope, positioned.position.offset);
+      else (node as HistoryNode).deliver(positioned.envelope, positioned.position.offset, positioned.position.epoch);
     });
     let down = false;
     subscriber.onState(

@@ -2,6 +2,7 @@
 // a monitor sweeps its connections a few times per period and compares each one's activity counter
 // (bumped by every read) with what it saw last time.
 
+/** The `heartbeat` option: ping a silent connection, drop it when the ping goes unanswered. */
 export interface HeartbeatOptions {
   /** Milliseconds of silence (nothing received) after which the connection is pinged. */
   interval: number;

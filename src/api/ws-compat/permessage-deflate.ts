@@ -9,6 +9,7 @@ import {
 } from '../../extensions/permessage-deflate.js';
 import type { ExtensionOffer } from '../../handshake/token-list.js';
 
+/** `ws`'s PerMessageDeflate constructor options: ours plus `ws`'s names. */
 export interface WsPerMessageDeflateOptions extends PerMessageDeflateOptions {
   /** Negotiate as the server (accept() answers offers) or the client. Default false. */
   isServer?: boolean;
@@ -21,6 +22,7 @@ export type DeflateParamsObject = Record<string, number | true>;
 
 type Callback = (error: Error | null, result?: Buffer) => void;
 
+/** `ws`'s PerMessageDeflate class (offer, accept, compress, decompress), for libraries that use it directly; built on our codec. */
 export class PerMessageDeflate {
   /** The extension's registered name, 'permessage-deflate'. */
   static get extensionName(): string {

@@ -8,6 +8,7 @@ import { Connection, type ConnectionHandler, type WriteCallback } from '../../pr
 import { convertBinary, type BinaryType } from '../websocket.js';
 import { PerMessageDeflate } from './permessage-deflate.js';
 
+/** `ws`'s Receiver constructor options. */
 export interface ReceiverOptions {
   /** false: each 'message', 'ping' and 'pong' in its own turn of the event loop, as `ws`. Default true. */
   allowSynchronousEvents?: boolean;
@@ -29,6 +30,7 @@ export interface ReceiverOptions {
 
 type Done = (error?: Error | null) => void;
 
+/** `ws`'s Receiver: a Writable that parses frames and emits 'message', 'ping', 'pong', 'conclude' and 'error'; built on our decoder. */
 export class Receiver extends Writable {
   // TypeScript-private, not #private: `#private` in the declarations would break older targets.
   /** @internal */
@@ -53,6 +55,7 @@ export class Receiver extends Writable {
     this._adapter.connection = this._connection;
   }
 
+  /** @internal */
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: Done): void {
     this._connection.receive(chunk);
     this._adapter.written(done);
