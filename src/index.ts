@@ -36,6 +36,18 @@ WebSocket.PerMessageDeflate = PerMessageDeflate;
 WebSocket.Receiver = Receiver;
 export { extension, subprotocol, PerMessageDeflate, Receiver };
 export type { AdoptedSocketOptions, SetSocketOptions } from './api/websocket.js';
+export { ConnectionClosedError } from './api/message-iterator.js';
+export type { MessagesOptions, WebSocketMessage } from './api/message-iterator.js';
+// Diagnostics: WebSocketServer.stats() and the node:diagnostics_channel channels' names and messages.
+export { CHANNEL_NAMES as diagnosticsChannels } from './diagnostics/channels.js';
+export type { HandshakeRejectReason, LimitKind, ServerStats } from './diagnostics/server-counters.js';
+export type {
+  ServerHandshakeMessage,
+  WebSocketCloseMessage,
+  WebSocketOpenMessage,
+  WebSocketPingMessage,
+  WebSocketSocketErrorMessage,
+} from './api/diagnostics.js';
 export type { ExtensionParams, ParsedExtensions } from './api/ws-compat/extension-header.js';
 export type { DeflateParamsObject, WsPerMessageDeflateOptions } from './api/ws-compat/permessage-deflate.js';
 export type { ReceiverOptions } from './api/ws-compat/receiver.js';

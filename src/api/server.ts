@@ -31,6 +31,8 @@ import type { TransportOptions } from '../transport/socket-transport.js';
 import { PreparedMessage } from '../pubsub/prepared-message.js';
 import { TopicHub, type TopicHubOptions } from '../pubsub/topic-hub.js';
 import type { SendData } from './websocket.js';
+import { handshakeChannel } from '../diagnostics/channels.js';
+import { ServerCounters, type HandshakeRejectReason, type ServerStats } from '../diagnostics/server-counters.js';
 
 export type { UpgradeRequest } from './upgrade-request.js';
 
@@ -187,7 +189,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       (topic, newCount, oldCount) => this.emit('subscription', topic, newCount, oldCount),
       (topic) => this.emit('gap', topic),
     );
-    this.pending = new DeadlineQueue<Socket>(this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, destroySocket);
+    this.pending = new DeadlineQueue<Socket>(this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, (socket) => this.handshakeTimedOut(socket));
     const maxConnections = this.options.maxConnections;
     if (maxConnections !== undefined && (typeof maxConnections !== 'number' || !(maxConnections >= 0))) {
       throw new TypeError(`The "maxConnections" option must be a non-negative number, not ${String(maxConnections)}`);
@@ -354,6 +356,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       ? validateUpgradeRequest(request, { hostRequired: StandaloneRequest.headOf(req) !== undefined, extensions: this.negotiators.length > 0 })
       : new HandshakeError(505, `HTTP/${request.version} is not supported: a WebSocket handshake needs HTTP/1.1`);
     if (upgrade instanceof HandshakeError) {
+      this.handshakeRejected(socket, req, 'invalid', upgrade.status);
       this.refuse(upgrade, req, socket);
       return;
     }
@@ -361,10 +364,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     try {
       handled = this.shouldHandle(req);
     } catch (error) {
-      this.failHandshake(socket, error);
+      this.failHandshake(socket, error, req);
       return;
     }
     if (!handled) {
+      this.handshakeRejected(socket, req, 'path', 400);
       rejectSocket(socket, 400);
       return;
     }
@@ -399,8 +403,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       decided = true;
       const rest = early === null ? head : early.release(head);
       if (verdict === 'accept') accept(rest);
-      else if (verdict === 'fail') this.failHandshake(socket, error);
-      else refuseWith(socket, code || 401, message, headers);
+      else if (verdict === 'fail') this.failHandshake(socket, error, req);
+      else {
+        this.handshakeRejected(socket, req, 'verifyClient', typeof code === 'number' && code > 0 ? code : Number(code) || 401);
+        refuseWith(socket, code || 401, message, headers);
+      }
     };
     let verdict: unknown;
     try {
@@ -434,15 +441,18 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   ): void {
     // The peer went away (or half-closed) while verifyClient was deciding.
     if (!socket.readable || !socket.writable) {
+      this.handshakeRejected(socket, req, 'aborted', 0);
       socket.destroy();
       return;
     }
     if (this.state !== 'running') {
+      this.handshakeRejected(socket, req, 'serverClosing', 503);
       rejectSocket(socket, 503);
       return;
     }
     const maxConnections = this.options.maxConnections ?? 0;
     if (maxConnections > 0 && this.live.size >= maxConnections) {
+      this.handshakeRejected(socket, req, 'maxConnections', 503);
       rejectSocket(socket, 503, 'Too many connections');
       return;
     }
@@ -464,7 +474,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       ws = new this.options.WebSocket(null, undefined, this.options as ConstructorParameters<T>[2]) as InstanceType<T>;
     } catch (error) {
       negotiated?.extensions[0]?.close();
-      this.failHandshake(socket, error);
+      this.failHandshake(socket, error, req);
       return;
     }
     socket.write(response);
@@ -476,9 +486,14 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       const options = extension === null ? (this.plainTransportOptions ??= { ...this.transportOptions, extension: null }) : { ...this.transportOptions, extension };
       ws._attach(socket as Socket, 'server', head, outcome, options);
     } else if (!this.attachThroughSetSocket(ws, socket, head, outcome, extension)) {
+      this.handshakeRejected(socket, req, 'hookError', 0);
       return;
     }
     this.live.add(ws); // (`clients` when tracking)
+    this.counters.accepted++;
+    if (handshakeChannel.hasSubscribers) {
+      handshakeChannel.publish({ server: this, socket, request: req, accepted: true, status: 101, reason: null, websocket: ws });
+    }
     // One shared listener, not a closure per socket: it finds this server through the socket.
     ws._tracker = this;
     ws._topicHub = this.topicHub;
@@ -559,7 +574,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   }
 
   /** An application hook failed this handshake: 500 to the peer, the error to the application. */
-  private failHandshake(socket: Duplex, error: unknown): void {
+  private failHandshake(socket: Duplex, error: unknown, req: UpgradeRequest): void {
+    this.handshakeRejected(socket, req, 'hookError', 500);
     rejectSocket(socket, 500);
     this.reportError(error);
   }
@@ -590,8 +606,38 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     process.emitWarning(report);
   }
 
+  // ---- diagnostics ----------------------------------------------------------------------------
+
+  /** @internal The counters stats() reads (bumped by the server and its sockets). */
+  readonly counters = new ServerCounters();
+
+  /**
+   * A snapshot of this server's counters: open connections, handshakes accepted and refused (by
+   * reason), messages and bytes in and out, connections ended by a limit (by limit), published
+   * messages dropped by backpressure. Cheap: plain counters, plus a read of each open socket's byte
+   * counts.
+   */
+  stats(): ServerStats {
+    return this.counters.snapshot(this.live, this.live.size);
+  }
+
+  /** A refused (or lost) handshake: counted, and published on `rfc6455:server:handshake`. */
+  private handshakeRejected(socket: Duplex, req: UpgradeRequest | undefined, reason: HandshakeRejectReason, status: number): void {
+    this.counters.rejectedBy[reason]++;
+    if (handshakeChannel.hasSubscribers) {
+      handshakeChannel.publish({ server: this, socket, request: req, accepted: false, status, reason, websocket: null });
+    }
+  }
+
+  /** Standalone: the request head did not arrive in time. */
+  private handshakeTimedOut(socket: Socket): void {
+    this.handshakeRejected(socket, undefined, 'timeout', 0);
+    socket.destroy();
+  }
+
   /** @internal A socket this server handed out has closed. */
   clientClosed(ws: WebSocket): void {
+    this.counters.socketClosed(ws._socket);
     this.live.delete(ws);
     if (this.live.size === 0 && this.liveEmptied.length > 0) for (const resolve of this.liveEmptied.splice(0)) resolve();
     if (!this.tracking) return;
@@ -653,10 +699,12 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
         socket.pause();
       }
       if (result.kind === 'error') {
+        this.handshakeRejected(socket, undefined, 'invalid', result.error.status);
         rejectSocket(socket, result.error.status, result.error.message, result.error.headers);
       } else if (!isUpgradeRequest(result.head)) {
         // A plain HTTP request (what node:http would not hand to 'upgrade'): this endpoint speaks
         // WebSocket only (RFC 9110 §15.5.22).
+        this.handshakeRejected(socket, undefined, 'notWebSocket', 426);
         rejectSocket(socket, 426, undefined, [['Upgrade', 'websocket']]);
       } else {
         const rest = borrowed ? Buffer.from(result.rest) : result.rest;
@@ -739,7 +787,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
    * `compress` to true. Returns the number of local subscribers reached.
    */
   publish(topic: string, data: Exclude<SendData, Blob> | PreparedMessage, options?: { binary?: boolean; compress?: boolean }): number {
-    return this.topicHub.publish(topic, data instanceof PreparedMessage ? data : WebSocket.prepare(data, options), null);
+    const message = data instanceof PreparedMessage ? data : WebSocket.prepare(data, options);
+    const reached = this.topicHub.publish(topic, message, null);
+    this.counters.messagesOut += reached;
+    this.counters.bytesOut += reached * message.data.length;
+    return reached;
   }
 
   /** The number of local sockets subscribed to `topic`. */
@@ -750,10 +802,6 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
 
 function onTrackedClose(this: WebSocket): void {
   this._tracker?.clientClosed(this);
-}
-
-function destroySocket(socket: Duplex): void {
-  socket.destroy();
 }
 
 function destroyOnError(this: Duplex): void {

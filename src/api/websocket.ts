@@ -39,6 +39,9 @@ import { PreparedMessage } from '../pubsub/prepared-message.js';
 import type { StreamPosition } from '../pubsub/recovery.js';
 import type { TopicHub } from '../pubsub/topic-hub.js';
 import { FrameSender, Sender } from './sender.js';
+import { closeChannel, openChannel, pingChannel, pongChannel, socketErrorChannel } from '../diagnostics/channels.js';
+import type { ServerCounters } from '../diagnostics/server-counters.js';
+import { MessageIterator, type MessagesOptions, type WebSocketMessage } from './message-iterator.js';
 import {
   Reconnector,
   reconnectSettings,
@@ -254,6 +257,8 @@ interface QueuedSend {
 /** @internal What a server that tracks its sockets is told when one closes. */
 export interface ClientTracker {
   clientClosed(ws: WebSocket): void;
+  /** What stats() reads: this socket's messages, limit trips and drops are counted there. */
+  readonly counters: ServerCounters;
 }
 
 /**
@@ -538,12 +543,20 @@ export class WebSocket extends EventEmitter {
     } else if (Buffer.isBuffer(data)) {
       buffer = data;
     } else if (isBlob(data)) {
+      this._countSent(data.size, fin ? 1 : 0);
       this._enqueue(data, EMPTY, (bytes) => connection.send(bytes, binary, fin, cb, compress), cb);
       return this._belowHighWaterMark();
     } else if (data instanceof PreparedMessage) {
+      this._countSent(data.data.length, 1);
       return this._sendPrepared(data, cb);
     } else {
       buffer = toBuffer(data!);
+    }
+    const tracker = this._tracker;
+    if (tracker !== null) {
+      const counters = tracker.counters;
+      counters.bytesOut += buffer.length;
+      if (fin) counters.messagesOut++;
     }
     if (this._queue !== null) {
       this._enqueue(null, buffer, () => connection.send(buffer, binary, fin, cb, compress), cb);
@@ -557,6 +570,14 @@ export class WebSocket extends EventEmitter {
     }
     connection.send(buffer, binary, fin, cb, compress);
     return this._belowHighWaterMark();
+  }
+
+  /** Counts sent messages and their payload bytes on the server's counters (server sockets). */
+  private _countSent(bytes: number, messages: number): void {
+    const tracker = this._tracker;
+    if (tracker === null) return;
+    tracker.counters.bytesOut += bytes;
+    tracker.counters.messagesOut += messages;
   }
 
   /** The answer of send(): false (and 'drain' owed) at or above the high-water mark. */
@@ -636,6 +657,21 @@ export class WebSocket extends EventEmitter {
     this._transport!.resume();
   }
 
+  /**
+   * The messages received from now on, as an async iterator of `{ data, isBinary }` (see
+   * message-iterator.ts and the README): reading pauses while `highWaterMark` messages wait; the
+   * iteration ends after a close with 1000, 1001 or 1005 and throws a ConnectionClosedError after any
+   * other; leaving the loop does not close the socket. One iterator at a time (else an Error).
+   */
+  messages(options?: MessagesOptions): AsyncIterableIterator<WebSocketMessage> {
+    return new MessageIterator(this, options);
+  }
+
+  /** `for await (const { data, isBinary } of ws)`: `messages()` with its defaults. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage> {
+    return new MessageIterator(this, undefined);
+  }
+
   // ---- server and client setup (internal) ----------------------------------------------------
 
   /**
@@ -700,6 +736,10 @@ export class WebSocket extends EventEmitter {
     this._transport = new SocketTransport(socket, role, this, options, head);
     if (this._binaryType === 'fragments') this._transport.connection.recordFragments = true;
     this._readyState = ReadyState.OPEN;
+    if (openChannel.hasSubscribers) {
+      const address = { address: socket.remoteAddress, family: socket.remoteFamily, port: socket.remotePort };
+      openChannel.publish({ websocket: this, address, protocol: this._protocol, extensions: this._extensions });
+    }
   }
 
   /** @internal The client handshake completed. */
@@ -797,6 +837,7 @@ export class WebSocket extends EventEmitter {
 
   private _emitClose(code: number, reason: Buffer): void {
     this._readyState = ReadyState.CLOSED;
+    if (closeChannel.hasSubscribers) closeChannel.publish({ websocket: this, code, reason });
     this.emit('close', code, reason);
   }
 
@@ -900,6 +941,11 @@ export class WebSocket extends EventEmitter {
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean, fragmentEnds?: readonly number[] | null): void {
+    const tracker = this._tracker;
+    if (tracker !== null) {
+      tracker.counters.messagesIn++;
+      tracker.counters.bytesIn += data.length;
+    }
     if (isBinary && this._binaryType !== 'nodebuffer') {
       this.emit('message', convertBinary(data, this._binaryType, fragmentEnds), true);
     } else {
@@ -909,6 +955,7 @@ export class WebSocket extends EventEmitter {
 
   /** @internal */
   onPing(payload: Buffer): void {
+    if (pingChannel.hasSubscribers) pingChannel.publish({ websocket: this, payload });
     this.emit('ping', payload);
   }
 
@@ -921,12 +968,15 @@ export class WebSocket extends EventEmitter {
 
   /** @internal */
   onPong(payload: Buffer): void {
+    if (pongChannel.hasSubscribers) pongChannel.publish({ websocket: this, payload });
     this.emit('pong', payload);
   }
 
   /** @internal */
   onProtocolError(error: ProtocolError): void {
     if (this._readyState === ReadyState.OPEN) this._readyState = ReadyState.CLOSING;
+    this._tracker?.counters.connectionFailed(error);
+    if (socketErrorChannel.hasSubscribers) socketErrorChannel.publish({ websocket: this, error });
     this._emitError(error);
   }
 
@@ -1019,7 +1069,10 @@ export class WebSocket extends EventEmitter {
   publish(topic: string, data: Exclude<SendData, Blob> | PreparedMessage, options?: { binary?: boolean; compress?: boolean }): number {
     const hub = this._topicHub;
     if (hub === null) throw new Error('publish(): topics are for the sockets of a WebSocketServer');
-    return hub.publish(topic, data instanceof PreparedMessage ? data : WebSocket.prepare(data, options), this);
+    const message = data instanceof PreparedMessage ? data : WebSocket.prepare(data, options);
+    const reached = hub.publish(topic, message, this);
+    this._countSent(message.data.length * reached, reached);
+    return reached;
   }
 
   /** `ws`'s `_sender`: `sendFrame(list, cb)` writes a frame made by `Sender.frame`. Null before open. */
@@ -1036,6 +1089,7 @@ export class WebSocket extends EventEmitter {
 
   /** @internal Subscriber: a published message was not sent to this socket (backpressure). */
   _publishDropped(topic: string, message: PreparedMessage): void {
+    if (this._tracker !== null) this._tracker.counters.backpressureDrops++;
     // On the next tick: the fan-out (possibly of a broker's message, inside a Redis client's or the IPC
     // channel's handler) goes on to the other subscribers whatever a listener does.
     if (this.listenerCount('dropped') > 0) process.nextTick(emitDropped, this, topic, message);

@@ -14,6 +14,7 @@ import {
 import { writeBatch } from '../protocol/write-batch.js';
 import type { SharedWrites, SharedWritesMember } from './shared-writes.js';
 import { DeadlineQueue } from './deadline-queue.js';
+import { socketErrorChannel } from '../diagnostics/channels.js';
 
 /** Events the transport reports upward (to the public API object). */
 export interface TransportListener {
@@ -80,9 +81,10 @@ function onSocketEnd(this: TransportSocket): void {
 function destroyAfterFinish(this: Socket): void {
   this.destroy();
 }
-function onSocketError(this: TransportSocket): void {
+function onSocketError(this: TransportSocket, error: Error): void {
   // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with
   // 1006 through 'close'; it never throws.
+  if (socketErrorChannel.hasSubscribers) socketErrorChannel.publish({ websocket: this[kTransport].listener, error });
   this[kTransport].destroy();
 }
 function onSocketClose(this: TransportSocket): void {
