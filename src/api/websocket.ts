@@ -33,6 +33,8 @@ import type { Receiver } from './ws-compat/receiver.js';
 import type { parse as parseSubprotocolHeader } from './ws-compat/subprotocol-header.js';
 import { SocketTransport, type TransportOptions } from '../transport/socket-transport.js';
 import { sendPrepared } from '../pubsub/fan-out.js';
+import { COPY_THRESHOLD, encodeFrame } from '../framing/frame-encoder.js';
+import { Opcode } from '../framing/opcodes.js';
 import { PreparedMessage } from '../pubsub/prepared-message.js';
 import type { StreamPosition } from '../pubsub/recovery.js';
 import type { TopicHub } from '../pubsub/topic-hub.js';
@@ -531,7 +533,8 @@ export class WebSocket extends EventEmitter {
     const compress = options?.compress !== false;
     let buffer: Buffer;
     if (typeof data === 'string') {
-      buffer = Buffer.from(data);
+      // (The string framed last in this tick: its bytes are in the frame.)
+      buffer = data === lastData && lastPayload !== null ? lastPayload : Buffer.from(data);
     } else if (Buffer.isBuffer(data)) {
       buffer = data;
     } else if (isBlob(data)) {
@@ -544,6 +547,12 @@ export class WebSocket extends EventEmitter {
     }
     if (this._queue !== null) {
       this._enqueue(null, buffer, () => connection.send(buffer, binary, fin, cb, compress), cb);
+      return this._belowHighWaterMark();
+    }
+    // A whole small message a server connection sends as it is (no compression): framed once per tick
+    // for all the sockets it is sent to (a loop over wss.clients), see tickFrame.
+    if (fin && buffer.length <= COPY_THRESHOLD && connection.role === 'server' && (!compress || connection.negotiatedExtension === null) && connection.writesEncodedNow) {
+      this._transport!.sendEncoded(tickFrame(data, buffer, binary), cb);
       return this._belowHighWaterMark();
     }
     connection.send(buffer, binary, fin, cb, compress);
@@ -1211,4 +1220,36 @@ export function convertBinary(data: Buffer, binaryType: BinaryType, fragmentEnds
     default:
       return data;
   }
+}
+
+// The frame send() built last, kept until the end of the tick: a loop that sends the same data to many
+// sockets (wss.clients.forEach(send)) frames it once, and every socket writes the same bytes. It is
+// reused only for the same data (the same string, or the same object whose bytes are still those of
+// the frame: a Buffer may have been changed since) and the same type (text/binary).
+let lastData: unknown = null;
+let lastBinary = false;
+/** The payload's bytes inside lastFrame. */
+let lastPayload: Buffer | null = null;
+let lastFrame: Buffer[] | null = null;
+
+function forgetTickFrame(): void {
+  lastData = null;
+  lastPayload = null;
+  lastFrame = null;
+}
+
+/** The unmasked frame of a whole message of `buffer` (the bytes of `data`, at most COPY_THRESHOLD). */
+function tickFrame(data: unknown, buffer: Buffer, binary: boolean): Buffer[] {
+  if (lastFrame !== null && data === lastData && binary === lastBinary && (typeof data === 'string' || buffer.equals(lastPayload!))) {
+    return lastFrame;
+  }
+  if (lastFrame === null) process.nextTick(forgetTickFrame);
+  const frame: Buffer[] = [];
+  encodeFrame(frame, binary ? Opcode.Binary : Opcode.Text, buffer, true, false, null);
+  const bytes = frame[0]!;
+  lastData = data;
+  lastBinary = binary;
+  lastFrame = frame;
+  lastPayload = bytes.subarray(bytes.length - buffer.length);
+  return frame;
 }

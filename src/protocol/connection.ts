@@ -434,6 +434,21 @@ export class Connection implements FrameSink {
     return true;
   }
 
+  /**
+   * Whether an encoded frame handed to the transport now would leave in call order with this
+   * connection's sends: open, no close frame sent, not between the fragments of a message, nothing
+   * held behind a compression.
+   */
+  get writesEncodedNow(): boolean {
+    return (
+      this.openSendOpcode === -1 &&
+      !this.closeFrameSent &&
+      this.readyState === ReadyState.OPEN &&
+      !this.compressing &&
+      (this.heldWrites === null || this.heldWrites.length === 0)
+    );
+  }
+
   /** One encoded frame: copied into the write batch when batching and small, else written after it. */
   private writeEncoded(bytes: Buffer, cb: WriteCallback | undefined): void {
     const handler = this.handler;

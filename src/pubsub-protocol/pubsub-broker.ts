@@ -90,8 +90,15 @@ export class PubSubBroker implements Broker {
     const flags = (binary ? FLAG_BINARY : 0) | (compress ? FLAG_COMPRESS : 0);
     const envelope = encodeEnvelope(this.origin, topic, flags, data);
     if (isHistoryLink(link)) {
-      // A history broker (Redis) hands the publish back to this node too, numbered.
-      return (await link.publish(topic, envelope)) ?? null;
+      // A history broker (Redis) hands the publish back to this node too, numbered, in the order the
+      // publishes of every node were numbered. A publish it could not take (Redis unreachable) answers
+      // null: then the local subscribers get it at once, without a position, as any publish made while
+      // the broker is down (at most once; the broker reports the failure with 'publishError').
+      const numbered = link.publish(topic, envelope);
+      if (numbered === undefined) return null;
+      const position = await numbered;
+      if (position === null) node.deliver(encodeEnvelope(this.origin, topic, flags, encodeDelivery(topic, data, binary, {})));
+      return position;
     }
     // Local fan-out here, other nodes through the broker (which does not hand a publish back).
     const frame = encodeDelivery(topic, data, binary, {});

@@ -2,7 +2,8 @@
 import { CloseCode } from '../framing/close-codes.js';
 import { frameLength } from '../framing/frame-encoder.js';
 import { ProtocolError } from '../framing/protocol-error.js';
-import { ReadyState, type WriteCallback } from '../protocol/connection.js';
+import { ReadyState, type Connection, type WriteCallback } from '../protocol/connection.js';
+import type { SharedWrites } from '../transport/shared-writes.js';
 import type { SocketTransport } from '../transport/socket-transport.js';
 import { hasRoom, type BackpressurePolicy } from './backpressure.js';
 import type { PreparedMessage } from './prepared-message.js';
@@ -38,12 +39,29 @@ export function sendPrepared(transport: SocketTransport, message: PreparedMessag
   return true;
 }
 
+/** Whether `connection` sends `message` as its plain frame: a server connection that does not compress it. */
+function takesPlainFrame(connection: Connection, message: PreparedMessage): boolean {
+  if (connection.role !== 'server') return false;
+  if (!message.compress) return true;
+  const extension = connection.negotiatedExtension;
+  return extension === null || !extension.shouldCompress(message.data.length);
+}
+
 /**
  * Deliver a published message to one subscriber unless its queue is over `limit` bytes; then the
  * policy applies ('skip': 'dropped' on the socket; 'close': the connection is dropped with 1008).
- * Returns whether the message was queued for it.
+ * Returns whether the message was queued for it. `shared`: this tick's frames of the topic, of which
+ * `index` is `message`'s frame, for a socket that takes the plain frame.
  */
-export function deliver(subscriber: Subscriber, topic: string, message: PreparedMessage, limit: number, policy: BackpressurePolicy): boolean {
+export function deliver(
+  subscriber: Subscriber,
+  topic: string,
+  message: PreparedMessage,
+  limit: number,
+  policy: BackpressurePolicy,
+  shared: SharedWrites | null = null,
+  index = 0,
+): boolean {
   const transport = subscriber._publishTransport();
   if (transport === null) return false;
   const connection = transport.connection;
@@ -57,7 +75,12 @@ export function deliver(subscriber: Subscriber, topic: string, message: Prepared
     }
     return false;
   }
-  // The messages published to one socket within a tick leave in one write.
+  // The messages published to one socket within a tick leave in one write: appended to the frames
+  // shared by the topic's subscribers in this tick when the socket takes the plain frame as it comes.
+  if (shared !== null && connection.writesEncodedNow && takesPlainFrame(connection, message)) {
+    transport.queueShared(shared, index);
+    return true;
+  }
   transport.corkUntilTickEnd();
   if (sendPrepared(transport, message)) return true;
   subscriber._publishDropped(topic, message);

@@ -9,6 +9,7 @@ import { InProcessBroker } from './in-process-broker.js';
 import { PreparedMessage } from './prepared-message.js';
 import { isHistoryLink, Recovery, type HistoryNode, type RecoveryResult, type StreamPosition } from './recovery.js';
 import { TopicRegistry, type CountListener } from './topic-registry.js';
+import { SharedWrites } from '../transport/shared-writes.js';
 
 export interface TopicHubOptions extends BackpressureOptions {
   /** Carries publishes to and from other nodes. Default: a new InProcessBroker (local fan-out only). */
@@ -41,6 +42,11 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode, Hist
    * or below this position are dropped, so that none is delivered twice.
    */
   private readonly replayedUpTo = new Map<string, Map<S, StreamPosition>>();
+  /** This tick's frames of each topic published to (null when none). */
+  private shared: Map<string, SharedWrites> | null = null;
+  private readonly forgetShared = (): void => {
+    this.shared = null;
+  };
 
   /** Throws a TypeError for an invalid option. `onCount` hears every change of a topic's subscriber count. */
   constructor(
@@ -162,14 +168,34 @@ export class TopicHub<S extends Subscriber & object> implements BrokerNode, Hist
     if (subscribers === undefined) return 0;
     const recovering = this.recovering.get(topic);
     const skip = except instanceof Set ? except : null;
+    // A frame in one piece joins the topic's frames of this tick (see SharedWrites).
+    const frame = message.frame();
+    let shared: SharedWrites | null = null;
+    let index = 0;
+    if (frame.length === 1) {
+      shared = this.sharedWritesOf(topic);
+      index = shared.add(frame[0]!);
+    }
     let reached = 0;
     for (const subscriber of subscribers) {
       if (subscriber === except || (skip !== null && skip.has(subscriber))) continue;
       const recovery = recovering?.get(subscriber);
       if (recovery !== undefined) recovery.hold(message, offset, numbered);
-      else if (deliver(subscriber, topic, message, this.limit, this.policy)) reached++;
+      else if (deliver(subscriber, topic, message, this.limit, this.policy, shared, index)) reached++;
     }
     return reached;
+  }
+
+  /** The frames published to `topic` in this tick. */
+  private sharedWritesOf(topic: string): SharedWrites {
+    let byTopic = this.shared;
+    if (byTopic === null) {
+      this.shared = byTopic = new Map();
+      process.nextTick(this.forgetShared);
+    }
+    let writes = byTopic.get(topic);
+    if (writes === undefined || writes.finished) byTopic.set(topic, (writes = new SharedWrites()));
+    return writes;
   }
 
   /**

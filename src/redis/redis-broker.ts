@@ -133,7 +133,8 @@ export class RedisBroker extends EventEmitter implements Broker {
       publish: (topic, envelope) => {
         if (!publisher.ready) {
           const error = new Error(`Redis is unreachable: the publish on "${topic}" reached local subscribers only`);
-          return this.history.of(topic) === null ? void failed(topic, error) : Promise.resolve(failed(topic, error));
+          // Answered null (not void) whatever the topic: a caller that waits for the echo learns it will not come.
+          return Promise.resolve(failed(topic, error));
         }
         const limits = this.history.of(topic);
         if (limits === null) {

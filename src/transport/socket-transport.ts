@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { CloseCode } from '../framing/close-codes.js';
 import { ProtocolError } from '../framing/protocol-error.js';
 import { readsShared, setReadReceiver, type ReadReceiver } from './shared-reads.js';
@@ -12,6 +12,7 @@ import {
   type WriteCallback,
 } from '../protocol/connection.js';
 import { writeBatch } from '../protocol/write-batch.js';
+import type { SharedWrites, SharedWritesMember } from './shared-writes.js';
 
 /** Events the transport reports upward (to the public API object). */
 export interface TransportListener {
@@ -92,7 +93,7 @@ function deliverDeferredEvent(connection: Connection): void {
  * handshake. Writes made while a read batch is processed leave in one `writev` (cork/uncork).
  * A socket that reads into the shared buffer (shared-reads.ts) calls back instead of emitting 'data'.
  */
-export class SocketTransport implements ConnectionHandler, HeartbeatTarget, ReadReceiver {
+export class SocketTransport implements ConnectionHandler, HeartbeatTarget, ReadReceiver, SharedWritesMember {
   readonly connection: Connection;
   private closeTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -110,6 +111,19 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   private firstBytes: Buffer | null = null;
   /** Corked by corkUntilTickEnd() until the end of this tick. */
   private corkedForTick = false;
+  /**
+   * Whether writes outside a read batch are held to the end of the tick: only on a net.Socket (TCP or
+   * TLS), whose writes never reach the peer synchronously. Any other Duplex (an in-memory pair, as
+   * @fastify/websocket's injectWS makes) may hand the bytes to the peer inside the uncork, where the
+   * peer's answer would re-enter a stream that is still clearing its buffer.
+   */
+  private readonly corksTicks: boolean;
+  /** Bytes written since corkUntilTickEnd() corked. */
+  private tickBytes = 0;
+  /** Shared frames `sharedFrom` to `sharedTo` of `shared` are this socket's next bytes (see queueShared). */
+  private shared: SharedWrites | null = null;
+  private sharedFrom = 0;
+  private sharedTo = 0;
 
   constructor(
     readonly socket: Socket,
@@ -124,6 +138,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     // limit unless told, as with `ws` (it decides itself what it sends, to one server).
     this.maxBufferedAmount = options.maxBufferedAmount ?? (role === 'server' ? DEFAULT_MAX_BUFFERED_AMOUNT : 0);
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.corksTicks = socket instanceof Socket;
     // handleUpgrade may be given any Duplex, not only a net.Socket.
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
@@ -153,7 +168,9 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   /** Bytes queued on the socket and not yet handed to the kernel, plus those waiting for compression. */
   get bufferedAmount(): number {
-    return this.socket.writableLength + this.connection.pendingBytes;
+    const shared = this.shared;
+    const held = shared === null ? 0 : shared.bytes(this.sharedFrom, this.sharedTo);
+    return this.socket.writableLength + this.connection.pendingBytes + held;
   }
 
   /** Above this many buffered bytes, send() reports backpressure (the socket's writableHighWaterMark). */
@@ -197,6 +214,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
    */
   terminate(): void {
     const socket = this.socket;
+    if (this.shared !== null) this.flushShared(this.shared);
     writeBatch(this);
     while (socket.writableCorked > 0) socket.uncork();
     this.destroy();
@@ -207,6 +225,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
    * or a Blob read that ends in between finds it closed, and what it owes fails as it would after 'close'.
    */
   destroy(): void {
+    this.shared = null;
     this.socket.destroy();
     this.connection.transportClosed();
   }
@@ -267,8 +286,30 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
       if (cb !== undefined) process.nextTick(cb, new Error('WebSocket is not open: the socket is closed'));
       return;
     }
+    // Shared frames queued before this write go first.
+    if (this.shared !== null) this.flushShared(this.shared);
+    this.writeOut(data, cb);
+  }
+
+  private writeOut(data: Buffer, cb?: WriteCallback): void {
     const socket = this.socket;
     if (socket.writableLength === 0 || data.length > this.largestWrite) this.largestWrite = data.length;
+    // A write outside a read batch (a send from another connection's handler, a timer, a loop over
+    // wss.clients) is held until the end of the tick: the frames sent to this socket within one tick
+    // leave in one system call instead of one each. Past TICK_CORK_BYTES they leave at once.
+    if (socket.writableCorked === 0) {
+      if (!this.corksTicks) {
+        socket.write(data, cb);
+        if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
+        return;
+      }
+      this.corkUntilTickEnd();
+      this.tickBytes = data.length;
+    } else if (this.corkedForTick && (this.tickBytes += data.length) > TICK_CORK_BYTES) {
+      socket.write(data, cb);
+      this.uncorkForTick();
+      return;
+    }
     socket.write(data, cb);
     // Inside a read batch (corked) the check waits for the uncork, when the batch has been tried.
     if (this.maxBufferedAmount > 0 && socket.writableCorked === 0) this.checkBufferedAmount();
@@ -336,6 +377,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   }
 
   endTransport(): void {
+    if (this.shared !== null) this.flushShared(this.shared);
     endOnce(this.socket);
     this.armCloseTimer();
   }
@@ -364,15 +406,55 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   corkUntilTickEnd(): void {
     if (this.corkedForTick) return;
     this.corkedForTick = true;
+    this.tickBytes = 0;
     this.socket.cork();
     if (tickCorked.push(this) === 1) process.nextTick(uncorkTick);
   }
 
-  /** @internal The end of the tick: write what corkUntilTickEnd() held. */
+  /** @internal The end of the tick (or TICK_CORK_BYTES held): write what corkUntilTickEnd() held. */
   uncorkForTick(): void {
+    if (!this.corkedForTick) return;
     this.corkedForTick = false;
     this.socket.uncork();
     if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
+  }
+
+  /**
+   * Make frame `index` of `writes` (one encoded, whole message) this socket's next bytes, without
+   * writing it yet: at the end of the tick the socket writes the run of shared frames it holds in one
+   * write, and any other write first writes that run. The caller checked that the connection writes
+   * encoded frames as they come (Connection.writesEncodedNow) and that the socket is open.
+   */
+  queueShared(writes: SharedWrites, index: number): void {
+    // Frames batched before this one (this connection is processing a read) go first; their write
+    // first writes the shared frames held before them.
+    writeBatch(this);
+    if (this.shared === writes && this.sharedTo === index - 1) {
+      this.sharedTo = index;
+      return;
+    }
+    if (this.shared !== null) this.flushShared(this.shared);
+    this.shared = writes;
+    this.sharedFrom = index;
+    this.sharedTo = index;
+    writes.join(this);
+  }
+
+  /** Write the run of `writes`' frames this socket holds (nothing when it holds none of them). */
+  flushShared(writes: SharedWrites): void {
+    if (this.shared !== writes) return;
+    this.shared = null;
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    const bytes = writes.slice(this.sharedFrom, this.sharedTo);
+    if (writes.finished) {
+      // The end of the tick: written at once, not corked for a tick that is ending.
+      const socket = this.socket;
+      if (socket.writableLength === 0 || bytes.length > this.largestWrite) this.largestWrite = bytes.length;
+      socket.write(bytes);
+      if (this.maxBufferedAmount > 0 && socket.writableCorked === 0) this.checkBufferedAmount();
+    } else {
+      this.writeOut(bytes);
+    }
   }
 
   private armCloseTimer(): void {
@@ -384,11 +466,26 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * A socket corked until the end of the tick is uncorked as soon as this many bytes were written to it:
+ * the bytes of a loop that sends much to one socket reach the kernel as they would without the cork.
+ */
+const TICK_CORK_BYTES = 64 * 1024;
+
 /** The transports corked for the current tick, uncorked together at its end. */
 const tickCorked: SocketTransport[] = [];
 
 function uncorkTick(): void {
   // (One corked again while this runs is appended, and uncorked by this same loop.)
-  for (let i = 0; i < tickCorked.length; i++) tickCorked[i]!.uncorkForTick();
-  tickCorked.length = 0;
+  let i = 0;
+  try {
+    for (; i < tickCorked.length; i++) tickCorked[i]!.uncorkForTick();
+  } finally {
+    // Should an uncork throw, the sockets after it are still uncorked, on a tick of their own.
+    if (i >= tickCorked.length) tickCorked.length = 0;
+    else {
+      tickCorked.splice(0, i + 1);
+      process.nextTick(uncorkTick);
+    }
+  }
 }
