@@ -95,7 +95,6 @@ interface PageGlobals {
   closes: Array<{ code: number; reason: string; wasClean: boolean }>;
   sockets: Array<{ send(data: string): void }>;
 }
-const pageGlobals = (): PageGlobals => globalThis as unknown as PageGlobals;
 
 /** Waits (bounded) until the text of the element `#id` satisfies `expected` (exact text, or a prefix ending in '…'). */
 function waitForText(page: Page, id: string, expected: string, timeout = 20_000): Promise<unknown> {
