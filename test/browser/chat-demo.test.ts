@@ -35,11 +35,16 @@ interface Demo {
   exit: Promise<number | null>;
 }
 
-/** Starts the demo on `port` (0: a free one, which the demo prints); its URL is the one it prints. */
+/**
+ * Starts the demo on `port` (0: a free one, which the demo prints); its URL is the one it prints, on
+ * 127.0.0.1 (the default without HOST).
+ */
 async function startDemo(args: string[] = [], port = 0): Promise<Demo> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
+  delete env.HOST;
   const child = spawn(process.execPath, ['examples/chat-demo.mjs', ...args], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
+    env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   cleanups.push(() => {
