@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 'use strict';
-require('../dist/cjs/api/cli.js').main(process.argv.slice(2));
+require('../dist/cjs/cli/main.js').main(process.argv.slice(2), require('../package.json').version);

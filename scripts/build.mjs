@@ -29,7 +29,7 @@ for (const file of sourceFiles(join(root, 'src'))) {
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 for (const project of ['tsconfig.build.json', 'tsconfig.cjs.json']) {
-  execFileSync(process.execPath, [tsc, '-p', join(root, project)], { stdio: 'inherit', cwd: root });
+  execFileSync(process.execPath, [tsc, '-p', join(root, project), '--inlineSources'], { stdio: 'inherit', cwd: root });
 }
 mkdirSync(join(root, 'dist/cjs'), { recursive: true });
 writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');

@@ -1,5 +1,6 @@
 // The command line from the TypeScript sources, as a script file (run with `node --import tsx`): cluster
 // workers re-run the primary's script, so `serve --workers` cannot be started through `node -e`.
-import { main } from '../../src/api/cli.js';
+import { readFileSync } from 'node:fs';
+import { main } from '../../src/cli/main.js';
 
-main(process.argv.slice(2));
+main(process.argv.slice(2), JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
