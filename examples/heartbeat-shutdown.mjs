@@ -14,7 +14,7 @@ const wss = new WebSocketServer({
   port: Number(process.env.PORT ?? 0),
   host: '127.0.0.1',
   // Ping a connection that received nothing for `interval` ms; drop it if nothing arrives within `timeout` ms.
-  heartbeat: { interval: 200, timeout: 200 },
+  heartbeat: { interval: 500, timeout: 500 },
 });
 wss.on('connection', (ws) => {
   ws.on('close', (code) => console.log(`server: a connection closed with ${code}; ${wss.clients.size} left`));
