@@ -2,15 +2,15 @@
 // ws+unix and wss — each scenario with ws's client and ours where both should agree.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer as WsServer } from 'ws';
 import { WebSocket } from '../../src/index.js';
+import { closeWsServer, portOf, readHead, testCert, tlsWsServer } from './server-helpers.js';
 
 type AnySocket = WebSocket | WsWebSocket;
 type Client = new (url: string | URL, protocols?: string | string[] | object, options?: object) => AnySocket;
@@ -73,17 +73,11 @@ async function rawHttp(respond: (head: RequestHead, socket: Socket) => void): Pr
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => undefined);
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      socket.removeListener('data', onData);
-      const head = parseHead(text.slice(0, end));
+    readHead(socket, (text) => {
+      const head = parseHead(text);
       heads.push(head);
       respond(head, socket);
-    };
-    socket.on('data', onData);
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -118,16 +112,9 @@ async function wsEcho(): Promise<{ port: number; url: string; heads: Array<Recor
     paths.push(request.url ?? '');
     socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
   });
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, url: `ws://127.0.0.1:${address.port}`, heads, paths };
+  cleanups.push(() => closeWsServer(server));
+  const port = portOf(server.address());
+  return { port, url: `ws://127.0.0.1:${port}`, heads, paths };
 }
 
 function track(ws: AnySocket): AnySocket {
@@ -606,14 +593,10 @@ describe('ws+unix:', () => {
     });
     http.listen(socketPath);
     await once(http, 'listening');
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const client of wss.clients) client.terminate();
-          wss.close();
-          http.close(() => resolve());
-        }),
-    );
+    cleanups.push(() => {
+      wss.close();
+      return closeWsServer(wss, http);
+    });
     const ws = track(new Client(`ws+unix:${socketPath}:/chat?room=1`));
     await once(ws, 'open');
     expect(paths).toEqual(['/chat?room=1']);
@@ -625,33 +608,22 @@ describe('ws+unix:', () => {
 });
 
 describe('wss: with a self-signed certificate', () => {
-  const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
-  const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
-
   async function tlsEcho(): Promise<number> {
-    const https = createHttpsServer({ cert, key });
-    const wss = new WsServer({ server: https });
-    wss.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
-    https.listen(0, '127.0.0.1');
-    await once(https, 'listening');
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const client of wss.clients) client.terminate();
-          wss.close();
-          https.close(() => resolve());
-        }),
-    );
-    return (https.address() as { port: number }).port;
+    const { port, wss, close } = await tlsWsServer((socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
+    cleanups.push(() => {
+      wss.close();
+      return close();
+    });
+    return port;
   }
 
   test.each(CLIENTS)('%s: trusted through ca, or with rejectUnauthorized: false; refused otherwise', async (_name, Client) => {
     const port = await tlsEcho();
-    const trusted = track(new Client(`wss://localhost:${port}/`, { ca: cert }));
+    const trusted = track(new Client(`wss://localhost:${port}/`, { ca: testCert }));
     await once(trusted, 'open');
     expect(await echoOnce(trusted, 'secure')).toBe('secure');
 
-    const byIp = track(new Client(`wss://127.0.0.1:${port}/`, { ca: cert }));
+    const byIp = track(new Client(`wss://127.0.0.1:${port}/`, { ca: testCert }));
     await once(byIp, 'open');
 
     const unchecked = track(new Client(`wss://localhost:${port}/`, { rejectUnauthorized: false }));
@@ -662,7 +634,7 @@ describe('wss: with a self-signed certificate', () => {
     expect((error as NodeJS.ErrnoException).code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
     expect(code).toBe(1006);
 
-    const https = track(new Client(`https://localhost:${port}/`, { ca: cert }));
+    const https = track(new Client(`https://localhost:${port}/`, { ca: testCert }));
     expect(https.url).toBe(`wss://localhost:${port}/`);
     await once(https, 'open');
   });

@@ -1,8 +1,6 @@
 // The client's HTTP proxy: NO_PROXY matching, which proxy a URL takes (option, then environment),
 // and real connections through a CONNECT proxy on loopback (ws: and wss: inside the tunnel).
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpsServer } from 'node:https';
 import { Agent } from 'node:http';
 import { createServer as createNetServer, type LookupFunction, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -10,6 +8,7 @@ import { WebSocketServer as WsServer } from 'ws';
 import { WebSocket } from '../../src/index.js';
 import { bypassesProxy, proxyFor } from '../../src/api/proxy.js';
 import { startConnectProxy } from './connect-proxy.js';
+import { closeWsServer, portOf, testCert, tlsWsServer } from './server-helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -35,14 +34,8 @@ async function echoServer(): Promise<number> {
   const server = new WsServer({ port: 0, host: '127.0.0.1' });
   await once(server, 'listening');
   server.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
-      }),
-  );
-  return (server.address() as { port: number }).port;
+  cleanups.push(() => closeWsServer(server));
+  return portOf(server.address());
 }
 
 async function proxy(requireAuth?: string) {
@@ -124,23 +117,10 @@ describe('through a CONNECT proxy', () => {
   });
 
   test('wss: TLS to the server runs inside the tunnel (the certificate is checked for the target)', async () => {
-    const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
-    const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
-    const https = createHttpsServer({ cert, key });
-    const wss = new WsServer({ server: https });
-    wss.on('connection', (socket) => socket.on('message', (data) => socket.send(data)));
-    https.listen(0, '127.0.0.1');
-    await once(https, 'listening');
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const client of wss.clients) client.terminate();
-          https.close(() => resolve());
-        }),
-    );
-    const port = (https.address() as { port: number }).port;
+    const { port, close } = await tlsWsServer((socket) => socket.on('message', (data) => socket.send(data)));
+    cleanups.push(close);
     const { url, seen } = await proxy();
-    const ws = track(new WebSocket(`wss://localhost:${port}/`, { proxy: url, ca: cert }));
+    const ws = track(new WebSocket(`wss://localhost:${port}/`, { proxy: url, ca: testCert }));
     await once(ws, 'open');
     expect(await echoOnce(ws, 'secret')).toBe('secret');
     expect(seen).toEqual([{ target: `localhost:${port}`, authorization: undefined }]);

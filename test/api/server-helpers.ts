@@ -1,5 +1,9 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import { connect, type Socket } from 'node:net';
+import { WebSocketServer as WsServer, type WebSocket as WsWebSocket } from 'ws';
 
 /** Things to undo after each test, last first. */
 export class Cleanups {
@@ -87,4 +91,48 @@ export async function closeSocket(socket: Socket): Promise<void> {
 export function portOf(address: unknown): number {
   if (address === null || typeof address !== 'object' || !('port' in address)) throw new Error('not listening on a port');
   return (address as { port: number }).port;
+}
+
+/** Terminates the clients of `wss`, then closes `server` (by default `wss` itself); resolves once it is closed. */
+export function closeWsServer(wss: WsServer, server: { close(callback: () => void): unknown } = wss): Promise<void> {
+  return new Promise<void>((resolve) => {
+    for (const client of wss.clients) client.terminate();
+    server.close(() => resolve());
+  });
+}
+
+/** The self-signed certificate (for localhost) and its key, from test/fixtures. */
+export const testCert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
+export const testKey = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
+
+/**
+ * An https server on 127.0.0.1 with the self-signed test certificate (and `options`) and a `ws` server
+ * on it calling `onConnection`; `close` terminates the clients and closes the https server.
+ */
+export async function tlsWsServer(
+  onConnection: (socket: WsWebSocket, request: IncomingMessage) => void,
+  options: HttpsOptions = {},
+): Promise<{ port: number; wss: WsServer; close: () => Promise<void> }> {
+  const https = createHttpsServer({ cert: testCert, key: testKey, ...options });
+  const wss = new WsServer({ server: https });
+  wss.on('connection', onConnection);
+  https.listen(0, '127.0.0.1');
+  await once(https, 'listening');
+  return { port: portOf(https.address()), wss, close: () => closeWsServer(wss, https) };
+}
+
+/**
+ * Calls `onHead` once `socket` has sent a whole HTTP head: with the head (up to the blank line, which is
+ * left out) and the bytes that came after it.
+ */
+export function readHead(socket: Socket, onHead: (head: string, rest: Buffer) => void): void {
+  let text = '';
+  const onData = (chunk: Buffer): void => {
+    text += chunk.toString('latin1');
+    const end = text.indexOf('\r\n\r\n');
+    if (end === -1) return;
+    socket.removeListener('data', onData);
+    onHead(text.slice(0, end), Buffer.from(text.slice(end + 4), 'latin1'));
+  };
+  socket.on('data', onData);
 }

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer as WsServer } from 'ws';
 import { CloseEvent, ErrorEvent, Event, MessageEvent, WebSocket } from '../../src/index.js';
+import { closeWsServer, portOf } from './server-helpers.js';
 
 type AnySocket = WebSocket | WsWebSocket;
 type Client = new (url: string, protocols?: string | string[], options?: object) => AnySocket;
@@ -31,16 +32,9 @@ async function echoServer(): Promise<string> {
       else socket.send(data, { binary: isBinary });
     });
   });
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return `ws://127.0.0.1:${address.port}`;
+  cleanups.push(() => closeWsServer(server));
+  const port = portOf(server.address());
+  return `ws://127.0.0.1:${port}`;
 }
 
 /** A port with nothing listening (a server opened and closed). */

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer as WsServer } from 'ws';
 import { WebSocket } from '../../src/index.js';
+import { closeWsServer, portOf } from './server-helpers.js';
 
 type AnySocket = WebSocket | WsWebSocket;
 type Client = new (url: string, protocols?: string | string[], options?: object) => AnySocket;
@@ -45,16 +46,9 @@ async function wsServer(
     });
     onConnection?.(socket);
   });
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { url: `ws://127.0.0.1:${address.port}`, received, closes, events };
+  cleanups.push(() => closeWsServer(server));
+  const port = portOf(server.address());
+  return { url: `ws://127.0.0.1:${port}`, received, closes, events };
 }
 
 async function open(Client: Client, url: string, options?: object): Promise<AnySocket> {

@@ -2,12 +2,10 @@
 // read them), against real servers. test/cli/tty.test.ts runs it in a pseudo-terminal.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpsServer } from 'node:https';
 import { createServer } from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { WebSocketServer as WsServer } from 'ws';
 import { WebSocket } from '../../src/index.js';
+import { tlsWsServer } from '../api/server-helpers.js';
 import { cleanups, cli, echo, freePort, root } from './helpers.js';
 
 describe('rfc6455 --help', () => {
@@ -83,21 +81,9 @@ describe('rfc6455 connect', () => {
   });
 
   test('--no-check accepts a self-signed certificate; without it the connection fails', async () => {
-    const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
-    const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
-    const https = createHttpsServer({ cert, key });
-    const wss = new WsServer({ server: https });
-    wss.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
-    https.listen(0, '127.0.0.1');
-    await once(https, 'listening');
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const client of wss.clients) client.terminate();
-          https.close(() => resolve());
-        }),
-    );
-    const url = `wss://localhost:${(https.address() as { port: number }).port}`;
+    const { port, close } = await tlsWsServer((socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
+    cleanups.push(close);
+    const url = `wss://localhost:${port}`;
     const checked = cli(['connect', url]);
     expect(await checked.exit).toBe(1);
     expect(checked.stderr()).toContain('self-signed');

@@ -2,14 +2,11 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { WebSocketServer as WsServer } from 'ws';
+import { readHead, testCert, tlsWsServer } from '../api/server-helpers.js';
 import { cleanups, cli, echo } from './helpers.js';
 
-const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
-const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
 const certFile = new URL('../fixtures/tls-cert.pem', import.meta.url).pathname;
 const keyFile = new URL('../fixtures/tls-key.pem', import.meta.url).pathname;
 
@@ -142,24 +139,17 @@ describe('request options', () => {
     const requests: string[] = [];
     // A real (minimal) CONNECT proxy: reads the request head, dials the target, then relays bytes.
     const proxy = createNetServer((client: Socket) => {
-      let head = '';
-      const onData = (chunk: Buffer): void => {
-        head += chunk.toString('latin1');
-        const end = head.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        client.off('data', onData);
+      readHead(client, (head, rest) => {
         requests.push(head.slice(0, head.indexOf('\r\n')));
         const [host, port] = head.split(' ')[1]!.split(':');
         const upstream = netConnect(Number(port), host, () => {
           client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-          const rest = Buffer.from(head.slice(end + 4), 'latin1');
           if (rest.length > 0) upstream.write(rest);
           client.pipe(upstream).pipe(client);
         });
         upstream.on('error', () => client.destroy());
         client.on('error', () => upstream.destroy());
-      };
-      client.on('data', onData);
+      });
     });
     proxy.listen(0, '127.0.0.1');
     await once(proxy, 'listening');
@@ -171,23 +161,16 @@ describe('request options', () => {
   });
 
   test('--ca trusts a certificate; --cert and --key present a client certificate the server checks', async () => {
-    const https = createHttpsServer({ cert, key, ca: cert, requestCert: true, rejectUnauthorized: false });
-    const wss = new WsServer({ server: https });
     const authorized: boolean[] = [];
-    wss.on('connection', (socket, request) => {
-      authorized.push((request.socket as import('node:tls').TLSSocket).authorized);
-      socket.close(1000);
-    });
-    https.listen(0, '127.0.0.1');
-    await once(https, 'listening');
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const client of wss.clients) client.terminate();
-          https.close(() => resolve());
-        }),
+    const { port, close } = await tlsWsServer(
+      (socket, request) => {
+        authorized.push((request.socket as import('node:tls').TLSSocket).authorized);
+        socket.close(1000);
+      },
+      { ca: testCert, requestCert: true, rejectUnauthorized: false },
     );
-    const url = `wss://localhost:${(https.address() as { port: number }).port}`;
+    cleanups.push(close);
+    const url = `wss://localhost:${port}`;
     const anonymous = cli(['connect', url, '--ca', certFile]);
     expect(await anonymous.exit).toBe(0);
     const identified = cli(['connect', url, '--ca', certFile, '--cert', certFile, '--key', keyFile]);

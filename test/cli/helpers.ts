@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { WebSocketServer as WsServer } from 'ws';
+import { closeWsServer, portOf } from '../api/server-helpers.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -88,17 +89,10 @@ export async function echo(options: { closeWith?: [number, string] } = {}): Prom
   recorder.closed = async (count = 1) => {
     for (let i = 0; i < 1000 && recorder.closes.length < count; i++) await once(events, 'closed');
   };
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  recorder.port = address.port;
-  recorder.url = `ws://127.0.0.1:${address.port}`;
+  cleanups.push(() => closeWsServer(server));
+  const port = portOf(server.address());
+  recorder.port = port;
+  recorder.url = `ws://127.0.0.1:${port}`;
   return recorder;
 }
 
