@@ -21,6 +21,23 @@ function compact(value, digits = 1) {
 
 const percent = (value) => (Number.isFinite(value) ? `${Math.round(value * 100)}%` : '–');
 const ratioText = (value) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : '–');
+const fixed = (value, digits, scale = 1) => (Number.isFinite(value) ? (value / scale).toFixed(digits) : '–');
+
+/** The columns after a fan-out table's main figure: latency in ms from µs (the percentiles named), frames per read. */
+const fanoutExtras = (percentiles) => [
+  ...percentiles.map((p) => ({ header: `${p} ms`, key: `${p}us`, format: (v) => fixed(v, 2, 1000) })),
+  { header: 'frames per read', key: 'framesPerRead', format: (v) => fixed(v, 1) },
+];
+
+/** What the fan-out tables share: deliveries/s, and per server CPU-second. */
+const deliveries = {
+  key: 'deliveriesPerSec',
+  efficiencyKey: 'perServerCpuSec',
+  unit: 'deliveries/s',
+  shortUnit: '/s',
+  better: 'Higher',
+  format: (v) => compact(v),
+};
 
 /** Problems of one measurement that make its number doubtful (or absent). */
 export function problemsOf(measurement) {
@@ -279,7 +296,7 @@ const GROUPS = [
     unit: 'KiB/conn',
     shortUnit: 'KiB/conn',
     better: 'Lower',
-    format: (v) => (Number.isFinite(v) ? (v / 1024).toFixed(2) : '–'),
+    format: (v) => fixed(v, 2, 1024),
     extras: [{ header: 'opened/s', key: 'opensPerSec', format: (v) => compact(v) }],
   },
   {
@@ -288,17 +305,8 @@ const GROUPS = [
     description:
       'S subscriber connections (path /sub) that only read, one publisher connection (/pub) whose every message the server sends to all subscribers: rfc6455 with `wss.publish` and with `wss.clients.forEach(send)`, ws with `forEach(send)`, uWebSockets.js with `app.publish`, Bun with `server.publish`. Deliveries/s counts the frames the subscribers received. The publisher keeps 8 messages in flight (a message is done when every subscriber has it), or publishes at a fixed rate where the title says so. Each payload carries its send time and a sequence number; the generator checks that every subscriber gets every message once and in order (missed and duplicated deliveries are listed under Problems seen; after the window it stops publishing and waits for the messages still in flight, so the count covers the whole run). Latency: the p50/p99 columns are publish-to-delivery over all deliveries (histogram, < 1% error), the delivery time being when the generator read the frame. At full speed (8 in flight) the generator sleeps 1 ms after each busy turn of its loop so that frames pile up in the sockets and one read takes several (it would otherwise spend a read per delivery and run out of its core before the fastest servers): a frame can thus wait up to 1 ms in its socket before it is read, and the completed messages are republished together after the pause. Those columns are therefore queueing under load (8 messages in flight, plus up to 1 ms), not a server\'s response time. The 100 publishes/s scenario has no pause: each frame is read as soon as epoll reports it, so its latency is exact to the histogram\'s 1%.',
     chart: 'fanout.svg',
-    key: 'deliveriesPerSec',
-    efficiencyKey: 'perServerCpuSec',
-    unit: 'deliveries/s',
-    shortUnit: '/s',
-    better: 'Higher',
-    format: (v) => compact(v),
-    extras: [
-      { header: 'p50 ms', key: 'p50us', format: (v) => (Number.isFinite(v) ? (v / 1000).toFixed(2) : '–') },
-      { header: 'p99 ms', key: 'p99us', format: (v) => (Number.isFinite(v) ? (v / 1000).toFixed(2) : '–') },
-      { header: 'frames per read', key: 'framesPerRead', format: (v) => (Number.isFinite(v) ? v.toFixed(1) : '–') },
-    ],
+    ...deliveries,
+    extras: fanoutExtras(['p50', 'p99']),
   },
   {
     id: 'cluster',
@@ -307,16 +315,8 @@ const GROUPS = [
     description:
       'The fan-out scenario (one topic, the publisher keeping 8 messages in flight, 16 B) against rfc6455 run through `runWorkers` (bench/servers/rfc6455-cluster-fanout.mjs): 1 worker, or 2 workers whose subscribers get the publisher\'s messages through the cluster primary\'s relay (the publisher is in one worker, the others\' subscribers are reached over IPC). The issue\'s target is 2 workers ≥ 1.6× 1 worker. **Bound:** the machine has 2 cores and the generator needs one too, so here the server\'s processes (primary and workers) and the generator all may run on cores 0 and 1 (`taskset -c 0,1`): with 2 workers the server cannot have two cores to itself, and the deliveries/s ratio is bounded by what the generator leaves. The "per server CPU-second" columns divide by the CPU all the server\'s processes (primary included) got, which is the fairer figure here: it shows what a second worker costs in relaying. The subscribers per worker of each round are listed below the table (on Node 20 the primary hands connections out; a busy worker takes fewer).',
     chart: 'workers.svg',
-    key: 'deliveriesPerSec',
-    efficiencyKey: 'perServerCpuSec',
-    unit: 'deliveries/s',
-    shortUnit: '/s',
-    better: 'Higher',
-    format: (v) => compact(v),
-    extras: [
-      { header: 'p50 ms', key: 'p50us', format: (v) => (Number.isFinite(v) ? (v / 1000).toFixed(2) : '–') },
-      { header: 'frames per read', key: 'framesPerRead', format: (v) => (Number.isFinite(v) ? v.toFixed(1) : '–') },
-    ],
+    ...deliveries,
+    extras: fanoutExtras(['p50']),
     footer: (run, scenarios) =>
       scenarios
         .map((scenario) => {
