@@ -3,21 +3,17 @@
 // authorize, malformed messages, and the client module (client/pubsub-client.mjs) in Node.
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import type { WebSocketServer } from '../../src/api/server.js';
 import { WebSocket } from '../../src/api/websocket.js';
 import { PubSubBroker, servePubSub, type PubSubOptions, type PubSubServer } from '../../src/pubsub-protocol/index.js';
 import { RedisBroker } from '../../src/redis/index.js';
 import { cleanups, startServer } from '../pubsub/helpers.js';
-import { RedisServer, skipReason, until } from '../redis/redis-server.js';
+import { redisForFile, skipReason, until } from '../redis/redis-server.js';
 import { PubSubClient } from '../../client/pubsub-client.mjs';
 
 const PROTOCOL = 'rfc6455.pubsub.v1';
-let redis: RedisServer;
-beforeAll(async () => {
-  if (skipReason === null) redis = await RedisServer.start();
-});
-afterAll(() => redis?.stop());
+const redis = redisForFile();
 afterEach(() => cleanups.run());
 
 const history = [{ prefix: 'room:', size: 1000, ttl: 60 }, { topic: 'tiny', size: 3, ttl: 60 }];
@@ -30,7 +26,7 @@ interface Node {
 }
 
 async function redisClient(): Promise<Redis> {
-  const client = new Redis({ host: '127.0.0.1', port: redis.port, retryStrategy: () => 20, maxRetriesPerRequest: 1 });
+  const client = new Redis({ host: '127.0.0.1', port: redis.server.port, retryStrategy: () => 20, maxRetriesPerRequest: 1 });
   client.on('error', () => undefined);
   cleanups.add(() => void client.disconnect());
   await once(client, 'ready');

@@ -3,19 +3,15 @@
 // position, at most once), as a plain publish does, and the publisher learns there is no position.
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket } from '../../src/api/websocket.js';
 import { PubSubBroker, servePubSub } from '../../src/pubsub-protocol/index.js';
 import { RedisBroker } from '../../src/redis/index.js';
 import { cleanups, startServer } from '../pubsub/helpers.js';
-import { RedisServer, skipReason, until } from '../redis/redis-server.js';
+import { redisForFile, skipReason, until } from '../redis/redis-server.js';
 
 const PROTOCOL = 'rfc6455.pubsub.v1';
-let redis: RedisServer;
-beforeAll(async () => {
-  if (skipReason === null) redis = await RedisServer.start();
-});
-afterAll(() => redis?.stop());
+const redis = redisForFile();
 afterEach(() => cleanups.run());
 
 async function rawClient(port: number): Promise<{ got: Array<Record<string, unknown>>; send: (m: object) => void }> {
@@ -31,7 +27,7 @@ const ofType = (got: Array<Record<string, unknown>>, type: string) => got.filter
 
 describe.skipIf(skipReason !== null)('rfc6455.pubsub.v1 with Redis down', () => {
   test('publishes reach the local subscribers at once, without a position; the publisher is told null', async () => {
-    const client = new Redis({ host: '127.0.0.1', port: redis.port, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+    const client = new Redis({ host: '127.0.0.1', port: redis.server.port, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
     client.on('error', () => undefined);
     cleanups.add(() => void client.disconnect());
     await once(client, 'ready');
@@ -51,7 +47,7 @@ describe.skipIf(skipReason !== null)('rfc6455.pubsub.v1 with Redis down', () => 
     await until(() => ofType(bob.got, 'message').length === 1);
     expect(ofType(bob.got, 'message')[0]).toMatchObject({ topic: 'room:1', data: 'up', offset: 1 });
 
-    await redis.stop();
+    await redis.server.stop();
     await until(() => client.status !== 'ready');
     alice.send({ type: 'publish', topic: 'room:1', data: 'down-history', id: 2 });
     alice.send({ type: 'publish', topic: 'plain', data: 'down-plain', id: 3 });
@@ -69,6 +65,6 @@ describe.skipIf(skipReason !== null)('rfc6455.pubsub.v1 with Redis down', () => 
     ]);
     await until(() => failures.length === 2);
     expect(failures.sort()).toEqual(['plain', 'room:1']);
-    await redis.restart();
+    await redis.server.restart();
   });
 });

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 /** Why the Redis tests are skipped, or null when they run. */
@@ -48,6 +49,24 @@ export class RedisServer {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/**
+ * One redis-server for the calling test file: started before its tests (unless `skipReason`), stopped
+ * after them. Read `.server` inside the tests.
+ */
+export function redisForFile(): { readonly server: RedisServer } {
+  let server: RedisServer | undefined;
+  beforeAll(async () => {
+    if (skipReason === null) server = await RedisServer.start();
+  });
+  afterAll(() => server?.stop());
+  return {
+    get server(): RedisServer {
+      if (server === undefined) throw new Error('no redis-server: it starts in beforeAll, unless skipped');
+      return server;
+    },
+  };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
