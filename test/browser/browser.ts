@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { WebSocketServer, type WebSocket, type WebSocketServerOptions } from '../../src/index.js';
 
 /** The Chromium binary: $CHROMIUM_PATH, or Debian's `chromium` package. */
@@ -27,6 +28,31 @@ export async function launchBrowser(): Promise<Browser> {
     throw new Error(`no Chromium at ${chromiumPath}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
   }
   return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, timeout: 30_000 });
+}
+
+/**
+ * For the calling test file: one Chromium (launched before its tests unless `skip`, closed after them;
+ * read `.browser` inside the tests) and `cleanups`, run after each test, last first.
+ */
+export function browserForFile(skip = false): { readonly browser: Browser; cleanups: Array<() => Promise<void> | void> } {
+  let browser: Browser | undefined;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  beforeAll(async () => {
+    if (!skip) browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+  return {
+    cleanups,
+    get browser(): Browser {
+      if (browser === undefined) throw new Error('no browser: it is launched in beforeAll, unless skipped');
+      return browser;
+    },
+  };
 }
 
 /** An http server on 127.0.0.1, any free port, that answers every GET with an empty HTML page. */

@@ -8,24 +8,14 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { launchBrowser, within } from './browser.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { browserForFile, within } from './browser.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-let browser: Browser;
-const cleanups: Array<() => Promise<void> | void> = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const chromium = browserForFile();
+const { cleanups } = chromium;
 
 interface Demo {
   child: ChildProcessWithoutNullStreams;
@@ -115,7 +105,7 @@ function waitForText(page: Page, id: string, expected: string, timeout = 20_000)
 
 /** Opens the chat as `name` in `room` (through the page's ?name=&room= parameters) and waits for the welcome. */
 async function openChat(url: string, name: string, room = 'lobby'): Promise<Page> {
-  const context = await browser.newContext();
+  const context = await chromium.browser.newContext();
   cleanups.push(() => context.close());
   await context.addInitScript(recordSockets);
   const page = await context.newPage();

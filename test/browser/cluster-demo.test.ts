@@ -4,25 +4,15 @@
 // published meanwhile once each, marked recovered; then the chat goes on both ways.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { launchBrowser, within } from './browser.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { browserForFile, within } from './browser.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const skip = !(await import('node:fs')).existsSync('/usr/bin/redis-server');
 
-let browser: Browser;
-const cleanups: Array<() => Promise<void> | void> = [];
-
-beforeAll(async () => {
-  if (!skip) browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const chromium = browserForFile(skip);
+const { cleanups } = chromium;
 
 interface Demo {
   child: ChildProcessWithoutNullStreams;
@@ -68,7 +58,7 @@ interface PageGlobals {
 }
 
 async function openPage(url: string): Promise<Page> {
-  const context = await browser.newContext();
+  const context = await chromium.browser.newContext();
   cleanups.push(() => context.close());
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error('[page error]', error));
