@@ -1,21 +1,17 @@
 // RedisBroker with real Redis: publishes cross servers exactly once and in order, routed by interest.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { cleanups, connectPeers } from '../pubsub/helpers.js';
 import { CLIENT_KINDS, command, redisClient, startNode } from './nodes.js';
-import { RedisServer, skipReason, until } from './redis-server.js';
+import { redisForFile, skipReason, until } from './redis-server.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  if (skipReason === null) redis = await RedisServer.start();
-});
-afterAll(() => redis?.stop());
+const redis = redisForFile();
 afterEach(() => cleanups.run());
 
 describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s', (kind) => {
   test('a publish on one server reaches the subscribers of the others exactly once, in order per publisher; none of its own comes back', async () => {
     // The third node subscribes through a client of the application's, not a duplicate.
-    const nodes = [await startNode(kind, redis.port), await startNode(kind, redis.port), await startNode(kind, redis.port, {}, true)];
-    const admin = await redisClient(kind, redis.port);
+    const nodes = [await startNode(kind, redis.server.port), await startNode(kind, redis.server.port), await startNode(kind, redis.server.port, {}, true)];
+    const admin = await redisClient(kind, redis.server.port);
     const peers = await Promise.all(nodes.map((node) => connectPeers(node.wss, node.port, 2)));
     for (const [a, b] of peers) {
       a!.server.subscribe('room');
@@ -45,10 +41,10 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s', (
   });
 
   test('interest routing: of 4 nodes only the interested one subscribes, and a publish costs one delivery', async () => {
-    const nodes = await Promise.all([0, 1, 2, 3].map(() => startNode(kind, redis.port)));
+    const nodes = await Promise.all([0, 1, 2, 3].map(() => startNode(kind, redis.server.port)));
     const [peer] = await connectPeers(nodes[3]!.wss, nodes[3]!.port, 1);
     peer!.server.subscribe('only-here');
-    const admin = await redisClient(kind, redis.port);
+    const admin = await redisClient(kind, redis.server.port);
     await until(async () => Number(((await command(admin, ['PUBSUB', 'NUMSUB', 'rfc6455:{only-here}'])) as unknown[])[1]) === 1);
     // PUBLISH answers with the number of subscribers that received it.
     expect(await command(admin, ['PUBLISH', 'rfc6455:{nobody}', 'x'])).toBe(0);
@@ -61,9 +57,9 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s', (
   });
 
   test('interest changes are batched: five topics in one SUBSCRIBE, a topic joined and left within the debounce costs nothing', async () => {
-    const node = await startNode(kind, redis.port, { debounce: 20 });
+    const node = await startNode(kind, redis.server.port, { debounce: 20 });
     const [peer] = await connectPeers(node.wss, node.port, 1);
-    const admin = await redisClient(kind, redis.port);
+    const admin = await redisClient(kind, redis.server.port);
     const calls = async (name: string): Promise<number> => {
       const info = String(await command(admin, ['INFO', 'commandstats']));
       return Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
@@ -81,11 +77,11 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s', (
   });
 
   test('sharded pub/sub: SSUBSCRIBE and SPUBLISH', async () => {
-    const one = await startNode(kind, redis.port, { sharded: true });
-    const two = await startNode(kind, redis.port, { sharded: true });
+    const one = await startNode(kind, redis.server.port, { sharded: true });
+    const two = await startNode(kind, redis.server.port, { sharded: true });
     const [peer] = await connectPeers(two.wss, two.port, 1);
     peer!.server.subscribe('shard');
-    const admin = await redisClient(kind, redis.port);
+    const admin = await redisClient(kind, redis.server.port);
     await until(async () => Number(((await command(admin, ['PUBSUB', 'SHARDNUMSUB', 'rfc6455:{shard}'])) as unknown[])[1]) === 1);
     one.wss.publish('shard', 'over a shard channel');
     await until(() => peer!.received.length === 1);

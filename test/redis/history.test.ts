@@ -1,17 +1,13 @@
 // History and resume through RedisBroker: ws.subscribe(topic, { since }) replays what was missed, in
 // order, before live messages, without duplicates; recovered: false when history was lost.
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import type { RecoveryResult } from '../../src/pubsub/recovery.js';
 import { cleanups, connectPeers } from '../pubsub/helpers.js';
 import { CLIENT_KINDS, command, redisClient, startNode } from './nodes.js';
-import { RedisServer, skipReason, until } from './redis-server.js';
+import { redisForFile, skipReason, until } from './redis-server.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  if (skipReason === null) redis = await RedisServer.start();
-});
-afterAll(() => redis?.stop());
+const redis = redisForFile();
 afterEach(() => cleanups.run());
 
 const history = [{ prefix: 'feed:', size: 1000, ttl: 60 }, { topic: 'tiny', size: 5, ttl: 60 }];
@@ -19,8 +15,8 @@ const history = [{ prefix: 'feed:', size: 1000, ttl: 60 }, { topic: 'tiny', size
 describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('history over %s', (kind) => {
   test('since replays the missed publishes in order, in batches, before live ones, with no duplicate', async () => {
     const topic = `feed:${kind}:replay`;
-    const publisher = await startNode(kind, redis.port, { history });
-    const subscriberNode = await startNode(kind, redis.port, { history, replayBatch: 7 });
+    const publisher = await startNode(kind, redis.server.port, { history });
+    const subscriberNode = await startNode(kind, redis.server.port, { history, replayBatch: 7 });
     // A first subscriber learns the position; 30 publishes follow while a second socket is away.
     const [first] = await connectPeers(subscriberNode.wss, subscriberNode.port, 1);
     const positionOf = once(first!.server, 'recovery') as Promise<[string, RecoveryResult]>;
@@ -29,7 +25,7 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('history over %s', (kind
     expect(initial).toEqual({ recovered: false, position: null, replayed: 0 });
     publisher.wss.publish(topic, 'm1');
     await until(() => first!.received.length === 1);
-    const admin = await redisClient(kind, redis.port);
+    const admin = await redisClient(kind, redis.server.port);
     const epoch = String(await command(admin, ['HGET', `rfc6455:{${topic}}:meta`, 'epoch']));
     expect(await publisher.broker.position(topic)).toEqual({ offset: 1, epoch });
     expect(await publisher.broker.position('no-history')).toBe(null);
@@ -59,11 +55,11 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('history over %s', (kind
 
   test('local publishes during a replay on the same node arrive once and in order', async () => {
     const topic = `feed:${kind}:local`;
-    const node = await startNode(kind, redis.port, { history, replayBatch: 3 });
+    const node = await startNode(kind, redis.server.port, { history, replayBatch: 3 });
     const [away, back] = await connectPeers(node.wss, node.port, 2);
     void away;
     for (let i = 1; i <= 10; i++) node.wss.publish(topic, `m${i}`);
-    const admin = await redisClient(kind, redis.port);
+    const admin = await redisClient(kind, redis.server.port);
     await until(async () => Number(await command(admin, ['HGET', `rfc6455:{${topic}}:meta`, 'offset'])) === 10);
     const epoch = String(await command(admin, ['HGET', `rfc6455:{${topic}}:meta`, 'epoch']));
     const recovered = once(back!.server, 'recovery') as Promise<[string, RecoveryResult]>;
@@ -75,13 +71,13 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('history over %s', (kind
   });
 
   test('recovered: false when the history was trimmed, or the epoch differs; live messages still flow', async () => {
-    const node = await startNode(kind, redis.port, { history });
+    const node = await startNode(kind, redis.server.port, { history });
     const topic = 'tiny';
-    await command(await redisClient(kind, redis.port), ['DEL', 'rfc6455:{tiny}:stream', 'rfc6455:{tiny}:meta']);
+    await command(await redisClient(kind, redis.server.port), ['DEL', 'rfc6455:{tiny}:stream', 'rfc6455:{tiny}:meta']);
     const [peer, other] = await connectPeers(node.wss, node.port, 2);
     // MAXLEN ~ trims whole nodes of the stream: publish enough that the oldest are surely gone.
     for (let i = 1; i <= 500; i++) node.wss.publish(topic, `m${i}`);
-    const admin = await redisClient(kind, redis.port);
+    const admin = await redisClient(kind, redis.server.port);
     await until(async () => Number(await command(admin, ['HGET', 'rfc6455:{tiny}:meta', 'offset'])) === 500);
     expect(Number(await command(admin, ['XLEN', 'rfc6455:{tiny}:stream']))).toBeLessThan(500);
     const epoch = String(await command(admin, ['HGET', 'rfc6455:{tiny}:meta', 'epoch']));
@@ -92,14 +88,14 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('history over %s', (kind
     other!.server.subscribe(topic, { since: { offset: 499, epoch: 'not-the-epoch' } });
     expect((await otherEpoch)[1]).toEqual({ recovered: false, position: { offset: 500, epoch }, replayed: 0 });
     expect(peer!.received).toEqual([]);
-    const publisher = await startNode(kind, redis.port, { history });
+    const publisher = await startNode(kind, redis.server.port, { history });
     publisher.wss.publish(topic, 'live');
     await until(() => peer!.received.length === 1 && other!.received.length === 1);
     expect([peer!.received, other!.received]).toEqual([['live'], ['live']]);
   });
 
   test('a topic without history: since answers recovered: false and the subscription is live', async () => {
-    const node = await startNode(kind, redis.port, { history });
+    const node = await startNode(kind, redis.server.port, { history });
     const [peer] = await connectPeers(node.wss, node.port, 1);
     const result = once(peer!.server, 'recovery') as Promise<[string, RecoveryResult]>;
     peer!.server.subscribe('plain', { since: { offset: 3, epoch: 'x' } });

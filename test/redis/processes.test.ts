@@ -3,16 +3,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { cleanups } from '../pubsub/helpers.js';
 import { CLIENT_KINDS, command, redisClient } from './nodes.js';
-import { RedisServer, skipReason, until } from './redis-server.js';
+import { redisForFile, skipReason, until } from './redis-server.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  if (skipReason === null) redis = await RedisServer.start();
-});
-afterAll(() => redis?.stop());
+const redis = redisForFile();
 afterEach(() => cleanups.run());
 
 const CHILD = fileURLToPath(new URL('./child-node.ts', import.meta.url));
@@ -23,7 +19,7 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s bet
   test('each process gets every publish exactly once, in each publisher order', async () => {
     const names = ['p0', 'p1', 'p2'];
     const children = names.map((name) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, kind, String(redis.port), name, String(COUNT), String(COUNT * 3)], {
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, kind, String(redis.server.port), name, String(COUNT), String(COUNT * 3)], {
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       cleanups.add(() => void (child.exitCode === null && child.kill()));
@@ -33,7 +29,7 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s bet
       return { child, output };
     });
     await until(() => children.every(({ output }) => output[0] === 'ready'));
-    const admin = await redisClient(kind, redis.port);
+    const admin = await redisClient(kind, redis.server.port);
     await until(async () => Number(((await command(admin, ['PUBSUB', 'NUMSUB', 'rfc6455:{cross}'])) as unknown[])[1]) === 3);
     const exits = children.map(({ child }) => once(child, 'exit'));
     for (const { child } of children) child.stdin!.write('go\n');

@@ -1,27 +1,23 @@
 // RedisBroker when Redis goes away: local delivery goes on, remote publishes fail visibly, and after
 // a reconnection every topic is resubscribed and reported as a 'gap'.
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import type { RecoveryResult } from '../../src/pubsub/recovery.js';
 import { cleanups, connectPeers } from '../pubsub/helpers.js';
 import { CLIENT_KINDS, command, redisClient, startNode } from './nodes.js';
-import { RedisServer, skipReason, until } from './redis-server.js';
+import { redisForFile, skipReason, until } from './redis-server.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  if (skipReason === null) redis = await RedisServer.start();
-});
-afterAll(() => redis?.stop());
+const redis = redisForFile();
 afterEach(() => cleanups.run());
 
 describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s, Redis lost', (kind) => {
   test('a subscriber connection killed with CLIENT KILL: resubscribed in one command, a gap reported, messages flow again', async () => {
-    const one = await startNode(kind, redis.port);
-    const two = await startNode(kind, redis.port);
+    const one = await startNode(kind, redis.server.port);
+    const two = await startNode(kind, redis.server.port);
     const [peer] = await connectPeers(two.wss, two.port, 1);
     peer!.server.subscribe('a');
     peer!.server.subscribe('b');
-    const admin = await redisClient(kind, redis.port);
+    const admin = await redisClient(kind, redis.server.port);
     const subscribers = async (): Promise<number> => Number(((await command(admin, ['PUBSUB', 'NUMSUB', 'rfc6455:{a}'])) as unknown[])[1]);
     await until(async () => (await subscribers()) === 1);
     const gaps: string[] = [];
@@ -42,13 +38,13 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s, Re
 
   test('Redis restarted mid-stream: local delivery goes on, remote publishes fail visibly, then a gap and a new epoch', async () => {
     const history = [{ topic: 'stream', size: 100, ttl: 60 }];
-    const one = await startNode(kind, redis.port, { history });
-    const two = await startNode(kind, redis.port, { history });
+    const one = await startNode(kind, redis.server.port, { history });
+    const two = await startNode(kind, redis.server.port, { history });
     const [local] = await connectPeers(one.wss, one.port, 1);
     const [remote, resumer] = await connectPeers(two.wss, two.port, 2);
     local!.server.subscribe('stream');
     remote!.server.subscribe('stream');
-    const admin = await redisClient(kind, redis.port);
+    const admin = await redisClient(kind, redis.server.port);
     await until(async () => Number(((await command(admin, ['PUBSUB', 'NUMSUB', 'rfc6455:{stream}'])) as unknown[])[1]) === 2);
     one.wss.publish('stream', 'before');
     await until(() => remote!.received.length === 1);
@@ -57,7 +53,7 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s, Re
     const failures: string[] = [];
     one.broker.on('publishError', (error: Error, topic: string) => failures.push(`${topic}: ${error.message}`));
     const gap = once(two.wss, 'gap') as Promise<[string]>;
-    await redis.stop();
+    await redis.server.stop();
     // Publishes go on until the broker knows Redis is gone; each is delivered locally at once.
     let whileDown = 0;
     await until(() => {
@@ -70,7 +66,7 @@ describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s, Re
     expect(failures[0]).toMatch(/^stream: /);
     await until(() => local!.received.length === 1 + whileDown);
     expect(local!.received).toEqual(['before', ...Array(whileDown).fill('while down')]);
-    await redis.restart();
+    await redis.server.restart();
     expect((await gap)[0]).toBe('stream');
     await until(async () => Number(((await command(admin, ['PUBSUB', 'NUMSUB', 'rfc6455:{stream}'])) as unknown[]).at(1)) === 2);
     one.wss.publish('stream', 'after');

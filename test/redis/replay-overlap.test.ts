@@ -5,18 +5,14 @@
 // order certain: the late live copies must not be delivered a second time.
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import type { RecoveryResult } from '../../src/pubsub/recovery.js';
 import { RedisBroker } from '../../src/redis/index.js';
 import { cleanups, connectPeers, startServer } from '../pubsub/helpers.js';
 import { command, redisClient, startNode } from './nodes.js';
-import { RedisServer, skipReason, until } from './redis-server.js';
+import { redisForFile, skipReason, until } from './redis-server.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  if (skipReason === null) redis = await RedisServer.start();
-});
-afterAll(() => redis?.stop());
+const redis = redisForFile();
 afterEach(() => cleanups.run());
 
 const history = [{ prefix: 'overlap:', size: 1000, ttl: 60 }];
@@ -24,13 +20,13 @@ const history = [{ prefix: 'overlap:', size: 1000, ttl: 60 }];
 describe.skipIf(skipReason !== null)('a replay overlapping live messages', () => {
   test('live copies of replayed publishes that arrive after the replay are dropped; newer ones flow', async () => {
     const topic = 'overlap:late-live';
-    const publisher = await startNode('ioredis', redis.port, { history });
+    const publisher = await startNode('ioredis', redis.server.port, { history });
     // The receiving node, with a subscriber connection of the test's so that its reading can be held.
-    const client = (await redisClient('ioredis', redis.port)) as Redis;
-    const subscriber = (await redisClient('ioredis', redis.port)) as Redis;
+    const client = (await redisClient('ioredis', redis.server.port)) as Redis;
+    const subscriber = (await redisClient('ioredis', redis.server.port)) as Redis;
     const broker = new RedisBroker({ client, subscriber, history, debounce: 1 });
     const { wss, port } = await startServer({ broker });
-    const admin = await redisClient('ioredis', redis.port);
+    const admin = await redisClient('ioredis', redis.server.port);
     const offset = async (): Promise<number> => Number(await command(admin, ['HGET', `rfc6455:{${topic}}:meta`, 'offset']));
 
     // A socket that stays subscribed, so the node keeps its Redis subscription.
