@@ -2,6 +2,7 @@
 // target, Proxy-Authorization) and tunnels to loopback targets only.
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
+import { readHead } from './server-helpers.js';
 
 export interface ProxyRecord {
   target: string;
@@ -22,13 +23,8 @@ export async function startConnectProxy(requireAuth?: string): Promise<ConnectPr
   const server = createServer((client) => {
     sockets.add(client);
     client.on('error', () => undefined);
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      client.removeListener('data', onData);
-      const [line, ...fields] = text.slice(0, end).split('\r\n');
+    readHead(client, (head, early) => {
+      const [line, ...fields] = head.split('\r\n');
       const [method, target] = line!.split(' ');
       let authorization: string | undefined;
       for (const field of fields) {
@@ -52,14 +48,12 @@ export async function startConnectProxy(requireAuth?: string): Promise<ConnectPr
       upstream.on('error', () => client.destroy());
       upstream.on('connect', () => {
         client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        const early = Buffer.from(text.slice(end + 4), 'latin1');
         if (early.length > 0) upstream.write(early);
         client.pipe(upstream);
         upstream.pipe(client);
       });
       client.on('close', () => upstream.destroy());
-    };
-    client.on('data', onData);
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
