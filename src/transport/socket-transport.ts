@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import { CloseCode } from '../framing/close-codes.js';
 import { ProtocolError } from '../framing/protocol-error.js';
-import { readsShared, setReadReceiver, type ReadReceiver } from './shared-reads.js';
+import { readReceiverOf, readsShared, setReadReceiver, type ReadReceiver } from './shared-reads.js';
 import { heartbeatMonitor, type HeartbeatMonitor, type HeartbeatOptions, type HeartbeatTarget } from './heartbeat.js';
 import {
   ReadyState,
@@ -59,19 +59,27 @@ const READING_HELD = 4;
 /** maxBufferedAmount was passed: the connection is being dropped. */
 const OVER_LIMIT = 8;
 
-/** The transport of a socket, for the socket event handlers below (shared by all connections). */
+/**
+ * The transport of a socket that reads through 'data', for the socket event handlers below (shared by
+ * all connections). A socket that reads into the shared buffer has its transport as its read receiver
+ * instead (one property of ours on the socket, not two).
+ */
 const kTransport = Symbol('rfc6455.transport');
-type TransportSocket = Socket & { [kTransport]: SocketTransport };
+type TransportSocket = Socket & { [kTransport]?: SocketTransport };
+
+function transportOf(socket: TransportSocket): SocketTransport {
+  return socket[kTransport] ?? (readReceiverOf(socket) as SocketTransport);
+}
 
 function onSocketData(this: TransportSocket, chunk: Buffer): void {
-  this[kTransport].onData(chunk);
+  this[kTransport]!.onData(chunk);
 }
 /** End our side of TCP once: a second end() only builds an Error (ERR_STREAM_ALREADY_FINISHED) to drop it. */
 function endOnce(socket: Socket): void {
   if (!socket.writableEnded) socket.end();
 }
 function onSocketEnd(this: TransportSocket): void {
-  this[kTransport].onEnd();
+  transportOf(this).onEnd();
   // Once our bytes are out, release the socket. A net.Socket does that itself (autoDestroy); a Duplex
   // without autoDestroy handed to handleUpgrade or setSocket (a PassThrough pair, as @fastify/websocket's
   // injectWS builds) would otherwise never emit 'close'.
@@ -109,14 +117,15 @@ function destroyAfterFinish(this: Socket): void {
 function onSocketError(this: TransportSocket, error: Error): void {
   // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with
   // 1006 through 'close'; it never throws.
-  if (socketErrorChannel.hasSubscribers) socketErrorChannel.publish({ websocket: this[kTransport].listener, error });
-  this[kTransport].destroy();
+  const transport = transportOf(this);
+  if (socketErrorChannel.hasSubscribers) socketErrorChannel.publish({ websocket: transport.listener, error });
+  transport.destroy();
 }
 function onSocketClose(this: TransportSocket): void {
-  this[kTransport].onClose();
+  transportOf(this).onClose();
 }
 function onSocketDrain(this: TransportSocket): void {
-  this[kTransport].listener.onDrain();
+  transportOf(this).listener.onDrain();
 }
 function deliverFirstBytes(transport: SocketTransport): void {
   transport.deliverFirstBytes();
@@ -179,16 +188,17 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     // handleUpgrade may be given any Duplex, not only a net.Socket.
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
-    (socket as TransportSocket)[kTransport] = this;
     // Bytes that arrived with the handshake belong to the frame stream: they are read first, and
     // (like 'data') not before the application has had this tick to attach its listeners.
     if (readsShared(socket)) {
+      // (From now on the socket's receiver stays this transport: the handlers find it there.)
       setReadReceiver(socket, this);
       if (head.length > 0) {
         this.firstBytes = head;
         process.nextTick(deliverFirstBytes, this);
       }
     } else {
+      (socket as TransportSocket)[kTransport] = this;
       if (head.length > 0) socket.unshift(head);
       socket.on('data', onSocketData);
     }
