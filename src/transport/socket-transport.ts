@@ -58,6 +58,15 @@ const USER_PAUSED = 2;
 const READING_HELD = 4;
 /** maxBufferedAmount was passed: the connection is being dropped. */
 const OVER_LIMIT = 8;
+/** Corked by corkUntilTickEnd() until the end of this tick. */
+const CORKED_FOR_TICK = 16;
+/**
+ * Writes outside a read batch are held to the end of the tick: only on a net.Socket (TCP or TLS), whose
+ * writes never reach the peer synchronously. Any other Duplex (an in-memory pair, as @fastify/websocket's
+ * injectWS makes) may hand the bytes to the peer inside the uncork, where the peer's answer would
+ * re-enter a stream that is still clearing its buffer.
+ */
+const CORKS_TICKS = 32;
 
 /**
  * The transport of a socket that reads through 'data', for the socket event handlers below (shared by
@@ -144,7 +153,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   readonly connection: Connection;
   /** The shared close timer this transport is queued on (armCloseTimer), else null. */
   private closeQueue: DeadlineQueue<SocketTransport> | null = null;
-  /** CLOSED | USER_PAUSED | READING_HELD | OVER_LIMIT: one field, not four, in every idle connection. */
+  /** CLOSED | USER_PAUSED | READING_HELD | OVER_LIMIT | CORKED_FOR_TICK | CORKS_TICKS: one field, not six, in every idle connection. */
   private flags = 0;
   private readonly maxBufferedAmount: number;
   private readonly closeTimeout: number;
@@ -155,15 +164,6 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   private heartbeat: HeartbeatMonitor | null = null;
   /** Shared-read socket: bytes that came with the handshake, delivered once reading is allowed. */
   private firstBytes: Buffer | null = null;
-  /** Corked by corkUntilTickEnd() until the end of this tick. */
-  private corkedForTick = false;
-  /**
-   * Whether writes outside a read batch are held to the end of the tick: only on a net.Socket (TCP or
-   * TLS), whose writes never reach the peer synchronously. Any other Duplex (an in-memory pair, as
-   * @fastify/websocket's injectWS makes) may hand the bytes to the peer inside the uncork, where the
-   * peer's answer would re-enter a stream that is still clearing its buffer.
-   */
-  private readonly corksTicks: boolean;
   /** Bytes written since corkUntilTickEnd() corked. */
   private tickBytes = 0;
   /** Shared frames `sharedFrom` to `sharedTo` of `shared` are this socket's next bytes (see queueShared). */
@@ -184,7 +184,7 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     // limit unless told, as with `ws` (it decides itself what it sends, to one server).
     this.maxBufferedAmount = options.maxBufferedAmount ?? (role === 'server' ? DEFAULT_MAX_BUFFERED_AMOUNT : 0);
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
-    this.corksTicks = socket instanceof Socket;
+    if (socket instanceof Socket) this.flags = CORKS_TICKS;
     // handleUpgrade may be given any Duplex, not only a net.Socket.
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
@@ -348,14 +348,14 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     // wss.clients) is held until the end of the tick: the frames sent to this socket within one tick
     // leave in one system call instead of one each. Past TICK_CORK_BYTES they leave at once.
     if (socket.writableCorked === 0) {
-      if (!this.corksTicks) {
+      if ((this.flags & CORKS_TICKS) === 0) {
         socket.write(data, cb);
         if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
         return;
       }
       this.corkUntilTickEnd();
       this.tickBytes = data.length;
-    } else if (this.corkedForTick && (this.tickBytes += data.length) > TICK_CORK_BYTES) {
+    } else if ((this.flags & CORKED_FOR_TICK) !== 0 && (this.tickBytes += data.length) > TICK_CORK_BYTES) {
       socket.write(data, cb);
       this.uncorkForTick();
       return;
@@ -454,8 +454,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
    * to it within one tick leave in one write, as uWebSockets corks. Idempotent within a tick.
    */
   corkUntilTickEnd(): void {
-    if (this.corkedForTick) return;
-    this.corkedForTick = true;
+    if ((this.flags & CORKED_FOR_TICK) !== 0) return;
+    this.flags |= CORKED_FOR_TICK;
     this.tickBytes = 0;
     this.socket.cork();
     if (tickCorked.push(this) === 1) process.nextTick(uncorkTick);
@@ -463,8 +463,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   /** @internal The end of the tick (or TICK_CORK_BYTES held): write what corkUntilTickEnd() held. */
   uncorkForTick(): void {
-    if (!this.corkedForTick) return;
-    this.corkedForTick = false;
+    if ((this.flags & CORKED_FOR_TICK) === 0) return;
+    this.flags &= ~CORKED_FOR_TICK;
     this.socket.uncork();
     if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
   }
