@@ -123,6 +123,12 @@ class Holds {
   endAfterWrites = false;
 }
 
+/** The code and reason of the peer's close frame. */
+interface PeerClose {
+  readonly code: number;
+  readonly reason: Buffer;
+}
+
 /** Connection.openSend: the fragmented message being sent goes through the extension. */
 const OPEN_SEND_COMPRESSED = 0x100;
 
@@ -178,11 +184,22 @@ function connectionSettings(
  */
 export class Connection implements FrameSink {
   readyState: ReadyState = ReadyState.OPEN;
-  /** The code and reason of the peer's close frame, once received. */
-  closeCodeReceived: number = CloseCode.Abnormal;
-  closeReasonReceived: Buffer = EMPTY;
   closeFrameSent = false;
-  closeFrameReceived = false;
+  /** The peer's close frame, once received (one field, not three, in every idle connection). */
+  private peerClose: PeerClose | null = null;
+
+  /** Whether the peer's close frame was received. */
+  get closeFrameReceived(): boolean {
+    return this.peerClose !== null;
+  }
+  /** The code of the peer's close frame (1005: none in it), or 1006 while none was received. */
+  get closeCodeReceived(): number {
+    return this.peerClose === null ? CloseCode.Abnormal : this.peerClose.code;
+  }
+  /** The reason of the peer's close frame; empty while none was received. */
+  get closeReasonReceived(): Buffer {
+    return this.peerClose === null ? EMPTY : this.peerClose.reason;
+  }
 
   private readonly decoder: FrameDecoder;
   private readonly maskKeys: MaskKeySource | null;
@@ -581,9 +598,7 @@ export class Connection implements FrameSink {
       this.hold(Opcode.Close, reason, false, false, code, null);
       return;
     }
-    this.closeFrameReceived = true;
-    this.closeCodeReceived = code;
-    this.closeReasonReceived = reason;
+    this.peerClose = { code, reason };
     if (this.closeFrameSent) {
       // RFC 6455 §7.1.2: both close frames exchanged; the TCP connection can go.
       this.endTransport();
