@@ -242,6 +242,11 @@ const CLOSED_EARLY = 'WebSocket was closed before the connection was established
 /** RFC 6455 §5.5: control frame payloads are at most 125 bytes. */
 const MAX_CONTROL_PAYLOAD = 125;
 
+// WebSocket._flags
+const PAUSED = 1;
+const ERROR_EMITTED = 2;
+const NEED_DRAIN = 4;
+
 /** The fields of a WebSocket that only some sockets use (see WebSocket._rare). */
 class RareState {
   handshake: ClientHandshake | null = null;
@@ -350,10 +355,28 @@ export class WebSocket extends EventEmitter {
   /** @internal */
   protected _transport: SocketTransport | null = null;
   private _binaryType: BinaryType = 'nodebuffer';
-  private _paused = false;
-  private _errorEmitted = false;
+  /** PAUSED | ERROR_EMITTED | NEED_DRAIN: one field, not three, in every socket (read through the accessors below). */
+  private _flags = 0;
+  /** pause() was called (and not resume()). */
+  private get _paused(): boolean {
+    return (this._flags & PAUSED) !== 0;
+  }
+  private set _paused(value: boolean) {
+    this._flags = value ? this._flags | PAUSED : this._flags & ~PAUSED;
+  }
+  private get _errorEmitted(): boolean {
+    return (this._flags & ERROR_EMITTED) !== 0;
+  }
+  private set _errorEmitted(value: boolean) {
+    this._flags = value ? this._flags | ERROR_EMITTED : this._flags & ~ERROR_EMITTED;
+  }
   /** send() returned false: emit 'drain' once bufferedAmount is below the high-water mark. */
-  private _needDrain = false;
+  private get _needDrain(): boolean {
+    return (this._flags & NEED_DRAIN) !== 0;
+  }
+  private set _needDrain(value: boolean) {
+    this._flags = value ? this._flags | NEED_DRAIN : this._flags & ~NEED_DRAIN;
+  }
   /** @internal The server that tracks this socket until it closes (server side). */
   _tracker: ClientTracker | null = null;
   /**
