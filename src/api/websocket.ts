@@ -276,6 +276,8 @@ export interface ClientTracker {
   clientClosed(ws: WebSocket): void;
   /** What stats() reads: this socket's messages, limit trips and drops are counted there. */
   readonly counters: ServerCounters;
+  /** The server's topics (subscribe/publish). */
+  readonly topicHub: TopicHub<WebSocket>;
 }
 
 /**
@@ -1094,8 +1096,11 @@ export class WebSocket extends EventEmitter {
   /** The `ws` Sender class (its static `frame()` frames a message once for many sockets). */
   static Sender = Sender;
 
-  /** @internal The topics of the server that accepted this socket; null for a client socket. */
-  _topicHub: TopicHub<WebSocket> | null = null;
+  /** @internal The topics of the server that accepted this socket (its tracker's); null for a client socket. */
+  get _topicHub(): TopicHub<WebSocket> | null {
+    const tracker = this._tracker;
+    return tracker === null ? null : tracker.topicHub;
+  }
 
   /**
    * A message framed once, that any number of sockets can `send()` (and `publish()` takes) with one
