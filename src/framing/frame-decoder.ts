@@ -103,13 +103,21 @@ interface DecoderSettings {
   readonly allowRsv1: boolean;
   readonly skipUtf8Validation: boolean;
   readonly requireMask: boolean;
+  readonly recordFragments: boolean;
 }
 
 /** The settings objects made last (a few: one process may run servers and clients with different ones). */
 const recentSettings: DecoderSettings[] = [];
 const RECENT_SETTINGS = 8;
 
-function decoderSettings(maxPayload: number, maxFragments: number, allowRsv1: boolean, skipUtf8Validation: boolean, requireMask: boolean): DecoderSettings {
+function decoderSettings(
+  maxPayload: number,
+  maxFragments: number,
+  allowRsv1: boolean,
+  skipUtf8Validation: boolean,
+  requireMask: boolean,
+  recordFragments = false,
+): DecoderSettings {
   for (let i = 0; i < recentSettings.length; i++) {
     const s = recentSettings[i]!;
     if (
@@ -117,12 +125,13 @@ function decoderSettings(maxPayload: number, maxFragments: number, allowRsv1: bo
       s.maxFragments === maxFragments &&
       s.allowRsv1 === allowRsv1 &&
       s.skipUtf8Validation === skipUtf8Validation &&
-      s.requireMask === requireMask
+      s.requireMask === requireMask &&
+      s.recordFragments === recordFragments
     ) {
       return s;
     }
   }
-  const settings: DecoderSettings = Object.freeze({ maxPayload, maxFragments, allowRsv1, skipUtf8Validation, requireMask });
+  const settings: DecoderSettings = Object.freeze({ maxPayload, maxFragments, allowRsv1, skipUtf8Validation, requireMask, recordFragments });
   if (recentSettings.unshift(settings) > RECENT_SETTINGS) recentSettings.pop();
   return settings;
 }
@@ -171,32 +180,38 @@ export class FrameDecoder {
   }
   set maxPayload(value: number) {
     const s = this.settings;
-    this.settings = decoderSettings(value, s.maxFragments, s.allowRsv1, s.skipUtf8Validation, s.requireMask);
+    this.settings = decoderSettings(value, s.maxFragments, s.allowRsv1, s.skipUtf8Validation, s.requireMask, s.recordFragments);
   }
   get maxFragments(): number {
     return this.settings.maxFragments;
   }
   set maxFragments(value: number) {
     const s = this.settings;
-    this.settings = decoderSettings(s.maxPayload, value, s.allowRsv1, s.skipUtf8Validation, s.requireMask);
+    this.settings = decoderSettings(s.maxPayload, value, s.allowRsv1, s.skipUtf8Validation, s.requireMask, s.recordFragments);
   }
   get allowRsv1(): boolean {
     return this.settings.allowRsv1;
   }
   set allowRsv1(value: boolean) {
     const s = this.settings;
-    this.settings = decoderSettings(s.maxPayload, s.maxFragments, value, s.skipUtf8Validation, s.requireMask);
+    this.settings = decoderSettings(s.maxPayload, s.maxFragments, value, s.skipUtf8Validation, s.requireMask, s.recordFragments);
   }
   get skipUtf8Validation(): boolean {
     return this.settings.skipUtf8Validation;
   }
   set skipUtf8Validation(value: boolean) {
     const s = this.settings;
-    this.settings = decoderSettings(s.maxPayload, s.maxFragments, s.allowRsv1, value, s.requireMask);
+    this.settings = decoderSettings(s.maxPayload, s.maxFragments, s.allowRsv1, value, s.requireMask, s.recordFragments);
   }
 
   /** Report where the frames of a fragmented binary message end (binaryType 'fragments'). */
-  recordFragments = false;
+  get recordFragments(): boolean {
+    return this.settings.recordFragments;
+  }
+  set recordFragments(value: boolean) {
+    const s = this.settings;
+    this.settings = decoderSettings(s.maxPayload, s.maxFragments, s.allowRsv1, s.skipUtf8Validation, s.requireMask, value);
+  }
 
   private readonly sink: FrameSink;
   private state = HEADER;
@@ -502,7 +517,7 @@ export class FrameDecoder {
     this.state = HEADER;
     const spill = this.spill;
     if (!this.fin) {
-      if (this.recordFragments && this.messageOpcode === Opcode.Binary && !this.messageCompressed && spill !== null && spill.joinedLength > 0) {
+      if (this.settings.recordFragments && this.messageOpcode === Opcode.Binary && !this.messageCompressed && spill !== null && spill.joinedLength > 0) {
         // Frames that carried no byte make no piece (as in `ws`).
         const ends = (spill.fragmentEnds ??= []);
         if (ends.length === 0 || ends[ends.length - 1]! < spill.joinedLength) ends.push(spill.joinedLength);

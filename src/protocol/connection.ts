@@ -228,7 +228,7 @@ export class Connection implements FrameSink {
   private batching = false;
 
   constructor(
-    readonly role: Role,
+    role: Role,
     private readonly handler: ConnectionHandler,
     options: Partial<ConnectionOptions> = {},
   ) {
@@ -252,6 +252,11 @@ export class Connection implements FrameSink {
     });
     // RFC 6455 §5.1: a client masks every frame it sends, a server never does.
     this.maskKeys = role === 'client' ? (options.maskKeys ?? cryptoMaskKeySource()) : null;
+  }
+
+  /** 'client' or 'server': a client masks what it sends, and only a client has masking keys. */
+  get role(): Role {
+    return this.maskKeys === null ? 'server' : 'client';
   }
 
   /** The extension negotiated (permessage-deflate), or null. */
