@@ -528,7 +528,9 @@ export class WebSocket extends EventEmitter {
 
   /** Bytes queued and not yet written to the socket (plus, as `ws`, bytes sent after the close). */
   get bufferedAmount(): number {
-    return (this._transport?.bufferedAmount ?? 0) + this._queuedBytes + this._sentAfterClose + (this._reconnect?.queuedBytes ?? 0);
+    const buffered = this._transport?.bufferedAmount ?? 0;
+    const rare = this._rare;
+    return rare === null ? buffered : buffered + rare.queuedBytes + rare.sentAfterClose + (rare.reconnect?.queuedBytes ?? 0);
   }
 
   /** Whether reading is paused by `pause()`. */
