@@ -67,6 +67,8 @@ const CORKED_FOR_TICK = 16;
  * re-enter a stream that is still clearing its buffer.
  */
 const CORKS_TICKS = 32;
+/** Queued on the shared close timer of its closeTimeout (armCloseTimer). */
+const CLOSE_QUEUED = 64;
 
 /**
  * The transport of a socket that reads through 'data', for the socket event handlers below (shared by
@@ -151,9 +153,7 @@ function deliverDeferredEvent(connection: Connection): void {
  */
 export class SocketTransport implements ConnectionHandler, HeartbeatTarget, ReadReceiver, SharedWritesMember {
   readonly connection: Connection;
-  /** The shared close timer this transport is queued on (armCloseTimer), else null. */
-  private closeQueue: DeadlineQueue<SocketTransport> | null = null;
-  /** CLOSED | USER_PAUSED | READING_HELD | OVER_LIMIT | CORKED_FOR_TICK | CORKS_TICKS: one field, not six, in every idle connection. */
+  /** CLOSED | USER_PAUSED | READING_HELD | OVER_LIMIT | CORKED_FOR_TICK | CORKS_TICKS | CLOSE_QUEUED: one field, not seven, in every idle connection. */
   private flags = 0;
   private readonly maxBufferedAmount: number;
   private readonly closeTimeout: number;
@@ -316,9 +316,9 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   onClose(): void {
     if ((this.flags & CLOSED) !== 0) return;
     this.flags |= CLOSED;
-    if (this.closeQueue !== null) {
-      this.closeQueue.delete(this);
-      this.closeQueue = null;
+    if ((this.flags & CLOSE_QUEUED) !== 0) {
+      this.flags &= ~CLOSE_QUEUED;
+      closeQueueFor(this.closeTimeout).delete(this);
     }
     if (this.heartbeat !== null) {
       this.heartbeat.delete(this);
@@ -508,9 +508,9 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   }
 
   private armCloseTimer(): void {
-    if (this.closeQueue !== null || (this.flags & CLOSED) !== 0) return;
-    this.closeQueue = closeQueueFor(this.closeTimeout);
-    this.closeQueue.add(this);
+    if ((this.flags & (CLOSE_QUEUED | CLOSED)) !== 0) return;
+    this.flags |= CLOSE_QUEUED;
+    closeQueueFor(this.closeTimeout).add(this);
   }
 }
 
