@@ -253,7 +253,6 @@ class RareState {
   sentAfterClose = 0;
   queue: QueuedSend[] | null = null;
   queuedBytes = 0;
-  adoptOptions: WebSocketCoreOptions | null = null;
   reconnect: Reconnector | null = null;
   leavesTopics = false;
   frameSender: FrameSender | null = null;
@@ -392,6 +391,11 @@ export class WebSocket extends EventEmitter {
    * does not carry their fields. Read and written through the accessors below.
    */
   private _rare: RareState | null = null;
+  /**
+   * The constructor's options of a socket made without an address: what setSocket() adds to its own.
+   * (A field of its own: a server gives its options to every socket it makes.)
+   */
+  private _adoptOptions: WebSocketCoreOptions | null = null;
 
   /** A client's opening handshake in progress, else null. */
   private get _handshake(): ClientHandshake | null {
@@ -419,13 +423,6 @@ export class WebSocket extends EventEmitter {
   }
   private set _queuedBytes(value: number) {
     if (value !== 0 || this._rare !== null) this._rareState().queuedBytes = value;
-  }
-  /** The constructor's options of a socket made without an address: what setSocket() adds to its own. */
-  private get _adoptOptions(): WebSocketCoreOptions | null {
-    return this._rare === null ? null : this._rare.adoptOptions;
-  }
-  private set _adoptOptions(value: WebSocketCoreOptions | null) {
-    if (value !== null || this._rare !== null) this._rareState().adoptOptions = value;
   }
   /** A client's `reconnect` option at work (reconnect.ts); null without it. */
   private get _reconnect(): Reconnector | null {
