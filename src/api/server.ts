@@ -496,7 +496,6 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     }
     // One shared listener, not a closure per socket: it finds this server through the socket.
     ws._tracker = this;
-    ws._topicHub = this.topicHub;
     ws.on('close', onTrackedClose);
     try {
       callback(ws, req);

@@ -242,6 +242,22 @@ const CLOSED_EARLY = 'WebSocket was closed before the connection was established
 /** RFC 6455 §5.5: control frame payloads are at most 125 bytes. */
 const MAX_CONTROL_PAYLOAD = 125;
 
+// WebSocket._flags
+const PAUSED = 1;
+const ERROR_EMITTED = 2;
+const NEED_DRAIN = 4;
+
+/** The fields of a WebSocket that only some sockets use (see WebSocket._rare). */
+class RareState {
+  handshake: ClientHandshake | null = null;
+  sentAfterClose = 0;
+  queue: QueuedSend[] | null = null;
+  queuedBytes = 0;
+  reconnect: Reconnector | null = null;
+  leavesTopics = false;
+  frameSender: FrameSender | null = null;
+}
+
 /** A send waiting behind a Blob being read, so that frames leave in call order (as in `ws`). */
 interface QueuedSend {
   /** The Blob to read first, or null when `data` is ready. */
@@ -259,6 +275,8 @@ export interface ClientTracker {
   clientClosed(ws: WebSocket): void;
   /** What stats() reads: this socket's messages, limit trips and drops are counted there. */
   readonly counters: ServerCounters;
+  /** The server's topics (subscribe/publish). */
+  readonly topicHub: TopicHub<WebSocket>;
 }
 
 /**
@@ -338,15 +356,28 @@ export class WebSocket extends EventEmitter {
   /** @internal */
   protected _transport: SocketTransport | null = null;
   private _binaryType: BinaryType = 'nodebuffer';
-  private _handshake: ClientHandshake | null = null;
-  private _paused = false;
-  private _errorEmitted = false;
-  /** Bytes of sends attempted after the socket closed (reported by bufferedAmount, as `ws` does). */
-  private _sentAfterClose = 0;
-  private _queue: QueuedSend[] | null = null;
-  private _queuedBytes = 0;
+  /** PAUSED | ERROR_EMITTED | NEED_DRAIN: one field, not three, in every socket (read through the accessors below). */
+  private _flags = 0;
+  /** pause() was called (and not resume()). */
+  private get _paused(): boolean {
+    return (this._flags & PAUSED) !== 0;
+  }
+  private set _paused(value: boolean) {
+    this._flags = value ? this._flags | PAUSED : this._flags & ~PAUSED;
+  }
+  private get _errorEmitted(): boolean {
+    return (this._flags & ERROR_EMITTED) !== 0;
+  }
+  private set _errorEmitted(value: boolean) {
+    this._flags = value ? this._flags | ERROR_EMITTED : this._flags & ~ERROR_EMITTED;
+  }
   /** send() returned false: emit 'drain' once bufferedAmount is below the high-water mark. */
-  private _needDrain = false;
+  private get _needDrain(): boolean {
+    return (this._flags & NEED_DRAIN) !== 0;
+  }
+  private set _needDrain(value: boolean) {
+    this._flags = value ? this._flags | NEED_DRAIN : this._flags & ~NEED_DRAIN;
+  }
   /** @internal The server that tracks this socket until it closes (server side). */
   _tracker: ClientTracker | null = null;
   /**
@@ -354,10 +385,68 @@ export class WebSocket extends EventEmitter {
    * constructor's `isServer` option says otherwise), false for a client. setSocket() follows it.
    */
   _isServer: boolean;
-  /** The constructor's options of a socket made without an address: what setSocket() adds to its own. */
+  /**
+   * What only some sockets use (a client's handshake and reconnection, sends queued behind a Blob,
+   * topics, pre-encoded frames...): made when one of them is first set, so that a server's idle socket
+   * does not carry their fields. Read and written through the accessors below.
+   */
+  private _rare: RareState | null = null;
+  /**
+   * The constructor's options of a socket made without an address: what setSocket() adds to its own.
+   * (A field of its own: a server gives its options to every socket it makes.)
+   */
   private _adoptOptions: WebSocketCoreOptions | null = null;
+
+  /** A client's opening handshake in progress, else null. */
+  private get _handshake(): ClientHandshake | null {
+    return this._rare === null ? null : this._rare.handshake;
+  }
+  private set _handshake(value: ClientHandshake | null) {
+    if (value !== null || this._rare !== null) this._rareState().handshake = value;
+  }
+  /** Bytes of sends attempted after the socket closed (reported by bufferedAmount, as `ws` does). */
+  private get _sentAfterClose(): number {
+    return this._rare === null ? 0 : this._rare.sentAfterClose;
+  }
+  private set _sentAfterClose(value: number) {
+    if (value !== 0 || this._rare !== null) this._rareState().sentAfterClose = value;
+  }
+  /** Sends waiting behind a Blob being read, else null. */
+  private get _queue(): QueuedSend[] | null {
+    return this._rare === null ? null : this._rare.queue;
+  }
+  private set _queue(value: QueuedSend[] | null) {
+    if (value !== null || this._rare !== null) this._rareState().queue = value;
+  }
+  private get _queuedBytes(): number {
+    return this._rare === null ? 0 : this._rare.queuedBytes;
+  }
+  private set _queuedBytes(value: number) {
+    if (value !== 0 || this._rare !== null) this._rareState().queuedBytes = value;
+  }
   /** A client's `reconnect` option at work (reconnect.ts); null without it. */
-  private _reconnect: Reconnector | null = null;
+  private get _reconnect(): Reconnector | null {
+    return this._rare === null ? null : this._rare.reconnect;
+  }
+  private set _reconnect(value: Reconnector | null) {
+    if (value !== null || this._rare !== null) this._rareState().reconnect = value;
+  }
+  /** A 'close' listener leaves this socket's topics (added with its first subscription). */
+  private get _leavesTopics(): boolean {
+    return this._rare === null ? false : this._rare.leavesTopics;
+  }
+  private set _leavesTopics(value: boolean) {
+    if (value || this._rare !== null) this._rareState().leavesTopics = value;
+  }
+  private get _frameSender(): FrameSender | null {
+    return this._rare === null ? null : this._rare.frameSender;
+  }
+  private set _frameSender(value: FrameSender | null) {
+    if (value !== null || this._rare !== null) this._rareState().frameSender = value;
+  }
+  private _rareState(): RareState {
+    return (this._rare ??= new RareState());
+  }
 
   /**
    * `new WebSocket(url, protocols?, options?)` opens a client connection (ws:, wss:, http:, https:,
@@ -436,7 +525,9 @@ export class WebSocket extends EventEmitter {
 
   /** Bytes queued and not yet written to the socket (plus, as `ws`, bytes sent after the close). */
   get bufferedAmount(): number {
-    return (this._transport?.bufferedAmount ?? 0) + this._queuedBytes + this._sentAfterClose + (this._reconnect?.queuedBytes ?? 0);
+    const buffered = this._transport?.bufferedAmount ?? 0;
+    const rare = this._rare;
+    return rare === null ? buffered : buffered + rare.queuedBytes + rare.sentAfterClose + (rare.reconnect?.queuedBytes ?? 0);
   }
 
   /** Whether reading is paused by `pause()`. */
@@ -1004,11 +1095,11 @@ export class WebSocket extends EventEmitter {
   /** The `ws` Sender class (its static `frame()` frames a message once for many sockets). */
   static Sender = Sender;
 
-  /** @internal The topics of the server that accepted this socket; null for a client socket. */
-  _topicHub: TopicHub<WebSocket> | null = null;
-  /** A 'close' listener leaves this socket's topics (added with its first subscription). */
-  private _leavesTopics = false;
-  private _frameSender: FrameSender | null = null;
+  /** @internal The topics of the server that accepted this socket (its tracker's); null for a client socket. */
+  get _topicHub(): TopicHub<WebSocket> | null {
+    const tracker = this._tracker;
+    return tracker === null ? null : tracker.topicHub;
+  }
 
   /**
    * A message framed once, that any number of sockets can `send()` (and `publish()` takes) with one

@@ -103,13 +103,21 @@ interface DecoderSettings {
   readonly allowRsv1: boolean;
   readonly skipUtf8Validation: boolean;
   readonly requireMask: boolean;
+  readonly recordFragments: boolean;
 }
 
 /** The settings objects made last (a few: one process may run servers and clients with different ones). */
 const recentSettings: DecoderSettings[] = [];
 const RECENT_SETTINGS = 8;
 
-function decoderSettings(maxPayload: number, maxFragments: number, allowRsv1: boolean, skipUtf8Validation: boolean, requireMask: boolean): DecoderSettings {
+function decoderSettings(
+  maxPayload: number,
+  maxFragments: number,
+  allowRsv1: boolean,
+  skipUtf8Validation: boolean,
+  requireMask: boolean,
+  recordFragments = false,
+): DecoderSettings {
   for (let i = 0; i < recentSettings.length; i++) {
     const s = recentSettings[i]!;
     if (
@@ -117,14 +125,51 @@ function decoderSettings(maxPayload: number, maxFragments: number, allowRsv1: bo
       s.maxFragments === maxFragments &&
       s.allowRsv1 === allowRsv1 &&
       s.skipUtf8Validation === skipUtf8Validation &&
-      s.requireMask === requireMask
+      s.requireMask === requireMask &&
+      s.recordFragments === recordFragments
     ) {
       return s;
     }
   }
-  const settings: DecoderSettings = Object.freeze({ maxPayload, maxFragments, allowRsv1, skipUtf8Validation, requireMask });
+  const settings: DecoderSettings = Object.freeze({ maxPayload, maxFragments, allowRsv1, skipUtf8Validation, requireMask, recordFragments });
   if (recentSettings.unshift(settings) > RECENT_SETTINGS) recentSettings.pop();
   return settings;
+}
+
+/** A decoder's state for bytes that span chunks or frames (see FrameDecoder.spill). */
+class Spill {
+  // A header split across chunks is gathered here.
+  header: Buffer | null = null;
+  headerNeed = 2;
+  // A control frame payload split across chunks is gathered here.
+  control: Buffer | null = null;
+  /** With recordFragments: where each finished frame of the message ends in the joined bytes. */
+  fragmentEnds: number[] | null = null;
+  /**
+   * A one-frame message that spans chunks: its exact-size buffer, from its first bytes when it is at
+   * most DIRECT_MAX bytes, else from when half of it has arrived (before that it is gathered as pieces).
+   */
+  joined: Buffer | null = null;
+  /** Bytes of the current message gathered so far (in `joined`, or in `pieces` and the open tail). */
+  joinedLength = 0;
+  /**
+   * Any other message that spans frames or chunks: its bytes in order (see pieceMasks), joined once
+   * when it ends. Memory follows bytes, not piece count: a view is kept only of a piece of at least
+   * MIN_VIEW_PIECE bytes that is at least half of its chunk's memory (so a kept chunk is at most
+   * twice what it brings), other pieces are copied, the small ones into shared tail buffers.
+   */
+  pieces: Buffer[] | null = null;
+  /**
+   * Per piece: NOT_MASKED, or the masking still to undo (maskKey + keyIndex * 2^32) for a view of a
+   * binary message's chunk, unmasked only while it is copied into the joined message (one pass).
+   */
+  pieceMasks: number[] | null = null;
+  /** The tail buffer small pieces are copied into; bytes [tailStart, tailUsed) are not in `pieces` yet. */
+  tail: Buffer | null = null;
+  tailStart = 0;
+  tailUsed = 0;
+  /** For text split across frames or chunks; created with the first such message. */
+  utf8: Utf8Validator | null = null;
 }
 
 export class FrameDecoder {
@@ -135,41 +180,44 @@ export class FrameDecoder {
   }
   set maxPayload(value: number) {
     const s = this.settings;
-    this.settings = decoderSettings(value, s.maxFragments, s.allowRsv1, s.skipUtf8Validation, s.requireMask);
+    this.settings = decoderSettings(value, s.maxFragments, s.allowRsv1, s.skipUtf8Validation, s.requireMask, s.recordFragments);
   }
   get maxFragments(): number {
     return this.settings.maxFragments;
   }
   set maxFragments(value: number) {
     const s = this.settings;
-    this.settings = decoderSettings(s.maxPayload, value, s.allowRsv1, s.skipUtf8Validation, s.requireMask);
+    this.settings = decoderSettings(s.maxPayload, value, s.allowRsv1, s.skipUtf8Validation, s.requireMask, s.recordFragments);
   }
   get allowRsv1(): boolean {
     return this.settings.allowRsv1;
   }
   set allowRsv1(value: boolean) {
     const s = this.settings;
-    this.settings = decoderSettings(s.maxPayload, s.maxFragments, value, s.skipUtf8Validation, s.requireMask);
+    this.settings = decoderSettings(s.maxPayload, s.maxFragments, value, s.skipUtf8Validation, s.requireMask, s.recordFragments);
   }
   get skipUtf8Validation(): boolean {
     return this.settings.skipUtf8Validation;
   }
   set skipUtf8Validation(value: boolean) {
     const s = this.settings;
-    this.settings = decoderSettings(s.maxPayload, s.maxFragments, s.allowRsv1, value, s.requireMask);
+    this.settings = decoderSettings(s.maxPayload, s.maxFragments, s.allowRsv1, value, s.requireMask, s.recordFragments);
   }
 
   /** Report where the frames of a fragmented binary message end (binaryType 'fragments'). */
-  recordFragments = false;
+  get recordFragments(): boolean {
+    return this.settings.recordFragments;
+  }
+  set recordFragments(value: boolean) {
+    const s = this.settings;
+    this.settings = decoderSettings(s.maxPayload, s.maxFragments, s.allowRsv1, s.skipUtf8Validation, s.requireMask, value);
+  }
 
   private readonly sink: FrameSink;
   private state = HEADER;
 
-  // A header split across chunks is gathered here.
-  // Allocated on first use (most connections never split a header): idle connections stay small.
-  private header: Buffer | null = null;
+  /** Header bytes gathered so far when a header is split across chunks (the bytes are in spill.header). */
   private headerHave = 0;
-  private headerNeed = 2;
 
   // The current frame.
   private fin = false;
@@ -180,9 +228,6 @@ export class FrameDecoder {
   private payloadLength = 0;
   private payloadRead = 0;
 
-  // A control frame payload split across chunks is gathered here.
-  private control: Buffer | null = null;
-
   // The current data message (messageOpcode 0 = none open).
   private messageOpcode = 0;
   private messageCompressed = false;
@@ -191,33 +236,11 @@ export class FrameDecoder {
   private messageLength = 0;
   /** Frames of the message so far, including the current one. */
   private messageFragments = 0;
-  /** With recordFragments: where each finished frame of the message ends in the joined bytes. */
-  private fragmentEnds: number[] | null = null;
   /**
-   * A one-frame message that spans chunks: its exact-size buffer, from its first bytes when it is at
-   * most DIRECT_MAX bytes, else from when half of it has arrived (before that it is gathered as pieces).
+   * What only a header, control frame or message that spans frames or chunks needs: created the first
+   * time one comes (a connection that only ever gets whole frames in one read, or none, never has it).
    */
-  private joined: Buffer | null = null;
-  /** Bytes of the current message gathered so far (in `joined`, or in `pieces` and the open tail). */
-  private joinedLength = 0;
-  /**
-   * Any other message that spans frames or chunks: its bytes in order (see pieceMasks), joined once
-   * when it ends. Memory follows bytes, not piece count: a view is kept only of a piece of at least
-   * MIN_VIEW_PIECE bytes that is at least half of its chunk's memory (so a kept chunk is at most
-   * twice what it brings), other pieces are copied, the small ones into shared tail buffers.
-   */
-  private pieces: Buffer[] | null = null;
-  /**
-   * Per piece: NOT_MASKED, or the masking still to undo (maskKey + keyIndex * 2^32) for a view of a
-   * binary message's chunk, unmasked only while it is copied into the joined message (one pass).
-   */
-  private pieceMasks: number[] | null = null;
-  /** The tail buffer small pieces are copied into; bytes [tailStart, tailUsed) are not in `pieces` yet. */
-  private tail: Buffer | null = null;
-  private tailStart = 0;
-  private tailUsed = 0;
-  /** For text split across frames or chunks; created with the first such message. */
-  private utf8: Utf8Validator | null = null;
+  private spill: Spill | null = null;
   /** The chunk being processed is only lent for the duration of push(): nothing may keep a view of it. */
   private borrowed = false;
 
@@ -275,19 +298,21 @@ export class FrameDecoder {
           const need = this.startFrame(chunk[pos]!, chunk[pos + 1]!);
           if (need === 0) return;
           if (end - pos < need) {
-            chunk.copy((this.header ??= Buffer.allocUnsafe(MAX_HEADER)), 0, pos, end);
+            const spill = (this.spill ??= new Spill());
+            chunk.copy((spill.header ??= Buffer.allocUnsafe(MAX_HEADER)), 0, pos, end);
             this.headerHave = end - pos;
-            this.headerNeed = need;
+            spill.headerNeed = need;
             return;
           }
           if (!this.readHeader(chunk, pos)) return;
           pos += need;
         } else {
           // A header split across chunks: gather it in the scratch.
-          const target = this.headerHave < 2 ? 2 : this.headerNeed;
+          const spill = (this.spill ??= new Spill());
+          const target = this.headerHave < 2 ? 2 : spill.headerNeed;
           let n = target - this.headerHave;
           if (n > end - pos) n = end - pos;
-          const header = (this.header ??= Buffer.allocUnsafe(MAX_HEADER));
+          const header = (spill.header ??= Buffer.allocUnsafe(MAX_HEADER));
           for (let i = 0; i < n; i++) header[this.headerHave + i] = chunk[pos + i]!;
           this.headerHave += n;
           pos += n;
@@ -295,7 +320,7 @@ export class FrameDecoder {
           if (target === 2) {
             const need = this.startFrame(header[0]!, header[1]!);
             if (need === 0) return;
-            this.headerNeed = need;
+            spill.headerNeed = need;
             if (need > 2) continue;
           }
           this.headerHave = 0;
@@ -318,7 +343,8 @@ export class FrameDecoder {
         } else {
           const n = remaining < available ? remaining : available;
           if (this.masked) unmask(chunk, pos, pos + n, this.maskKey, this.payloadRead & 3);
-          const control = (this.control ??= Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD));
+          const spill = (this.spill ??= new Spill());
+          const control = (spill.control ??= Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD));
           for (let i = 0; i < n; i++) control[this.payloadRead + i] = chunk[pos + i]!;
           this.payloadRead += n;
           pos += n;
@@ -489,68 +515,49 @@ export class FrameDecoder {
   /** The last payload byte of a data frame was read (or the frame was empty). */
   private endDataFrame(): void {
     this.state = HEADER;
+    const spill = this.spill;
     if (!this.fin) {
-      if (this.recordFragments && this.messageOpcode === Opcode.Binary && !this.messageCompressed && this.joinedLength > 0) {
+      if (this.settings.recordFragments && this.messageOpcode === Opcode.Binary && !this.messageCompressed && spill !== null && spill.joinedLength > 0) {
         // Frames that carried no byte make no piece (as in `ws`).
-        const ends = (this.fragmentEnds ??= []);
-        if (ends.length === 0 || ends[ends.length - 1]! < this.joinedLength) ends.push(this.joinedLength);
+        const ends = (spill.fragmentEnds ??= []);
+        if (ends.length === 0 || ends[ends.length - 1]! < spill.joinedLength) ends.push(spill.joinedLength);
       }
       return;
     }
-    // RFC 6455 §8.1: a text message must end on a code point boundary, else 1007.
-    if (this.messageValidate && this.utf8 !== null && !this.utf8.finish()) {
-      this.fail(invalidUtf8Error());
-      return;
-    }
     let data: Buffer = EMPTY;
-    if (this.joined !== null) {
-      data = this.joined;
-      this.joined = null;
-    } else if (this.joinedLength > 0) {
-      data = this.joinPieces();
+    if (spill !== null) {
+      // RFC 6455 §8.1: a text message must end on a code point boundary, else 1007.
+      if (this.messageValidate && spill.utf8 !== null && !spill.utf8.finish()) {
+        this.fail(invalidUtf8Error());
+        return;
+      }
+      if (spill.joined !== null) {
+        data = spill.joined;
+        spill.joined = null;
+      } else if (spill.joinedLength > 0) {
+        data = this.joinPieces(spill);
+      }
+      spill.joinedLength = 0;
     }
-    this.joinedLength = 0;
     this.deliver(data);
   }
 
   /** The gathered pieces as one buffer (the piece itself when there is only one), state cleared. */
-  private joinPieces(): Buffer {
-    this.sealTail();
-    const pieces = this.pieces!;
+  private joinPieces(spill: Spill): Buffer {
+    sealTail(spill);
+    const pieces = spill.pieces!;
     // One piece that is a view of a chunk or a copy of its own is the message as it is; bytes in a
     // tail are copied out, so that a small message never holds (or shows) a whole tail buffer.
-    if (pieces.length === 1 && pieces[0]!.buffer !== this.tail?.buffer) {
+    if (pieces.length === 1 && pieces[0]!.buffer !== spill.tail?.buffer) {
       const only = pieces[0]!;
-      const mask = this.pieceMasks![0]!;
-      this.clearPieces();
+      const mask = spill.pieceMasks![0]!;
+      clearPieces(spill);
       if (mask !== NOT_MASKED) unmask(only, 0, only.length, mask % KEY_INDEX_UNIT, Math.floor(mask / KEY_INDEX_UNIT));
       return only;
     }
-    const data = Buffer.allocUnsafe(this.joinedLength);
-    this.movePiecesInto(data);
+    const data = Buffer.allocUnsafe(spill.joinedLength);
+    movePiecesInto(spill, data);
     return data;
-  }
-
-  /** Copy the gathered pieces in order to the start of `data`, unmasking the deferred ones; state cleared. */
-  private movePiecesInto(data: Buffer): void {
-    this.sealTail();
-    const pieces = this.pieces!;
-    const masks = this.pieceMasks!;
-    this.clearPieces();
-    let at = 0;
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i]!;
-      const mask = masks[i]!;
-      if (mask === NOT_MASKED) piece.copy(data, at);
-      else unmaskInto(piece, 0, piece.length, mask % KEY_INDEX_UNIT, Math.floor(mask / KEY_INDEX_UNIT), data, at);
-      at += piece.length;
-    }
-  }
-
-  private clearPieces(): void {
-    this.pieces = this.pieceMasks = null;
-    this.tail = null;
-    this.tailStart = this.tailUsed = 0;
   }
 
   /** Hand a complete message to the sink and close the message state. */
@@ -561,11 +568,12 @@ export class FrameDecoder {
     this.messageOpcode = 0;
     this.messageLength = 0;
     this.messageFragments = 0;
-    const ends = this.fragmentEnds;
+    const spill = this.spill;
+    const ends = spill === null ? null : spill.fragmentEnds;
     if (ends === null) {
       this.sink.onMessage(data, isBinary, compressed);
     } else {
-      this.fragmentEnds = null;
+      spill!.fragmentEnds = null;
       this.sink.onMessage(data, isBinary, compressed, ends);
     }
   }
@@ -595,52 +603,53 @@ export class FrameDecoder {
    */
   private collect(chunk: Buffer, start: number, stop: number): boolean {
     const n = stop - start;
-    const from = this.joinedLength;
+    const spill = (this.spill ??= new Spill());
+    const from = spill.joinedLength;
     let into: Buffer;
     let at: number;
-    if (this.joined === null && this.fin && this.messageFragments === 1 && (from === 0 ? this.payloadLength <= DIRECT_MAX : (from + n) * 2 >= this.payloadLength)) {
+    if (spill.joined === null && this.fin && this.messageFragments === 1 && (from === 0 ? this.payloadLength <= DIRECT_MAX : (from + n) * 2 >= this.payloadLength)) {
       // A one-frame message of known size: its exact buffer, written once. A large one only once half
       // of it is here (memory stays within twice the bytes received); what was gathered before moves in.
       const joined = Buffer.allocUnsafe(this.payloadLength);
-      if (from > 0) this.movePiecesInto(joined);
-      this.joined = joined;
+      if (from > 0) movePiecesInto(spill, joined);
+      spill.joined = joined;
     }
-    if (this.joined !== null) {
-      into = this.joined;
+    if (spill.joined !== null) {
+      into = spill.joined;
       at = from;
       this.copyPayload(chunk, start, stop, into, at);
     } else if (!this.borrowed && n >= MIN_VIEW_PIECE && n * 2 >= chunk.buffer.byteLength) {
       // Kept as a view of the chunk (it belongs to the decoder). Text is unmasked in place now, to
       // check its UTF-8; other bytes are unmasked while they are joined.
-      this.sealTail();
+      sealTail(spill);
       let mask = NOT_MASKED;
       if (this.masked) {
         if (this.messageValidate) unmask(chunk, start, stop, this.maskKey, this.payloadRead & 3);
         else mask = this.maskKey + (this.payloadRead & 3) * KEY_INDEX_UNIT;
       }
-      this.addPiece(chunk.subarray(start, stop), mask);
+      addPiece(spill, chunk.subarray(start, stop), mask);
       into = chunk;
       at = start;
     } else if (n > TAIL_SIZE / 2) {
-      this.sealTail();
+      sealTail(spill);
       into = Buffer.allocUnsafe(n);
       at = 0;
       this.copyPayload(chunk, start, stop, into, at);
-      this.addPiece(into, NOT_MASKED);
+      addPiece(spill, into, NOT_MASKED);
     } else {
-      if (this.tail === null || this.tail.length - this.tailUsed < n) {
-        this.sealTail();
-        this.tail = Buffer.allocUnsafe(TAIL_SIZE);
-        this.tailStart = this.tailUsed = 0;
+      if (spill.tail === null || spill.tail.length - spill.tailUsed < n) {
+        sealTail(spill);
+        spill.tail = Buffer.allocUnsafe(TAIL_SIZE);
+        spill.tailStart = spill.tailUsed = 0;
       }
-      into = this.tail;
-      at = this.tailUsed;
+      into = spill.tail;
+      at = spill.tailUsed;
       this.copyPayload(chunk, start, stop, into, at);
-      this.tailUsed += n;
+      spill.tailUsed += n;
     }
-    this.joinedLength = from + n;
+    spill.joinedLength = from + n;
     // RFC 6455 §8.1: fail fast on invalid UTF-8 in the bytes received so far, else 1007.
-    if (this.messageValidate && !(this.utf8 ??= new Utf8Validator()).feed(into, at, at + n)) {
+    if (this.messageValidate && !(spill.utf8 ??= new Utf8Validator()).feed(into, at, at + n)) {
       this.fail(invalidUtf8Error());
       return false;
     }
@@ -661,18 +670,6 @@ export class FrameDecoder {
     copyBytes(chunk, start, stop, dst, at);
   }
 
-  /** The bytes copied into the tail since the last piece become a piece, so that the order holds. */
-  private sealTail(): void {
-    if (this.tailUsed === this.tailStart) return;
-    this.addPiece(this.tail!.subarray(this.tailStart, this.tailUsed), NOT_MASKED);
-    this.tailStart = this.tailUsed;
-  }
-
-  private addPiece(piece: Buffer, mask: number): void {
-    (this.pieces ??= []).push(piece);
-    (this.pieceMasks ??= []).push(mask);
-  }
-
   /** Report the first violation and stop. Returns 0 so header checks can `return this.fail(...)`. */
   private fail(error: ProtocolError): 0 {
     this.finish();
@@ -682,11 +679,48 @@ export class FrameDecoder {
 
   private finish(): void {
     this.state = DONE;
-    this.fragmentEnds = null;
-    this.joined = null;
-    this.joinedLength = 0;
-    this.clearPieces();
+    const spill = this.spill;
+    if (spill !== null) {
+      spill.fragmentEnds = null;
+      spill.joined = null;
+      spill.joinedLength = 0;
+      clearPieces(spill);
+    }
   }
+}
+
+/** Copy the gathered pieces in order to the start of `data`, unmasking the deferred ones; pieces cleared. */
+function movePiecesInto(spill: Spill, data: Buffer): void {
+  sealTail(spill);
+  const pieces = spill.pieces!;
+  const masks = spill.pieceMasks!;
+  clearPieces(spill);
+  let at = 0;
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i]!;
+    const mask = masks[i]!;
+    if (mask === NOT_MASKED) piece.copy(data, at);
+    else unmaskInto(piece, 0, piece.length, mask % KEY_INDEX_UNIT, Math.floor(mask / KEY_INDEX_UNIT), data, at);
+    at += piece.length;
+  }
+}
+
+function clearPieces(spill: Spill): void {
+  spill.pieces = spill.pieceMasks = null;
+  spill.tail = null;
+  spill.tailStart = spill.tailUsed = 0;
+}
+
+/** The bytes copied into the tail since the last piece become a piece, so that the order holds. */
+function sealTail(spill: Spill): void {
+  if (spill.tailUsed === spill.tailStart) return;
+  addPiece(spill, spill.tail!.subarray(spill.tailStart, spill.tailUsed), NOT_MASKED);
+  spill.tailStart = spill.tailUsed;
+}
+
+function addPiece(spill: Spill, piece: Buffer, mask: number): void {
+  (spill.pieces ??= []).push(piece);
+  (spill.pieceMasks ??= []).push(mask);
 }
 
 /** chunk[start, stop) to dst at `at`: a byte loop for short spans, a native copy for the rest. */

@@ -106,6 +106,32 @@ interface HeldWrite {
   cb: WriteCallback | undefined;
 }
 
+/** What waits behind a compression, a decompression or a deferred event (see Connection.holds). */
+class Holds {
+  /** Payload bytes of the message being compressed and of the writes held behind it. */
+  heldBytes = 0;
+  /** Received events held while a message is decompressed (or behind a deferred event). */
+  heldEvents: HeldEvent[] | null = null;
+  /** deferEvents: the event waiting for its turn (the held events are behind it), and whether it is due. */
+  deferred: HeldEvent | null = null;
+  deferredDue = false;
+  /** The callback of the message being compressed: the transport may go before the compression ends. */
+  compressingCb: WriteCallback | undefined = undefined;
+  /** Writes held while a message is compressed. */
+  heldWrites: HeldWrite[] | null = null;
+  /** The transport is to be ended once the held writes are out. */
+  endAfterWrites = false;
+}
+
+/** The code and reason of the peer's close frame. */
+interface PeerClose {
+  readonly code: number;
+  readonly reason: Buffer;
+}
+
+/** Connection.openSend: the fragmented message being sent goes through the extension. */
+const OPEN_SEND_COMPRESSED = 0x100;
+
 export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
 export const DEFAULT_MAX_PENDING_AUTO_PONGS = 60;
 export const DEFAULT_MAX_BUFFERED_CHUNKS = 262144;
@@ -158,11 +184,22 @@ function connectionSettings(
  */
 export class Connection implements FrameSink {
   readyState: ReadyState = ReadyState.OPEN;
-  /** The code and reason of the peer's close frame, once received. */
-  closeCodeReceived: number = CloseCode.Abnormal;
-  closeReasonReceived: Buffer = EMPTY;
   closeFrameSent = false;
-  closeFrameReceived = false;
+  /** The peer's close frame, once received (one field, not three, in every idle connection). */
+  private peerClose: PeerClose | null = null;
+
+  /** Whether the peer's close frame was received. */
+  get closeFrameReceived(): boolean {
+    return this.peerClose !== null;
+  }
+  /** The code of the peer's close frame (1005: none in it), or 1006 while none was received. */
+  get closeCodeReceived(): number {
+    return this.peerClose === null ? CloseCode.Abnormal : this.peerClose.code;
+  }
+  /** The reason of the peer's close frame; empty while none was received. */
+  get closeReasonReceived(): Buffer {
+    return this.peerClose === null ? EMPTY : this.peerClose.reason;
+  }
 
   private readonly decoder: FrameDecoder;
   private readonly maskKeys: MaskKeySource | null;
@@ -173,30 +210,25 @@ export class Connection implements FrameSink {
   private pendingAutoPongs = 0;
   /** Created with the first automatic pong: a connection that is never pinged does not pay for it. */
   private autoPongWritten: (() => void) | null = null;
-  /** Payload bytes of the message being compressed and of the writes held behind it. */
-  private heldBytes = 0;
-  /** Opcode of a message sent with fin=false and not yet finished, else -1. */
-  private openSendOpcode = -1;
-  /** Whether the fragmented message being sent goes through the extension. */
-  private openSendCompressed = false;
-  /** A received message is being decompressed; later decoder events wait in `heldEvents`. */
+  /**
+   * Opcode of a message sent with fin=false and not yet finished, plus OPEN_SEND_COMPRESSED when it
+   * goes through the extension; else -1.
+   */
+  private openSend = -1;
+  /** A received message is being decompressed (or deferEvents holds one); later decoder events wait in `holds`. */
   private decompressing = false;
-  private heldEvents: HeldEvent[] | null = null;
-  /** deferEvents: the event waiting for its turn (the held events are behind it), and whether it is due. */
-  private deferred: HeldEvent | null = null;
-  private deferredDue = false;
-  /** An outgoing message is being compressed; later writes wait in `heldWrites`. */
+  /** An outgoing message is being compressed; later writes wait in `holds`. */
   private compressing = false;
-  /** The callback of the message being compressed: the transport may go before the compression ends. */
-  private compressingCb: WriteCallback | undefined = undefined;
-  private heldWrites: HeldWrite[] | null = null;
-  /** The transport is to be ended once the held writes are out. */
-  private endAfterWrites = false;
+  /**
+   * What waits behind a compression, a decompression or a deferred event: made the first time one
+   * happens (a connection without an extension and without deferEvents never has it).
+   */
+  private holds: Holds | null = null;
   /** Inside receive() (or a decompressed message's delivery): small frames gather in the write batch. */
   private batching = false;
 
   constructor(
-    readonly role: Role,
+    role: Role,
     private readonly handler: ConnectionHandler,
     options: Partial<ConnectionOptions> = {},
   ) {
@@ -222,6 +254,11 @@ export class Connection implements FrameSink {
     this.maskKeys = role === 'client' ? (options.maskKeys ?? cryptoMaskKeySource()) : null;
   }
 
+  /** 'client' or 'server': a client masks what it sends, and only a client has masking keys. */
+  get role(): Role {
+    return this.maskKeys === null ? 'server' : 'client';
+  }
+
   /** The extension negotiated (permessage-deflate), or null. */
   get negotiatedExtension(): Extension | null {
     return this.extension;
@@ -229,7 +266,7 @@ export class Connection implements FrameSink {
 
   /** A message sent with fin=false is not finished: only its continuation frames may go now. */
   get sendingFragments(): boolean {
-    return this.openSendOpcode !== -1;
+    return this.openSend !== -1;
   }
 
   /** Report the frame boundaries of fragmented binary messages (binaryType 'fragments'). */
@@ -242,7 +279,8 @@ export class Connection implements FrameSink {
    * and the frames in this connection's write batch.
    */
   get pendingBytes(): number {
-    return this.heldBytes + batchedBytes(this.handler);
+    const holds = this.holds;
+    return (holds === null ? 0 : holds.heldBytes) + batchedBytes(this.handler);
   }
 
   /**
@@ -268,16 +306,19 @@ export class Connection implements FrameSink {
    */
   send(data: Buffer, isBinary: boolean, fin = true, cb?: WriteCallback, compress = false): void {
     let opcode: number;
-    if (this.openSendOpcode === -1) {
+    let compressed: boolean;
+    const open = this.openSend;
+    if (open === -1) {
       opcode = isBinary ? Opcode.Binary : Opcode.Text;
       const extension = this.extension;
-      this.openSendCompressed = compress && extension !== null && (!fin || extension.shouldCompress(data.length));
-      if (!fin) this.openSendOpcode = opcode;
+      compressed = compress && extension !== null && (!fin || extension.shouldCompress(data.length));
+      if (!fin) this.openSend = compressed ? opcode | OPEN_SEND_COMPRESSED : opcode;
     } else {
       opcode = Opcode.Continuation;
-      if (fin) this.openSendOpcode = -1;
+      compressed = (open & OPEN_SEND_COMPRESSED) !== 0;
+      if (fin) this.openSend = -1;
     }
-    this.queueFrame(opcode, data, fin, this.openSendCompressed, cb);
+    this.queueFrame(opcode, data, fin, compressed, cb);
   }
 
   ping(payload: Buffer, cb?: WriteCallback): void {
@@ -321,25 +362,27 @@ export class Connection implements FrameSink {
     // After close() the extension calls back no more: the message it was compressing, and the writes
     // held behind it, are failed here (with `ws`'s words).
     this.extension?.close();
-    if (this.heldEvents !== null) this.heldEvents.length = 0;
-    this.heldBytes = 0;
-    if (this.compressing || this.heldWrites !== null) this.dropCompression();
+    const holds = this.holds;
+    if (holds === null) return;
+    if (holds.heldEvents !== null) holds.heldEvents.length = 0;
+    holds.heldBytes = 0;
+    if (this.compressing || holds.heldWrites !== null) this.dropCompression(holds);
   }
 
   /** The message being compressed and the writes held behind it will never leave: fail their callbacks. */
-  private dropCompression(): void {
+  private dropCompression(holds: Holds): void {
     const owed: WriteCallback[] = [];
-    if (this.compressing && this.compressingCb !== undefined) owed.push(this.compressingCb);
+    if (this.compressing && holds.compressingCb !== undefined) owed.push(holds.compressingCb);
     this.compressing = false;
-    this.compressingCb = undefined;
-    for (const write of this.heldWrites?.splice(0) ?? []) if (write.cb !== undefined) owed.push(write.cb);
+    holds.compressingCb = undefined;
+    for (const write of holds.heldWrites?.splice(0) ?? []) if (write.cb !== undefined) owed.push(write.cb);
     if (owed.length > 0) process.nextTick(callEach, owed, new Error('The socket was closed while data was being compressed'));
   }
 
   /** Half-close TCP once every frame queued before this point is written (after a compression). */
   private endTransport(): void {
     if (this.compressing) {
-      this.endAfterWrites = true;
+      this.holds!.endAfterWrites = true;
     } else {
       writeBatch(this.handler);
       this.handler.endTransport();
@@ -349,8 +392,9 @@ export class Connection implements FrameSink {
   /** Write a frame now, or behind the message being compressed, so that frames leave in call order. */
   private queueFrame(opcode: number, data: Buffer, fin: boolean, compress: boolean, cb: WriteCallback | undefined): void {
     if (this.compressing) {
-      this.heldBytes += data.length;
-      (this.heldWrites ??= []).push({ opcode, data, fin, compress, cb });
+      const holds = this.holds!;
+      holds.heldBytes += data.length;
+      (holds.heldWrites ??= []).push({ opcode, data, fin, compress, cb });
     } else if (compress) {
       this.compressFrame(opcode, data, fin, cb);
     } else if (opcode === ENCODED) {
@@ -367,23 +411,24 @@ export class Connection implements FrameSink {
       if (cb !== undefined) process.nextTick(cb, connectionClosedError());
       return;
     }
+    const holds = (this.holds ??= new Holds());
     this.compressing = true;
-    this.compressingCb = cb;
-    this.heldBytes += data.length;
+    holds.compressingCb = cb;
+    holds.heldBytes += data.length;
     this.extension!.compress(data, fin, (error, result) => {
       // The transport went first: transportClosed() has failed this callback already.
       if (this.readyState === ReadyState.CLOSED) return;
-      this.compressingCb = undefined;
-      this.heldBytes -= data.length;
+      holds.compressingCb = undefined;
+      holds.heldBytes -= data.length;
       if (error !== null || result === undefined) {
         this.compressing = false;
         // A local zlib failure: not the peer's doing, but the stream cannot go on.
         const failure = error ?? new Error('compression failed');
         if (cb !== undefined) cb(failure);
-        this.endAfterWrites = false;
+        holds.endAfterWrites = false;
         // What waited behind it cannot go out, except a close frame the application already asked for.
-        this.heldBytes = 0;
-        for (const write of this.heldWrites?.splice(0) ?? []) {
+        holds.heldBytes = 0;
+        for (const write of holds.heldWrites?.splice(0) ?? []) {
           if (write.opcode === Opcode.Close) this.writeFrame(write.opcode, write.data, true, false, write.cb);
           else if (write.cb !== undefined) process.nextTick(write.cb, failure);
         }
@@ -400,10 +445,11 @@ export class Connection implements FrameSink {
 
   /** Write the frames held behind a compression, in order, until one of them is compressed in turn. */
   private flushHeldWrites(): void {
-    const held = this.heldWrites;
+    const holds = this.holds!;
+    const held = holds.heldWrites;
     while (held !== null && held.length > 0) {
       const write = held.shift()!;
-      this.heldBytes -= write.data.length;
+      holds.heldBytes -= write.data.length;
       if (write.compress) {
         this.compressFrame(write.opcode, write.data, write.fin, write.cb);
         return;
@@ -413,8 +459,8 @@ export class Connection implements FrameSink {
     }
     this.compressing = false;
     if (this.readyState === ReadyState.CLOSED) return;
-    if (this.endAfterWrites) {
-      this.endAfterWrites = false;
+    if (holds.endAfterWrites) {
+      holds.endAfterWrites = false;
       writeBatch(this.handler);
       this.handler.endTransport();
     }
@@ -456,11 +502,12 @@ export class Connection implements FrameSink {
    * or once a close frame was sent.
    */
   sendEncoded(frame: readonly Buffer[], cb?: WriteCallback): boolean {
-    if (this.openSendOpcode !== -1 || this.closeFrameSent || this.readyState === ReadyState.CLOSED) return false;
+    if (this.openSend !== -1 || this.closeFrameSent || this.readyState === ReadyState.CLOSED) return false;
     if (this.compressing) {
       const data = frame.length === 1 ? frame[0]! : Buffer.concat(frame);
-      this.heldBytes += data.length;
-      (this.heldWrites ??= []).push({ opcode: ENCODED, data, fin: true, compress: false, cb });
+      const holds = this.holds!;
+      holds.heldBytes += data.length;
+      (holds.heldWrites ??= []).push({ opcode: ENCODED, data, fin: true, compress: false, cb });
       return true;
     }
     if (frame.length === 1) {
@@ -481,11 +528,11 @@ export class Connection implements FrameSink {
    */
   get writesEncodedNow(): boolean {
     return (
-      this.openSendOpcode === -1 &&
+      this.openSend === -1 &&
       !this.closeFrameSent &&
       this.readyState === ReadyState.OPEN &&
       !this.compressing &&
-      (this.heldWrites === null || this.heldWrites.length === 0)
+      (this.holds === null || this.holds.heldWrites === null || this.holds.heldWrites.length === 0)
     );
   }
 
@@ -556,9 +603,7 @@ export class Connection implements FrameSink {
       this.hold(Opcode.Close, reason, false, false, code, null);
       return;
     }
-    this.closeFrameReceived = true;
-    this.closeCodeReceived = code;
-    this.closeReasonReceived = reason;
+    this.peerClose = { code, reason };
     if (this.closeFrameSent) {
       // RFC 6455 §7.1.2: both close frames exchanged; the TCP connection can go.
       this.endTransport();
@@ -588,8 +633,7 @@ export class Connection implements FrameSink {
     // CLOSING until the transport reports the close, as after `ws`'s terminate().
     this.readyState = ReadyState.CLOSING;
     this.decoder.stop();
-    if (this.heldEvents !== null) this.heldEvents.length = 0;
-    this.deferred = null;
+    this.dropHeldEvents();
     dropBatch(this.handler, () => error);
     if (report) this.handler.onProtocolError(error);
     this.handler.abort(error);
@@ -602,8 +646,7 @@ export class Connection implements FrameSink {
   fail(error: ProtocolError): void {
     if (this.readyState === ReadyState.CLOSED) return;
     this.decoder.stop();
-    if (this.heldEvents !== null) this.heldEvents.length = 0;
-    this.deferred = null;
+    this.dropHeldEvents();
     if (!this.closeFrameSent) {
       this.closeFrameSent = true;
       this.readyState = ReadyState.CLOSING;
@@ -615,6 +658,14 @@ export class Connection implements FrameSink {
     this.endTransport();
   }
 
+  /** The received events waiting behind a decompression or a deferred event are dropped. */
+  private dropHeldEvents(): void {
+    const holds = this.holds;
+    if (holds === null) return;
+    if (holds.heldEvents !== null) holds.heldEvents.length = 0;
+    holds.deferred = null;
+  }
+
   private hold(
     opcode: number,
     data: Buffer,
@@ -624,11 +675,12 @@ export class Connection implements FrameSink {
     error: ProtocolError | null,
     ends: readonly number[] | null = null,
   ): void {
-    if (this.settings.maxBufferedChunks > 0 && (this.heldEvents?.length ?? 0) >= this.settings.maxBufferedChunks && error === null) {
+    const holds = (this.holds ??= new Holds());
+    if (this.settings.maxBufferedChunks > 0 && (holds.heldEvents?.length ?? 0) >= this.settings.maxBufferedChunks && error === null) {
       this.fail(protocolError(RangeError, CloseCode.PolicyViolation, 'WS_ERR_TOO_MANY_BUFFERED_PARTS', 'Too many buffered chunks', false));
       return;
     }
-    (this.heldEvents ??= []).push({ opcode, data, ends, isBinary, compressed, code, error });
+    (holds.heldEvents ??= []).push({ opcode, data, ends, isBinary, compressed, code, error });
   }
 
   /**
@@ -636,11 +688,12 @@ export class Connection implements FrameSink {
    * `ws` does without allowSynchronousEvents. False when it is the deferred event, now due.
    */
   private defer(opcode: number, data: Buffer, isBinary: boolean, ends: readonly number[] | null): boolean {
-    if (this.deferredDue) {
-      this.deferredDue = false;
+    const holds = (this.holds ??= new Holds());
+    if (holds.deferredDue) {
+      holds.deferredDue = false;
       return false;
     }
-    this.deferred = { opcode, data, ends, isBinary, compressed: false, code: 0, error: null };
+    holds.deferred = { opcode, data, ends, isBinary, compressed: false, code: 0, error: null };
     this.decompressing = true; // (the same wait: later events are held behind this one)
     this.handler.holdReading(true);
     this.handler.scheduleDeferredEvent!();
@@ -649,12 +702,13 @@ export class Connection implements FrameSink {
 
   /** deferEvents: the deferred event's turn: deliver it, then the held events up to the next deferred one. */
   deliverDeferredEvent(): void {
-    const event = this.deferred;
-    this.deferred = null;
+    const holds = this.holds;
+    const event = holds === null ? null : holds.deferred;
+    if (holds !== null) holds.deferred = null;
     this.decompressing = false;
     // (None when the connection failed meanwhile: what was received after the failure is dropped.)
-    if (event === null || this.readyState === ReadyState.CLOSED) return;
-    this.deferredDue = true;
+    if (holds === null || event === null || this.readyState === ReadyState.CLOSED) return;
+    holds.deferredDue = true;
     this.batching = true;
     try {
       if (event.opcode === Opcode.Ping) this.onPing(event.data);
@@ -662,7 +716,7 @@ export class Connection implements FrameSink {
       else this.onMessage(event.data, event.isBinary, false, event.ends);
       this.releaseHeldEvents();
     } finally {
-      this.deferredDue = false;
+      holds.deferredDue = false;
       this.batching = false;
       writeBatch(this.handler);
     }
@@ -698,7 +752,7 @@ export class Connection implements FrameSink {
 
   /** Replay the events that waited behind a decompression, until the next one starts. */
   private releaseHeldEvents(): void {
-    const held = this.heldEvents;
+    const held = this.holds === null ? null : this.holds.heldEvents;
     while (held !== null && held.length > 0 && !this.decompressing && this.readyState !== ReadyState.CLOSED) {
       const event = held.shift()!;
       switch (event.opcode) {

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import { CloseCode } from '../framing/close-codes.js';
 import { ProtocolError } from '../framing/protocol-error.js';
-import { readsShared, setReadReceiver, type ReadReceiver } from './shared-reads.js';
+import { readReceiverOf, readsShared, setReadReceiver, type ReadReceiver } from './shared-reads.js';
 import { heartbeatMonitor, type HeartbeatMonitor, type HeartbeatOptions, type HeartbeatTarget } from './heartbeat.js';
 import {
   ReadyState,
@@ -58,25 +58,69 @@ const USER_PAUSED = 2;
 const READING_HELD = 4;
 /** maxBufferedAmount was passed: the connection is being dropped. */
 const OVER_LIMIT = 8;
+/** Corked by corkUntilTickEnd() until the end of this tick. */
+const CORKED_FOR_TICK = 16;
+/**
+ * Writes outside a read batch are held to the end of the tick: only on a net.Socket (TCP or TLS), whose
+ * writes never reach the peer synchronously. Any other Duplex (an in-memory pair, as @fastify/websocket's
+ * injectWS makes) may hand the bytes to the peer inside the uncork, where the peer's answer would
+ * re-enter a stream that is still clearing its buffer.
+ */
+const CORKS_TICKS = 32;
+/** Queued on the shared close timer of its closeTimeout (armCloseTimer). */
+const CLOSE_QUEUED = 64;
 
-/** The transport of a socket, for the socket event handlers below (shared by all connections). */
+/**
+ * The transport of a socket that reads through 'data', for the socket event handlers below (shared by
+ * all connections). A socket that reads into the shared buffer has its transport as its read receiver
+ * instead (one property of ours on the socket, not two).
+ */
 const kTransport = Symbol('rfc6455.transport');
-type TransportSocket = Socket & { [kTransport]: SocketTransport };
+type TransportSocket = Socket & { [kTransport]?: SocketTransport };
+
+function transportOf(socket: TransportSocket): SocketTransport {
+  return socket[kTransport] ?? (readReceiverOf(socket) as SocketTransport);
+}
 
 function onSocketData(this: TransportSocket, chunk: Buffer): void {
-  this[kTransport].onData(chunk);
+  this[kTransport]!.onData(chunk);
 }
 /** End our side of TCP once: a second end() only builds an Error (ERR_STREAM_ALREADY_FINISHED) to drop it. */
 function endOnce(socket: Socket): void {
   if (!socket.writableEnded) socket.end();
 }
 function onSocketEnd(this: TransportSocket): void {
-  this[kTransport].onEnd();
+  transportOf(this).onEnd();
   // Once our bytes are out, release the socket. A net.Socket does that itself (autoDestroy); a Duplex
   // without autoDestroy handed to handleUpgrade or setSocket (a PassThrough pair, as @fastify/websocket's
   // injectWS builds) would otherwise never emit 'close'.
   if (this.writableFinished) this.destroy();
   else this.once('finish', destroyAfterFinish);
+}
+/**
+ * net.Socket's own 'end' listener (net.js `onReadableStreamEnd`: a socket that is not half-open gets a
+ * `write` that fails once the peer has ended), taken from the first socket that has it alone.
+ */
+let nodeEndListener: ((this: Socket) => void) | null = null;
+/** Node's 'end' listener, then ours: one listener in the socket's table instead of a list of two. */
+function onSocketEndAfterNode(this: TransportSocket): void {
+  nodeEndListener!.call(this);
+  onSocketEnd.call(this);
+}
+/**
+ * Listen to the socket's 'end'. A net.Socket listens to it itself; a second listener turns its table
+ * entry into a list (about 56 bytes per idle connection), so where Node's listener is there alone it
+ * is replaced by one that calls it first, then ours: the same calls in the same order.
+ */
+function listenToEnd(socket: Socket): void {
+  const own = (socket as unknown as { _events?: Record<string, unknown> })._events?.end;
+  if (typeof own === 'function' && (own === nodeEndListener || (nodeEndListener === null && own.name === 'onReadableStreamEnd'))) {
+    nodeEndListener = own as (this: Socket) => void;
+    socket.removeListener('end', nodeEndListener);
+    socket.on('end', onSocketEndAfterNode);
+  } else {
+    socket.on('end', onSocketEnd);
+  }
 }
 function destroyAfterFinish(this: Socket): void {
   this.destroy();
@@ -84,14 +128,15 @@ function destroyAfterFinish(this: Socket): void {
 function onSocketError(this: TransportSocket, error: Error): void {
   // A socket error (reset, EPIPE...) is the peer's doing or the network's: the connection ends with
   // 1006 through 'close'; it never throws.
-  if (socketErrorChannel.hasSubscribers) socketErrorChannel.publish({ websocket: this[kTransport].listener, error });
-  this[kTransport].destroy();
+  const transport = transportOf(this);
+  if (socketErrorChannel.hasSubscribers) socketErrorChannel.publish({ websocket: transport.listener, error });
+  transport.destroy();
 }
 function onSocketClose(this: TransportSocket): void {
-  this[kTransport].onClose();
+  transportOf(this).onClose();
 }
 function onSocketDrain(this: TransportSocket): void {
-  this[kTransport].listener.onDrain();
+  transportOf(this).listener.onDrain();
 }
 function deliverFirstBytes(transport: SocketTransport): void {
   transport.deliverFirstBytes();
@@ -108,9 +153,7 @@ function deliverDeferredEvent(connection: Connection): void {
  */
 export class SocketTransport implements ConnectionHandler, HeartbeatTarget, ReadReceiver, SharedWritesMember {
   readonly connection: Connection;
-  /** The shared close timer this transport is queued on (armCloseTimer), else null. */
-  private closeQueue: DeadlineQueue<SocketTransport> | null = null;
-  /** CLOSED | USER_PAUSED | READING_HELD | OVER_LIMIT: one field, not four, in every idle connection. */
+  /** CLOSED | USER_PAUSED | READING_HELD | OVER_LIMIT | CORKED_FOR_TICK | CORKS_TICKS | CLOSE_QUEUED: one field, not seven, in every idle connection. */
   private flags = 0;
   private readonly maxBufferedAmount: number;
   private readonly closeTimeout: number;
@@ -121,15 +164,6 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   private heartbeat: HeartbeatMonitor | null = null;
   /** Shared-read socket: bytes that came with the handshake, delivered once reading is allowed. */
   private firstBytes: Buffer | null = null;
-  /** Corked by corkUntilTickEnd() until the end of this tick. */
-  private corkedForTick = false;
-  /**
-   * Whether writes outside a read batch are held to the end of the tick: only on a net.Socket (TCP or
-   * TLS), whose writes never reach the peer synchronously. Any other Duplex (an in-memory pair, as
-   * @fastify/websocket's injectWS makes) may hand the bytes to the peer inside the uncork, where the
-   * peer's answer would re-enter a stream that is still clearing its buffer.
-   */
-  private readonly corksTicks: boolean;
   /** Bytes written since corkUntilTickEnd() corked. */
   private tickBytes = 0;
   /** Shared frames `sharedFrom` to `sharedTo` of `shared` are this socket's next bytes (see queueShared). */
@@ -150,24 +184,25 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     // limit unless told, as with `ws` (it decides itself what it sends, to one server).
     this.maxBufferedAmount = options.maxBufferedAmount ?? (role === 'server' ? DEFAULT_MAX_BUFFERED_AMOUNT : 0);
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
-    this.corksTicks = socket instanceof Socket;
+    if (socket instanceof Socket) this.flags = CORKS_TICKS;
     // handleUpgrade may be given any Duplex, not only a net.Socket.
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
-    (socket as TransportSocket)[kTransport] = this;
     // Bytes that arrived with the handshake belong to the frame stream: they are read first, and
     // (like 'data') not before the application has had this tick to attach its listeners.
     if (readsShared(socket)) {
+      // (From now on the socket's receiver stays this transport: the handlers find it there.)
       setReadReceiver(socket, this);
       if (head.length > 0) {
         this.firstBytes = head;
         process.nextTick(deliverFirstBytes, this);
       }
     } else {
+      (socket as TransportSocket)[kTransport] = this;
       if (head.length > 0) socket.unshift(head);
       socket.on('data', onSocketData);
     }
-    socket.on('end', onSocketEnd);
+    listenToEnd(socket);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
     socket.on('drain', onSocketDrain);
@@ -281,9 +316,9 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   onClose(): void {
     if ((this.flags & CLOSED) !== 0) return;
     this.flags |= CLOSED;
-    if (this.closeQueue !== null) {
-      this.closeQueue.delete(this);
-      this.closeQueue = null;
+    if ((this.flags & CLOSE_QUEUED) !== 0) {
+      this.flags &= ~CLOSE_QUEUED;
+      closeQueueFor(this.closeTimeout).delete(this);
     }
     if (this.heartbeat !== null) {
       this.heartbeat.delete(this);
@@ -313,14 +348,14 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     // wss.clients) is held until the end of the tick: the frames sent to this socket within one tick
     // leave in one system call instead of one each. Past TICK_CORK_BYTES they leave at once.
     if (socket.writableCorked === 0) {
-      if (!this.corksTicks) {
+      if ((this.flags & CORKS_TICKS) === 0) {
         socket.write(data, cb);
         if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
         return;
       }
       this.corkUntilTickEnd();
       this.tickBytes = data.length;
-    } else if (this.corkedForTick && (this.tickBytes += data.length) > TICK_CORK_BYTES) {
+    } else if ((this.flags & CORKED_FOR_TICK) !== 0 && (this.tickBytes += data.length) > TICK_CORK_BYTES) {
       socket.write(data, cb);
       this.uncorkForTick();
       return;
@@ -419,8 +454,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
    * to it within one tick leave in one write, as uWebSockets corks. Idempotent within a tick.
    */
   corkUntilTickEnd(): void {
-    if (this.corkedForTick) return;
-    this.corkedForTick = true;
+    if ((this.flags & CORKED_FOR_TICK) !== 0) return;
+    this.flags |= CORKED_FOR_TICK;
     this.tickBytes = 0;
     this.socket.cork();
     if (tickCorked.push(this) === 1) process.nextTick(uncorkTick);
@@ -428,8 +463,8 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
 
   /** @internal The end of the tick (or TICK_CORK_BYTES held): write what corkUntilTickEnd() held. */
   uncorkForTick(): void {
-    if (!this.corkedForTick) return;
-    this.corkedForTick = false;
+    if ((this.flags & CORKED_FOR_TICK) === 0) return;
+    this.flags &= ~CORKED_FOR_TICK;
     this.socket.uncork();
     if (this.maxBufferedAmount > 0) this.checkBufferedAmount();
   }
@@ -473,9 +508,9 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
   }
 
   private armCloseTimer(): void {
-    if (this.closeQueue !== null || (this.flags & CLOSED) !== 0) return;
-    this.closeQueue = closeQueueFor(this.closeTimeout);
-    this.closeQueue.add(this);
+    if ((this.flags & (CLOSE_QUEUED | CLOSED)) !== 0) return;
+    this.flags |= CLOSE_QUEUED;
+    closeQueueFor(this.closeTimeout).add(this);
   }
 }
 

@@ -92,14 +92,21 @@ function overlaps(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * How many buffers the decoder holds in its fields (directly or in an array field) that share memory
- * with `chunk`. Implementation-agnostic: any field, whatever its name.
+ * How many buffers the decoder holds in its fields (directly, in an array field, or in the fields of an
+ * object it holds, and their arrays) that share memory with `chunk`. Implementation-agnostic: any
+ * field, whatever its name.
  */
-function keptViewsOf(decoder: FrameDecoder, chunk: Uint8Array): number {
+function keptViewsOf(decoder: object, chunk: Uint8Array, depth = 0): number {
   let count = 0;
   for (const value of Object.values(decoder) as unknown[]) {
     const candidates: unknown[] = Array.isArray(value) ? value : [value];
-    for (const candidate of candidates) if (candidate instanceof Uint8Array && overlaps(candidate, chunk)) count++;
+    for (const candidate of candidates) {
+      if (candidate instanceof Uint8Array) {
+        if (overlaps(candidate, chunk)) count++;
+      } else if (depth === 0 && typeof candidate === 'object' && candidate !== null && candidate !== decoder) {
+        count += keptViewsOf(candidate, chunk, depth + 1);
+      }
+    }
   }
   return count;
 }

@@ -101,9 +101,15 @@ class Recorder implements FrameSink {
   }
 }
 
+/** The decoder's state for a message that spans frames or chunks (made when first needed), or nulls. */
+function internalsOf(decoder: FrameDecoder): { joined: Buffer | null; tail: Buffer | null; pieces: Buffer[] | null } {
+  const spill = (decoder as unknown as { spill: { joined: Buffer | null; tail: Buffer | null; pieces: Buffer[] | null } | null }).spill;
+  return spill ?? { joined: null, tail: null, pieces: null };
+}
+
 /** Bytes of memory the decoder holds for the message it is joining (ArrayBuffers it keeps alive). */
 function heldBytes(decoder: FrameDecoder): number {
-  const internals = decoder as unknown as { joined: Buffer | null; tail: Buffer | null; pieces: Buffer[] | null };
+  const internals = internalsOf(decoder);
   const buffers = new Set<ArrayBufferLike>();
   for (const b of [internals.joined, internals.tail, ...(internals.pieces ?? [])]) if (b) buffers.add(b.buffer);
   let total = 0;
@@ -650,7 +656,7 @@ describe('FrameDecoder: zero copy and memory', () => {
     const sink = new Recorder();
     const decoder = new FrameDecoder(sink);
     decoder.push(Buffer.concat([binary(Buffer.alloc(3, 0xee), { fin: false }), cont(Buffer.alloc(1, 0xee), { fin: false })]));
-    const tail = (decoder as unknown as { tail: Buffer | null }).tail;
+    const tail = internalsOf(decoder).tail;
     expect(tail).not.toBeNull();
     decoder.push(cont(''));
     const data = sink.delivered[0]![0];
@@ -674,7 +680,6 @@ describe('FrameDecoder: zero copy and memory', () => {
     for (const borrowed of [false, true]) {
       const sink = new Recorder();
       const decoder = new FrameDecoder(sink);
-      const internals = decoder as unknown as { joined: Buffer | null };
       const payload = Buffer.alloc(400_000);
       for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + (i >> 10)) & 0xff;
       const frame = binary(payload);
@@ -687,8 +692,8 @@ describe('FrameDecoder: zero copy and memory', () => {
         received = Math.min(at - 14, payload.length);
         if (received < payload.length) {
           // Before half: gathered as pieces (memory follows the bytes); from half on: the exact buffer.
-          if (received * 2 < payload.length) expect(internals.joined, `borrowed ${borrowed}, ${received} bytes in`).toBeNull();
-          else expect(internals.joined?.length).toBe(payload.length);
+          if (received * 2 < payload.length) expect(internalsOf(decoder).joined, `borrowed ${borrowed}, ${received} bytes in`).toBeNull();
+          else expect(internalsOf(decoder).joined?.length).toBe(payload.length);
           expect(heldBytes(decoder)).toBeLessThanOrEqual(Math.max(2 * received, 2 * 65536));
         }
         if (borrowed) chunk.fill(0xee);
@@ -706,7 +711,7 @@ describe('FrameDecoder: zero copy and memory', () => {
     // A chunk with memory of its own, as a socket read is (Buffer.concat may take Node's pool).
     const chunk = Buffer.from(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
     decoder.push(chunk);
-    const pieces = (decoder as unknown as { pieces: Buffer[] }).pieces;
+    const pieces = internalsOf(decoder).pieces!;
     expect(pieces.map((p) => p.length)).toEqual([3000, 4000]);
     expect(pieces[0]!.buffer).not.toBe(chunk.buffer);
     expect(pieces[1]!.buffer).toBe(chunk.buffer);

@@ -236,9 +236,9 @@ class Recorder implements ConnectionHandler {
 const show = (events: readonly Event[]): string => JSON.stringify(events).slice(0, 1500);
 
 async function settle(connection: Connection): Promise<void> {
-  const state = connection as unknown as { decompressing: boolean; heldEvents: unknown[] | null };
+  const state = connection as unknown as { decompressing: boolean; holds: { heldEvents: unknown[] | null } | null };
   const deadline = performance.now() + 5000;
-  while (state.decompressing || (state.heldEvents?.length ?? 0) > 0) {
+  while (state.decompressing || (state.holds?.heldEvents?.length ?? 0) > 0) {
     check(performance.now() < deadline, 'the connection did not settle within 5 s');
     await new Promise((resolve) => setImmediate(resolve));
   }

@@ -268,7 +268,7 @@ export function decode(chunks: readonly Buffer[], options: FrameDecoderOptions, 
     } catch (err) {
       throw new Error(`push() threw: ${String(err)}`);
     }
-    const joined = (decoder as unknown as { joined: Buffer | null }).joined;
+    const joined = (decoder as unknown as { spill: { joined: Buffer | null } | null }).spill?.joined ?? null;
     check(joined === null || joined.length <= limit, () => `the joined buffer grew to ${joined!.length} bytes past maxPayload ${options.maxPayload}`);
   };
   for (const chunk of chunks) push(chunk);
