@@ -655,9 +655,18 @@ export class WebSocket extends EventEmitter {
     }
     // A whole small message a server connection sends as it is (no compression): framed once per tick
     // for all the sockets it is sent to (a loop over wss.clients), see tickFrame.
-    if (fin && buffer.length <= COPY_THRESHOLD && connection.role === 'server' && (!compress || connection.negotiatedExtension === null) && connection.writesEncodedNow) {
-      this._transport!.sendEncoded(tickFrame(data, buffer, binary), cb);
-      return this._belowHighWaterMark();
+    // The first send of some data goes through the connection's write batch (an echo sends each message
+    // once: framing it apart would cost a buffer per message); a second send of the same data in the tick
+    // takes the shared frame.
+    if (data === sentData && binary === sentBinary) {
+      if (fin && buffer.length <= COPY_THRESHOLD && connection.role === 'server' && (!compress || connection.negotiatedExtension === null) && connection.writesEncodedNow) {
+        this._transport!.sendEncoded(tickFrame(data, buffer, binary), cb);
+        return this._belowHighWaterMark();
+      }
+    } else {
+      if (sentData === null) process.nextTick(forgetSentData);
+      sentData = data;
+      sentBinary = binary;
     }
     connection.send(buffer, binary, fin, cb, compress);
     return this._belowHighWaterMark();
@@ -1371,6 +1380,14 @@ export function convertBinary(data: Buffer, binaryType: BinaryType, fragmentEnds
 // sockets (wss.clients.forEach(send)) frames it once, and every socket writes the same bytes. It is
 // reused only for the same data (the same string, or the same object whose bytes are still those of
 // the frame: a Buffer may have been changed since) and the same type (text/binary).
+/** The data of the last small whole message a server socket sent in this tick (see send()). */
+let sentData: unknown = null;
+let sentBinary = false;
+
+function forgetSentData(): void {
+  sentData = null;
+}
+
 let lastData: unknown = null;
 let lastBinary = false;
 /** The payload's bytes inside lastFrame. */

@@ -226,6 +226,24 @@ describe('the frame of the last send(), reused within the tick', () => {
     expect(c!.received).toEqual([`bin:${Buffer.from('9123').toString('hex')}`]);
   });
 
+  test('one socket sending the same data twice, then other data, in one tick: each in call order, once', async () => {
+    const { wss, port } = await startServer();
+    const [a, b] = await connectPeers(wss, port, 2);
+    const data = Buffer.from('same');
+    await onItsOwnTick(() => {
+      // The first send of `data` goes through the write batch, the repeats take the tick's shared frame.
+      a!.server.send(data);
+      a!.server.send(data);
+      b!.server.send(data);
+      a!.server.send('other');
+      a!.server.send(data);
+    });
+    await until(() => a!.received.length === 4 && b!.received.length === 1);
+    const same = `bin:${data.toString('hex')}`;
+    expect(a!.received).toEqual([same, same, 'other', same]);
+    expect(b!.received).toEqual([same]);
+  });
+
   test('the same data with other options (binary/text, compress, fin) is framed as asked', async () => {
     const { wss, port } = await startServer({ perMessageDeflate: { threshold: 0 } });
     const [plain] = await connectPeers(wss, port, 1, { perMessageDeflate: false });
