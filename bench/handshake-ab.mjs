@@ -4,9 +4,8 @@
 //   node bench/handshake-ab.mjs --rounds 3 --build base=/tmp/hs-base --build branch=. [--scenario handshake|idle|both]
 // Prints one JSON line per measurement and a median table at the end.
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { abServers, loopbackPort } from './lib/ab-servers.mjs';
 import { ensureGenerator } from './lib/generator.mjs';
 
 const benchDir = new URL('.', import.meta.url).pathname;
@@ -23,27 +22,10 @@ const { values } = parseArgs({
 });
 const generator = ensureGenerator(benchDir);
 
-const servers = [];
-if (!values['no-peers']) {
-  servers.push({ name: 'floor', args: [join(benchDir, 'servers/net-floor.mjs')], ready: /ready/ });
-  servers.push({ name: 'ws', args: [join(benchDir, 'servers/ws-echo.mjs')], ready: /ready/ });
-}
-for (const spec of values.build) {
-  const [name, dir] = spec.split('=');
-  servers.push({ name, args: [resolve(dir, 'bin/rfc6455.cjs'), 'serve', '--echo'], ready: /listening/ });
-}
-
-function freePort() {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-}
+const servers = abServers(benchDir, values.build, { floor: !values['no-peers'], ws: !values['no-peers'] });
 
 async function start(server) {
-  const port = await freePort();
+  const port = await loopbackPort();
   const child = spawn('taskset', ['-c', '0', process.execPath, ...server.args, '--port', String(port), '--host', '127.0.0.1'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -5,11 +5,11 @@
 //   node bench/heap-by-constructor.mjs [--conns 10000] [--build base=/tmp/base] [--build branch=.] [--top 30]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { abServers, loopbackPort } from './lib/ab-servers.mjs';
 import { ensureGenerator } from './lib/generator.mjs';
 
 const benchDir = new URL('.', import.meta.url).pathname;
@@ -24,21 +24,7 @@ const { values } = parseArgs({
 const conns = Number(values.conns);
 const generator = ensureGenerator(benchDir);
 
-const servers = [{ name: 'floor', args: [join(benchDir, 'servers/net-floor.mjs')], ready: /ready/ }];
-if (!values['no-ws']) servers.push({ name: 'ws', args: [join(benchDir, 'servers/ws-echo.mjs')], ready: /ready/ });
-for (const spec of values.build) {
-  const [name, dir] = spec.split('=');
-  servers.push({ name, args: [resolve(dir, 'bin/rfc6455.cjs'), 'serve', '--echo'], ready: /listening/ });
-}
-
-function freePort() {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-}
+const servers = abServers(benchDir, values.build, { ws: !values['no-ws'] });
 
 /** Self sizes per constructor (objects) or per node type (everything else) of one snapshot file. */
 function groupSnapshot(file) {
@@ -71,7 +57,7 @@ function groupSnapshot(file) {
 const results = [];
 for (const server of servers) {
   const dir = mkdtempSync(join(tmpdir(), 'heap-'));
-  const port = await freePort();
+  const port = await loopbackPort();
   // A preload that prints V8's heap spaces (size committed, bytes used) on SIGWINCH, before the snapshot's GC.
   const preload = join(dir, 'spaces.cjs');
   writeFileSync(
