@@ -473,7 +473,8 @@ export class Connection implements FrameSink {
     if (this.batching && payload.length <= COPY_THRESHOLD) {
       // Encoded straight into the batch; a callback runs once the batch is written.
       const length = frameLength(payload.length, maskKey !== null);
-      encodeFrameInto(batchScratch, reserveBatch(handler, length), frameByte0(opcode, fin, rsv1), payload, maskKey);
+      const at = reserveBatch(handler, length);
+      encodeFrameInto(batchScratch, at, frameByte0(opcode, fin, rsv1), payload, maskKey);
       if (cb !== undefined) addBatchCallback(handler, cb);
       return;
     }
@@ -540,7 +541,8 @@ export class Connection implements FrameSink {
   private writeEncoded(bytes: Buffer, cb: WriteCallback | undefined): void {
     const handler = this.handler;
     if (this.batching && bytes.length <= COPY_THRESHOLD) {
-      bytes.copy(batchScratch, reserveBatch(handler, bytes.length));
+      const at = reserveBatch(handler, bytes.length);
+      bytes.copy(batchScratch, at);
       if (cb !== undefined) addBatchCallback(handler, cb);
       return;
     }

@@ -346,6 +346,15 @@ export class SocketTransport implements ConnectionHandler, HeartbeatTarget, Read
     this.writeOut(data, cb);
   }
 
+  /**
+   * The write batch's test (write-batch.ts): a socket past its high-water mark gets its batches as
+   * copies, so that a peer that stopped reading holds its own bytes and not a shared slab. (Below it, a
+   * pending write can hold a slab too, at most 64 KiB, behind a kernel send buffer that is larger.)
+   */
+  writesWaiting(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
   private writeOut(data: Buffer, cb?: WriteCallback): void {
     const socket = this.socket;
     if (socket.writableLength === 0 || data.length > this.largestWrite) this.largestWrite = data.length;

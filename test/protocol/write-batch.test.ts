@@ -112,13 +112,53 @@ describe('write batch: the scratch', () => {
   test('a reservation that would overflow the scratch writes out the batch before it', () => {
     const sizes: number[] = [];
     const a: BatchTarget = { write: (data) => sizes.push(data.length) };
-    reserveBatch(a, SCRATCH_SIZE - 10);
+    // Earlier tests' batches used the start of the slab; this one begins where they ended.
+    const base = reserveBatch(a, 0);
+    reserveBatch(a, SCRATCH_SIZE - base - 10);
     expect(reserveBatch(a, 10)).toBe(SCRATCH_SIZE - 10);
     expect(sizes).toEqual([]);
+    const full = batchScratch;
     expect(reserveBatch(a, 1)).toBe(0);
-    expect(sizes).toEqual([SCRATCH_SIZE]);
+    expect(sizes).toEqual([SCRATCH_SIZE - base]);
+    expect(batchScratch).not.toBe(full);
     writeBatch(a);
-    expect(sizes).toEqual([SCRATCH_SIZE, 1]);
+    expect(sizes).toEqual([SCRATCH_SIZE - base, 1]);
+  });
+
+  test('a written batch is a view of the slab that later batches never write over', () => {
+    const written: Buffer[] = [];
+    const a: BatchTarget = { write: (data) => written.push(data) };
+    const b: BatchTarget = { write: (data) => written.push(data) };
+    // Enough batches to fill several slabs: every one keeps its bytes.
+    for (let i = 0; i < 200; i++) {
+      const target = i % 2 === 0 ? a : b;
+      const at = reserveBatch(target, 1000);
+      batchScratch.fill(i & 0xff, at, at + 1000);
+      writeBatch(target);
+    }
+    expect(written).toHaveLength(200);
+    written.forEach((bytes, i) => {
+      expect(bytes.length).toBe(1000);
+      expect(bytes.every((byte) => byte === (i & 0xff))).toBe(true);
+    });
+    // Views, not copies: consecutive batches of one slab are neighbours in its memory.
+    const slabs = new Set(written.map((bytes) => bytes.buffer));
+    expect(slabs.size).toBeGreaterThanOrEqual(3);
+    const next = written.findIndex((bytes, i) => i > 0 && bytes.buffer === written[i - 1]!.buffer);
+    expect(next).toBeGreaterThan(0);
+    expect(written[next]!.byteOffset).toBe(written[next - 1]!.byteOffset + 1000);
+  });
+
+  test('a target whose writes wait gets a copy, and its room in the slab is used again', () => {
+    const written: Buffer[] = [];
+    const slow: BatchTarget = { write: (data) => written.push(data), writesWaiting: () => true };
+    const at = reserveBatch(slow, 100);
+    batchScratch.fill(7, at, at + 100);
+    writeBatch(slow);
+    expect(written[0]!.buffer).not.toBe(batchScratch.buffer);
+    expect(written[0]!.every((byte) => byte === 7)).toBe(true);
+    expect(reserveBatch(slow, 1)).toBe(at);
+    dropBatch(slow, () => new Error('gone'));
   });
 
   test('callbacks run in order once the batch is written, with its outcome', () => {
