@@ -733,9 +733,37 @@ function copyBytes(chunk: Buffer, start: number, stop: number, dst: Buffer, at: 
   }
 }
 
-/** A copy of chunk[start, stop) in memory of its own (small ones from Node's pool). */
+/**
+ * Messages from SLAB_MIN to SLAB_MAX bytes copied out of a lent chunk share slabs of SLAB_SIZE (see
+ * messageBuffer); smaller ones take Node's pool, where dozens already share an 8 KiB pool.
+ */
+const SLAB_MIN = 256;
+const SLAB_MAX = 4096;
+const SLAB_SIZE = 64 * 1024;
+let slab: Buffer = EMPTY;
+let slabUsed = 0;
+
+/**
+ * Memory for a message of `length` bytes copied out of the shared read area. Those of SLAB_MIN to
+ * SLAB_MAX bytes are carved from a 64 KiB slab (8-byte aligned, as Node's 8 KiB Buffer pool does, so
+ * that typed-array views of a message line up): one allocation per dozens of 1 KiB messages instead of
+ * one per eight (1 KiB echo 100x4: +2-4%). A message the application keeps holds its slab, as a
+ * message of `ws` holds the 64 KiB socket read it is a view of.
+ */
+function messageBuffer(length: number): Buffer {
+  if (length > SLAB_MAX || length < SLAB_MIN) return Buffer.allocUnsafe(length);
+  if (slabUsed + length > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  slabUsed = (at + length + 7) & ~7;
+  return slab.subarray(at, at + length);
+}
+
+/** A copy of chunk[start, stop) in memory of its own (small ones from a shared slab). */
 function copyOut(chunk: Buffer, start: number, stop: number): Buffer {
-  const copy = Buffer.allocUnsafe(stop - start);
+  const copy = messageBuffer(stop - start);
   copyBytes(chunk, start, stop, copy, 0);
   return copy;
 }

@@ -266,6 +266,24 @@ describe('FrameDecoder borrowed chunks: nothing handed out or kept is a view of 
       ]);
     });
 
+    it('hundreds of 256 B - 4 KiB messages copied out (they share slabs) keep their bytes, 8-byte aligned', () => {
+      const payloads: Buffer[] = [];
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < 300; i++) {
+        const payload = binaryPayload(256 + ((i * 997) % (4096 - 256 + 1)), i);
+        payloads.push(payload);
+        // A few messages per chunk, as a read holds them.
+        if (i % 3 === 0) chunks.push(frameFor(role, Opcode.Binary, payload));
+        else chunks[chunks.length - 1] = Buffer.concat([chunks.at(-1)!, frameFor(role, Opcode.Binary, payload)]);
+      }
+      const sink = feedBorrowed(role, chunks.map(ownChunk));
+      expectDelivered(
+        sink,
+        payloads.map((data) => ({ kind: 'binary' as const, data })),
+      );
+      for (const d of sink.delivered) expect(d.data.byteOffset % 8).toBe(0);
+    });
+
     it('ping, pong with a payload and a close with a code and a reason, each inside one chunk, are copies', () => {
       const smallPing = Buffer.from('ping!');
       const fullPing = binaryPayload(125, 2);
