@@ -8,7 +8,8 @@
 // Options: --rounds N, --only id,id (scenarios), --contenders id,id, --out FILE (default bench/RESULTS.md),
 //          --note "text" (printed on top of the results), --gen c|node (the load generator: bench/gen/wsgen.c,
 //          built here with gcc, the default; or bench/load.mjs, which has no fan-out), --bun PATH (default $BUN or
-//          /tmp/bun-try/node_modules/.bin/bun, from `npm install --prefix /tmp/bun-try bun`).
+//          /tmp/bun-try/node_modules/.bin/bun, from `npm install --prefix /tmp/bun-try bun`), --fanout-pause-us U
+//          (the generator's pause between busy turns in fan-out at full speed, default 1000).
 // Needs `npm run build` first (the rfc6455 contenders run dist/).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -47,6 +48,7 @@ const { values: opts } = parseArgs({
     note: { type: 'string' },
     gen: { type: 'string', default: 'c' },
     bun: { type: 'string', default: process.env.BUN ?? '/tmp/bun-try/node_modules/.bin/bun' },
+    'fanout-pause-us': { type: 'string' },
   },
 });
 if (opts.gen !== 'c' && opts.gen !== 'node') throw new Error(`--gen c|node, not ${opts.gen}`);
@@ -60,7 +62,7 @@ const FANOUT_INFLIGHT = 8;
 // several messages pile up in each subscriber's socket and one read takes them all (the generator stays well
 // below its core); it adds at most this much to the measured publish-to-delivery time. Not in the fixed-rate
 // latency scenario.
-const FANOUT_PAUSE_US = 1000;
+const FANOUT_PAUSE_US = Number(opts['fanout-pause-us'] ?? 1000);
 const bunInstalled = existsSync(opts.bun);
 
 const CONTENDERS = [

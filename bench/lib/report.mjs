@@ -66,9 +66,13 @@ export function problemsOf(measurement) {
   if (result.lostDeliveries > 0) problems.push(`${result.lostDeliveries} deliveries lost (not received within 2 s of the publish)`);
   if (result.publisherReceived > 0) problems.push(`the publisher received ${result.publisherReceived} messages`);
   if (result.unexpectedFrames > 0) problems.push(`${result.unexpectedFrames} unexpected frames (masked, or sent to an idle connection)`);
-  // Time spent runnable but without a CPU (the C generator reads /proc/<pid>/schedstat): other processes held the core.
+  // Time spent runnable but without a CPU (the C generator reads /proc/<pid>/schedstat, the main thread's):
+  // another process held the core, or the server's own threads did (V8's GC helpers and libuv's pool are
+  // pinned to the server's core with it, so a server that collects much garbage waits for itself).
   if (result.serverWait > 0.05 || result.genWait > 0.05) {
-    problems.push(`waited for a CPU: server ${Math.round(result.serverWait * 100)}%, load generator ${Math.round(result.genWait * 100)}% of the window (machine not quiet)`);
+    problems.push(
+      `waited for a CPU: server's main thread ${Math.round(result.serverWait * 100)}%, load generator ${Math.round(result.genWait * 100)}% of the window (the server's own helper threads share its core, or another process ran)`,
+    );
   }
   if (result.messages === 0 || result.handshakes === 0 || result.deliveries === 0) problems.push('nothing completed');
   return problems;
