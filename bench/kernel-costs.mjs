@@ -11,13 +11,14 @@
 //        [--servers rfc6455,ws,uws,floor] [--duration 3000]
 // Needs perf and strace (Debian packages linux-perf and strace) and root (or perf_event_paranoid -1).
 // Prints a markdown table; bench/TARGETS.md quotes its output.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureGenerator } from './lib/generator.mjs';
+import { ECHO_SERVERS as SERVERS, runTool as run, straceCalls } from './lib/probes.mjs';
 import { freePort, installCleanupHooks, spawnPinned, stopChild, waitForOutput } from './lib/processes.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -38,12 +39,6 @@ const SCENARIOS = {
   '16m': { load: ['--scenario', 'throughput', '--size', String(16 * 1024 * 1024), '--conns', '1', '--inflight', '1'], unit: 'message' },
   handshake: { load: ['--scenario', 'handshake', '--concurrency', '64'], unit: 'cycle' },
 };
-const SERVERS = {
-  rfc6455: { args: ['bin/rfc6455.cjs', 'serve', '--echo', '--host', '127.0.0.1', '--port'], ready: /listening/ },
-  ws: { args: ['bench/servers/ws-echo.mjs', '--host', '127.0.0.1', '--port'], ready: /ready/ },
-  uws: { args: ['bench/servers/uws-echo.mjs', '--host', '127.0.0.1', '--port'], ready: /ready/ },
-  floor: { args: ['bench/servers/net-floor.mjs', '--host', '127.0.0.1', '--port'], ready: /ready/ },
-};
 
 const scenario = SCENARIOS[opts.scenario];
 if (scenario === undefined) throw new Error(`--scenario ${Object.keys(SCENARIOS).join('|')}, not ${opts.scenario}`);
@@ -61,15 +56,6 @@ for (const tool of ['perf', 'strace']) {
 installCleanupHooks();
 const generator = ensureGenerator(BENCH);
 const work = mkdtempSync(join(os.tmpdir(), 'kernel-costs-'));
-
-function run(command, args, timeout) {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.slice(0, 3).join(' ')}: ${error.message} ${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 async function withServer(name, body) {
   const port = await freePort(20000 + Math.floor(Math.random() * 5000), 30000);
@@ -157,11 +143,9 @@ async function syscalls(name) {
     const result = JSON.parse(out.trim().split('\n').pop());
     if (!result.ok) throw new Error(`generator: ${result.error}`);
     const units = result.messages ?? result.handshakes;
-    const calls = {};
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const match = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/.exec(line);
-      if (match && match[2] !== 'total' && match[2] !== 'futex') calls[match[2]] = Number(match[1]) / units;
-    }
+    const calls = straceCalls(readFileSync(file, 'utf8'));
+    delete calls.futex; // V8's and libuv's threads waking each other, not the server's work
+    for (const name of Object.keys(calls)) calls[name] /= units;
     return calls;
   });
 }

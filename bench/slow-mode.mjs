@@ -7,13 +7,13 @@
 //        [--env rfc6455-notrim=MALLOC_TRIM_THRESHOLD_=1073741824,MALLOC_MMAP_THRESHOLD_=67108864]
 // (--env adds a contender: rfc6455 run with those environment variables, to test a cause, not a fix.)
 // Needs perf and strace. Prints a markdown table per contender.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureGenerator } from './lib/generator.mjs';
+import { ECHO_SERVERS as SERVERS, runTool as run, straceCalls } from './lib/probes.mjs';
 import { freePort, installCleanupHooks, spawnPinned, stopChild, waitForOutput } from './lib/processes.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -26,13 +26,8 @@ const { values: opts } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
   },
 });
-const SERVERS = {
-  rfc6455: { args: ['bin/rfc6455.cjs', 'serve', '--echo', '--host', '127.0.0.1', '--port'], ready: /listening/ },
-  ws: { args: ['bench/servers/ws-echo.mjs', '--host', '127.0.0.1', '--port'], ready: /ready/ },
-  uws: { args: ['bench/servers/uws-echo.mjs', '--host', '127.0.0.1', '--port'], ready: /ready/ },
-};
 const contenders = opts.servers.split(',').map((name) => {
-  if (SERVERS[name] === undefined) throw new Error(`unknown server ${name}`);
+  if (SERVERS[name] === undefined || name === 'floor') throw new Error(`unknown echo server ${name}`);
   return { name, server: SERVERS[name], env: {} };
 });
 for (const spec of opts.env) {
@@ -45,15 +40,6 @@ const load = ['--scenario', 'throughput', '--size', opts.size, '--conns', '1', '
 installCleanupHooks();
 const generator = ensureGenerator(BENCH);
 const work = mkdtempSync(join(os.tmpdir(), 'slow-mode-'));
-
-function run(command, args, timeout) {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command}: ${error.message} ${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 async function measure(port, pid, warmup, duration) {
   const out = await run('taskset', ['-c', '1', generator, ...load, '--port', String(port), '--warmup', String(warmup), '--duration', String(duration), '--server-pid', String(pid)], duration + 60000);
@@ -80,11 +66,7 @@ async function oneProcess(contender) {
     const tracing = later(300).then(() => run('timeout', ['-s', 'INT', '2', 'strace', '-c', '-f', '-e', 'trace=brk,mmap,munmap,madvise', '-p', String(child.pid), '-o', straceFile], 30000).catch(() => {}));
     const second = await measure(port, child.pid, 200, 2500);
     await tracing;
-    const calls = {};
-    for (const line of readFileSync(straceFile, 'utf8').split('\n')) {
-      const match = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/.exec(line);
-      if (match && match[2] !== 'total') calls[match[2]] = Number(match[1]);
-    }
+    const calls = straceCalls(readFileSync(straceFile, 'utf8'));
     const tracedMessages = second.msgsPerSec * 2;
     return {
       rate: first.msgsPerSec,
