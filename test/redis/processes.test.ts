@@ -16,7 +16,9 @@ const COUNT = 25;
 
 describe.skipIf(skipReason !== null).each(CLIENT_KINDS)('RedisBroker over %s between processes', (kind) => {
   // A process's own publishes reach its subscriber locally, once: the copy coming back from Redis is dropped.
-  test('each process gets every publish exactly once, in each publisher order', async () => {
+  // Three child processes that each compile the sources through tsx: slow to start on a loaded machine
+  // (one CI run on Node 22 went past the default 20 s), hence the longer timeout.
+  test('each process gets every publish exactly once, in each publisher order', { timeout: 60_000 }, async () => {
     const names = ['p0', 'p1', 'p2'];
     const children = names.map((name) => {
       const child = spawn(process.execPath, ['--import', 'tsx', CHILD, kind, String(redis.server.port), name, String(COUNT), String(COUNT * 3)], {
