@@ -297,6 +297,40 @@ describe('setSocket: adopting a socket upgraded elsewhere', () => {
   });
 });
 
+describe('bufferedAmount right after send() (a documented difference)', () => {
+  // ws writes each frame at once, so bufferedAmount reads 0 as soon as the kernel took the bytes.
+  // rfc6455 gathers a socket's frames into one write: until the end of the read being handled (in a
+  // 'message' handler) or of the tick (elsewhere), the frame counts. On the next turn both read 0.
+  test('ws: 0 and 0; rfc6455: the frame, then 0 on the next turn (in a message handler and in a timer)', async () => {
+    const results: Record<string, number[]> = {};
+    for (const [name, lib] of LIBS) {
+      const { server, client } = await pair(lib);
+      const seen: number[] = [];
+      const echoed = nextMessage(client);
+      server.once('message', () => {
+        server.send('echo');
+        seen.push(server.bufferedAmount);
+      });
+      client.send('x');
+      await echoed;
+      seen.push(server.bufferedAmount);
+      const later = nextMessage(client);
+      setTimeout(() => {
+        server.send('hello');
+        seen.push(server.bufferedAmount);
+        setImmediate(() => seen.push(server.bufferedAmount));
+      }, 1);
+      await later;
+      await new Promise((resolve) => setImmediate(resolve));
+      results[name] = seen;
+      await cleanups.run();
+    }
+    expect(results.ws).toEqual([0, 0, 0, 0]);
+    // 'echo' and 'hello' framed by a server: 2 bytes of header each.
+    expect(results.rfc6455).toEqual([6, 0, 7, 0]);
+  });
+});
+
 describe('_socket', () => {
   test('remote address, setNoDelay, raw writes and destroy work on _socket, as in ws', async () => {
     await sideBySide(
