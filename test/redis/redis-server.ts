@@ -71,9 +71,19 @@ export function redisForFile(): { readonly server: RedisServer } {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Resolves once `condition()` holds (checked every 10 ms; the test's timeout bounds it). */
+/** How long `until` waits before it fails with the condition's text (below the tests' timeouts). */
+const UNTIL_LIMIT_MS = 18_000;
+
+/**
+ * Resolves once `condition()` holds (checked every 10 ms). After UNTIL_LIMIT_MS it rejects with the
+ * condition's source, so that a test that hangs says what it waited for.
+ */
 export async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await sleep(10);
+  const deadline = Date.now() + UNTIL_LIMIT_MS;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`waited ${UNTIL_LIMIT_MS} ms for: ${condition.toString().replace(/\s+/g, ' ')}`);
+    await sleep(10);
+  }
 }
 
 function freePort(): Promise<number> {
