@@ -5,7 +5,7 @@
 // Prints one JSON line per measurement and a median table at the end.
 import { spawn, execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { abServers, loopbackPort } from './lib/ab-servers.mjs';
+import { abServers, loopbackPort, serverReady } from './lib/ab-servers.mjs';
 import { ensureGenerator } from './lib/generator.mjs';
 
 const benchDir = new URL('.', import.meta.url).pathname;
@@ -29,15 +29,7 @@ async function start(server) {
   const child = spawn('taskset', ['-c', '0', process.execPath, ...server.args, '--port', String(port), '--host', '127.0.0.1'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise((ok, fail) => {
-    let text = '';
-    child.stdout.on('data', (chunk) => {
-      text += chunk;
-      if (server.ready.test(text)) ok();
-    });
-    child.once('exit', (code) => fail(new Error(`${server.name} exited (${code})`)));
-  });
-  child.stdout.resume();
+  await serverReady(child, server);
   return { child, port };
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { abServers, loopbackPort } from './lib/ab-servers.mjs';
+import { abServers, loopbackPort, serverReady } from './lib/ab-servers.mjs';
 import { ensureGenerator } from './lib/generator.mjs';
 
 const benchDir = new URL('.', import.meta.url).pathname;
@@ -75,15 +75,7 @@ for (const server of servers) {
     const m = /SPACES (.*)\n/.exec(errText);
     if (m !== null && spaces === null) spaces = JSON.parse(m[1]);
   });
-  await new Promise((ok, fail) => {
-    let text = '';
-    child.stdout.on('data', (chunk) => {
-      text += chunk;
-      if (server.ready.test(text)) ok();
-    });
-    child.once('exit', (code) => fail(new Error(`${server.name} exited (${code})`)));
-  });
-  child.stdout.resume();
+  await serverReady(child, server);
   // The generator opens the connections and holds them for --settle ms; the snapshot is taken meanwhile.
   const gen = spawn('taskset', ['-c', '1', generator, '--scenario', 'idle', '--port', String(port), '--conns', String(conns), '--settle', '60000', '--server-pid', String(child.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let genOut = '';

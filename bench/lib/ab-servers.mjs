@@ -23,3 +23,17 @@ export function loopbackPort() {
     });
   });
 }
+
+/** Resolves once `server.ready` shows on the child's stdout (then keeps draining it); rejects if it exits first. */
+export function serverReady(child, server) {
+  return new Promise((ok, fail) => {
+    let text = '';
+    child.stdout.on('data', (chunk) => {
+      text += chunk;
+      if (server.ready.test(text)) ok();
+    });
+    child.once('exit', (code) => fail(new Error(`${server.name} exited (${code})`)));
+  }).then(() => {
+    child.stdout.resume();
+  });
+}
