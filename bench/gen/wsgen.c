@@ -69,7 +69,7 @@ enum { SC_THROUGHPUT, SC_HANDSHAKE, SC_IDLE, SC_FANOUT };
 static int sc;
 
 enum { OPEN_CONCURRENCY = 128, HANDSHAKE_TIMEOUT_MS = 5000, MAX_HS_CYCLES = 5000000, MAX_CONNS = 60000 };
-enum { FANOUT_RING = 4096, FANOUT_LOST_MS = 2000, FANOUT_DRAIN_MS = 5000 };
+enum { FANOUT_RING = 4096, FANOUT_LOST_MS = 10000, FANOUT_DRAIN_MS = 12000 };
 
 // The RFC 6455 section 1.3 sample key and its accept value: one fixed key for every connection.
 static const char ACCEPT[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";

@@ -63,7 +63,7 @@ export function problemsOf(measurement) {
   if (result.alive !== undefined && result.alive < result.conns) problems.push(`${result.conns - result.alive} idle connections dropped`);
   if (result.missedDeliveries > 0) problems.push(`${result.missedDeliveries} deliveries missed (a subscriber's sequence numbers skipped, or it had not got the last messages 5 s after the last publish)`);
   if (result.duplicateDeliveries > 0) problems.push(`${result.duplicateDeliveries} deliveries duplicated or out of order`);
-  if (result.lostDeliveries > 0) problems.push(`${result.lostDeliveries} deliveries lost (not received within 2 s of the publish)`);
+  if (result.lostDeliveries > 0) problems.push(`${result.lostDeliveries} deliveries lost (not received within 10 s of the publish)`);
   if (result.publisherReceived > 0) problems.push(`the publisher received ${result.publisherReceived} messages`);
   if (result.unexpectedFrames > 0) problems.push(`${result.unexpectedFrames} unexpected frames (masked, or sent to an idle connection)`);
   // Time spent runnable but without a CPU (the C generator reads /proc/<pid>/schedstat, the main thread's):
