@@ -788,6 +788,13 @@ export class ClientHandshake {
       return;
     }
     const head = result.head;
+    if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+      // An interim answer (RFC 9110 §15.2: 100 Continue, 103 Early Hints): as Node's HTTP client does
+      // under `ws`, it is passed over and the final answer read from what follows it.
+      this.parser = new ResponseHeadParser();
+      if (result.rest.length > 0) this.onBytes(result.rest, borrowed);
+      return;
+    }
     // What came after the head is kept: a copy when the chunk is only lent.
     const rest = borrowed ? Buffer.from(result.rest) : result.rest;
     const response = new HandshakeResponse(head, this.socket!);

@@ -394,6 +394,8 @@ describe('a failed opening handshake: the client-side error', () => {
     ['an invalid Content-Length in a 101', (accept) => upgradeResponse(accept, ['Content-Length: abc'])],
     ['a 20 KB header field', fixed(`HTTP/1.1 101 X\r\nX: ${'a'.repeat(20000)}\r\n\r\n`)],
     ['a 20 KB status line', fixed(`HTTP/1.1 101 ${'a'.repeat(20000)}\r\n\r\n`)],
+    ['an interim 100, then a 403', fixed('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n')],
+    ['an interim 100 that is not HTTP after it', fixed('HTTP/1.1 100 Continue\r\n\r\nSSH-2.0-OpenSSH_9.6\r\n\r\n')],
   ];
   test.each(cases)('%s', async (_name, respond, protocols = [], options = { perMessageDeflate: false }) => {
     const seen: Record<string, Seen> = {};
@@ -442,12 +444,15 @@ describe('a failed opening handshake: the client-side error', () => {
     expect(seen.rfc6455).toEqual(seen.ws);
   });
 
-  test('a response ws accepts is accepted: HTTP/1.0, a leading empty line, a NUL in the reason, 150 fields', async () => {
+  test('a response ws accepts is accepted: HTTP/1.0, a leading empty line, a NUL in the reason, 150 fields, interim 1xx answers first', async () => {
     for (const respond of [
       (accept: string) => upgradeResponse(accept).replace('HTTP/1.1', 'HTTP/1.0'),
       (accept: string) => `\r\n${upgradeResponse(accept)}`,
       (accept: string) => upgradeResponse(accept).replace('Switching', 'Swi\x00tching'),
       (accept: string) => upgradeResponse(accept, Array.from({ length: 150 }, (_, i) => `X-${i}: a`)),
+      // interim answers before the 101 (RFC 9110 §15.2), in one write with it
+      (accept: string) => `HTTP/1.1 100 Continue\r\n\r\n${upgradeResponse(accept)}`,
+      (accept: string) => `HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n${upgradeResponse(accept)}`,
     ]) {
       for (const [name, lib] of LIBS) {
         const { port } = await rawServer(respond);
