@@ -13,10 +13,18 @@ export interface IoRedisLike {
   on(event: string, listener: (...args: any[]) => void): unknown;
   duplicate(overrides?: object): IoRedisLike;
   quit(): Promise<unknown>;
+  /** true for an ioredis `Cluster`. */
+  isCluster?: boolean;
+  options?: { shardedSubscribers?: boolean };
 }
 
 export function isIoRedis(client: unknown): client is IoRedisLike {
   return typeof client === 'object' && client !== null && typeof (client as IoRedisLike).callBuffer === 'function' && typeof (client as IoRedisLike).status === 'string';
+}
+
+/** An ioredis Cluster made without `shardedSubscribers: true`: its SSUBSCRIBE would reach one node only. */
+export function isClusterWithoutShardedSubscribers(client: unknown): boolean {
+  return isIoRedis(client) && client.isCluster === true && client.options?.shardedSubscribers !== true;
 }
 
 export class IoRedisConnection implements RedisConnection {
@@ -37,11 +45,14 @@ export class IoRedisConnection implements RedisConnection {
   }
 
   async subscribe(channels: readonly string[], sharded: boolean): Promise<void> {
-    await (sharded ? this.client.ssubscribe(...channels) : this.client.subscribe(...channels));
+    // SSUBSCRIBE takes channels of one hash slot only (CROSSSLOT otherwise, on a cluster): one each.
+    if (sharded) await Promise.all(channels.map((channel) => this.client.ssubscribe(channel)));
+    else await this.client.subscribe(...channels);
   }
 
   async unsubscribe(channels: readonly string[], sharded: boolean): Promise<void> {
-    await (sharded ? this.client.sunsubscribe(...channels) : this.client.unsubscribe(...channels));
+    if (sharded) await Promise.all(channels.map((channel) => this.client.sunsubscribe(channel)));
+    else await this.client.unsubscribe(...channels);
   }
 
   async ping(): Promise<void> {

@@ -7,7 +7,8 @@ type BufferListener = (message: Buffer, channel: Buffer) => void;
 /** The part of a node-redis client the broker uses. */
 export interface NodeRedisLike {
   readonly isReady: boolean;
-  sendCommand(args: readonly RedisArgument[], options?: object): Promise<unknown>;
+  /** A client: (args, options). A cluster (`createCluster`): (firstKey, isReadonly, args, options). */
+  sendCommand(...args: any[]): Promise<unknown>;
   subscribe(channels: string[], listener: BufferListener, bufferMode: true): Promise<void>;
   unsubscribe(channels: string[], listener: BufferListener, bufferMode: true): Promise<void>;
   sSubscribe(channels: string[], listener: BufferListener, bufferMode: true): Promise<void>;
@@ -27,8 +28,23 @@ export function isNodeRedis(client: unknown): client is NodeRedisLike {
   return typeof client === 'object' && client !== null && typeof (client as NodeRedisLike).sendCommand === 'function' && typeof (client as NodeRedisLike).sSubscribe === 'function';
 }
 
+/**
+ * The key a node-redis cluster routes a command by: the first key of EVAL/EVALSHA, none for PING, else
+ * the first argument (HMGET, XRANGE, PUBLISH and SPUBLISH, whose channel selects the shard).
+ */
+function firstKeyOf(args: readonly RedisArgument[]): RedisArgument | undefined {
+  const name = String(args[0]).toUpperCase();
+  if (name === 'EVAL' || name === 'EVALSHA') return Number(args[2]) > 0 ? args[3] : undefined;
+  if (name === 'PING') return undefined;
+  return args[1];
+}
+
 export class NodeRedisConnection implements RedisConnection {
   private listener: MessageListener = () => undefined;
+  /** A node-redis cluster client (`createCluster`), whose sendCommand takes the routing key first. */
+  private readonly cluster: boolean;
+  /** A cluster this connection made and connects: commands wait until it knows its slots. */
+  private connecting: Promise<unknown> | null = null;
   /** One function for every channel (node-redis keeps listeners in a set: subscribing again adds none). */
   private readonly onBuffer: BufferListener = (message, channel) => this.listener(channel.toString('utf8'), message);
 
@@ -36,10 +52,13 @@ export class NodeRedisConnection implements RedisConnection {
     private readonly client: NodeRedisLike,
     owned: boolean,
   ) {
+    this.cluster = 'pubSubNode' in client;
     if (owned) {
       // node-redis throws an 'error' event with no listener into the event loop; the broker reports state instead.
       client.on('error', () => undefined);
-      client.connect().catch(() => undefined);
+      const connected = client.connect().catch(() => undefined);
+      // A client queues the commands sent while it connects; a cluster fails them until its slots are known.
+      if (this.cluster) this.connecting = connected.then(() => (this.connecting = null));
     }
   }
 
@@ -47,20 +66,27 @@ export class NodeRedisConnection implements RedisConnection {
     return this.client.isReady;
   }
 
-  command(args: readonly RedisArgument[]): Promise<unknown> {
-    return this.client.sendCommand(args, BUFFER_REPLIES);
+  async command(args: readonly RedisArgument[]): Promise<unknown> {
+    if (!this.cluster) return this.client.sendCommand(args, BUFFER_REPLIES);
+    if (this.connecting !== null) await this.connecting;
+    return this.client.sendCommand(firstKeyOf(args), false, args, BUFFER_REPLIES);
   }
 
-  subscribe(channels: readonly string[], sharded: boolean): Promise<void> {
-    return sharded ? this.client.sSubscribe([...channels], this.onBuffer, true) : this.client.subscribe([...channels], this.onBuffer, true);
+  async subscribe(channels: readonly string[], sharded: boolean): Promise<void> {
+    if (this.connecting !== null) await this.connecting;
+    // SSUBSCRIBE takes channels of one hash slot only (a cluster routes it by the first): one each.
+    if (sharded) await Promise.all(channels.map((channel) => this.client.sSubscribe([channel], this.onBuffer, true)));
+    else await this.client.subscribe([...channels], this.onBuffer, true);
   }
 
-  unsubscribe(channels: readonly string[], sharded: boolean): Promise<void> {
-    return sharded ? this.client.sUnsubscribe([...channels], this.onBuffer, true) : this.client.unsubscribe([...channels], this.onBuffer, true);
+  async unsubscribe(channels: readonly string[], sharded: boolean): Promise<void> {
+    if (this.connecting !== null) await this.connecting;
+    if (sharded) await Promise.all(channels.map((channel) => this.client.sUnsubscribe([channel], this.onBuffer, true)));
+    else await this.client.unsubscribe([...channels], this.onBuffer, true);
   }
 
   async ping(): Promise<void> {
-    await this.client.sendCommand(['PING']);
+    await this.command(['PING']);
   }
 
   onMessage(listener: MessageListener): void {

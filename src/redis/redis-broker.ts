@@ -9,6 +9,7 @@ import { HistoryRules, type HistoryLimits, type HistoryRule } from './history.js
 import { Interest } from './interest.js';
 import { readPositioned } from './positioned-message.js';
 import { connectionOf, type RedisConnection } from './redis-connection.js';
+import { isClusterWithoutShardedSubscribers } from './ioredis-connection.js';
 import { replay } from './replay.js';
 import { APPEND } from './scripts.js';
 
@@ -20,7 +21,11 @@ export interface RedisBrokerOptions {
   subscriber?: unknown;
   /** Prefix of every channel and key. Default 'rfc6455:'. */
   prefix?: string;
-  /** Sharded pub/sub (SSUBSCRIBE / SPUBLISH, Redis 7+), for Redis Cluster. Default false. */
+  /**
+   * Sharded pub/sub (SSUBSCRIBE / SPUBLISH, Redis 7+), for Redis Cluster: a message stays within the
+   * shard that owns its topic. With an ioredis `Cluster`, create it with `shardedSubscribers: true`.
+   * Default false.
+   */
   sharded?: boolean;
   /** Milliseconds interest changes are collected before one SUBSCRIBE/UNSUBSCRIBE goes out. Default 5. */
   debounce?: number;
@@ -61,6 +66,9 @@ export class RedisBroker extends EventEmitter implements Broker {
     this.prefix = options.prefix ?? 'rfc6455:';
     if (typeof this.prefix !== 'string') throw new TypeError('The "prefix" option must be a string');
     this.sharded = options.sharded === true;
+    if (this.sharded && (isClusterWithoutShardedSubscribers(options.client) || isClusterWithoutShardedSubscribers(options.subscriber))) {
+      throw new TypeError('sharded: true with an ioredis Cluster needs the Cluster option shardedSubscribers: true');
+    }
     this.debounce = positiveInteger(options.debounce ?? 5, 'debounce', 0);
     this.history = new HistoryRules(options.history ?? []);
     this.replayBatch = positiveInteger(options.replayBatch ?? 100, 'replayBatch', 1);

@@ -1,7 +1,9 @@
 // Throwaway redis-server instances for the Redis tests: one per test file, on a free loopback port,
 // no persistence; stopped (by the pid this helper started) when the file is done.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, Socket } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -106,5 +108,104 @@ function accepts(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
     socket.connect(port, '127.0.0.1');
+  });
+}
+
+export const REDIS_CLI = '/usr/bin/redis-cli';
+
+/**
+ * A real Redis Cluster of three masters (no replicas) on free loopback ports, each redis-server with
+ * cluster mode on and its node file in a directory of its own; `redis-cli --cluster create` assigns
+ * the slots (0-5460, 5461-10922, 10923-16383 in port order). Stopped with SIGKILL, directory removed.
+ */
+export class RedisCluster {
+  private readonly processes: ChildProcess[] = [];
+
+  private constructor(
+    readonly ports: number[],
+    private readonly dir: string,
+  ) {}
+
+  static async start(masters = 3): Promise<RedisCluster> {
+    const ports: number[] = [];
+    while (ports.length < masters) {
+      const port = await freePort();
+      // The cluster bus listens on port + 10000: both must be free (and stay below 65536).
+      if (port + 10000 < 65536 && !ports.includes(port) && (await portIsFree(port + 10000))) ports.push(port);
+    }
+    const cluster = new RedisCluster(ports, mkdtempSync(join(tmpdir(), 'rfc6455-redis-cluster-')));
+    try {
+      for (const port of ports) {
+        const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes'];
+        args.push('--cluster-config-file', join(cluster.dir, `nodes-${port}.conf`), '--dir', cluster.dir);
+        const child = spawn(REDIS_SERVER, args, { stdio: 'ignore' });
+        cluster.processes.push(child);
+        for (let attempt = 0; !(await accepts(port)); attempt++) {
+          if (attempt > 400 || child.exitCode !== null) throw new Error(`redis-server (cluster) did not start on port ${port}`);
+          await sleep(10);
+        }
+      }
+      await run(REDIS_CLI, ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes']);
+      // Every node must agree that the cluster is up before a client asks it for the slots.
+      for (const port of ports) {
+        for (let attempt = 0; !(await run(REDIS_CLI, ['-p', String(port), 'cluster', 'info'])).includes('cluster_state:ok'); attempt++) {
+          if (attempt > 500) throw new Error(`the Redis Cluster did not come up (node ${port})`);
+          await sleep(10);
+        }
+      }
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** A command to one node (redis-cli), its reply as text. */
+  cli(port: number, args: string[]): Promise<string> {
+    return run(REDIS_CLI, ['-p', String(port), ...args]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.processes.map((child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return undefined;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        return exited;
+      }),
+    );
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** One Redis Cluster for the calling test file, as redisForFile() does for a server. */
+export function redisClusterForFile(): { readonly cluster: RedisCluster } {
+  let cluster: RedisCluster | undefined;
+  beforeAll(async () => {
+    if (skipReason === null) cluster = await RedisCluster.start();
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+  return {
+    get cluster(): RedisCluster {
+      if (cluster === undefined) throw new Error('no Redis Cluster: it starts in beforeAll, unless skipped');
+      return cluster;
+    },
+  };
+}
+
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: 20_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')}: ${error.message} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
 }
