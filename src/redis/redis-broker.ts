@@ -62,7 +62,7 @@ export class RedisBroker extends EventEmitter implements Broker {
     if (typeof options !== 'object' || options === null) throw new TypeError('RedisBroker needs options: { client, subscriber?, ... }');
     this.publisher = connectionOf(options.client, 'client');
     this.ownsSubscriber = options.subscriber === undefined;
-    this.subscriber = this.ownsSubscriber ? this.publisher.duplicate() : connectionOf(options.subscriber, 'subscriber');
+    const subscriber = this.ownsSubscriber ? null : connectionOf(options.subscriber, 'subscriber');
     this.prefix = options.prefix ?? 'rfc6455:';
     if (typeof this.prefix !== 'string') throw new TypeError('The "prefix" option must be a string');
     this.sharded = options.sharded === true;
@@ -72,6 +72,8 @@ export class RedisBroker extends EventEmitter implements Broker {
     this.debounce = positiveInteger(options.debounce ?? 5, 'debounce', 0);
     this.history = new HistoryRules(options.history ?? []);
     this.replayBatch = positiveInteger(options.replayBatch ?? 100, 'replayBatch', 1);
+    // Last: a duplicate connects at once, so no invalid option may throw after it.
+    this.subscriber = subscriber ?? this.publisher.duplicate();
   }
 
   /** One node per broker: a RedisBroker holds that node's connections. */

@@ -1,7 +1,8 @@
 // What needs no Redis: history rules, the positioned channel message, client detection, and `since`
 // with a broker that keeps no history.
 import { once } from 'node:events';
-import { afterEach, describe, expect, test } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { RecoveryResult } from '../../src/pubsub/recovery.js';
 import { encodeEnvelope } from '../../src/pubsub/envelope.js';
 import { HistoryRules } from '../../src/redis/history.js';
@@ -51,6 +52,20 @@ describe('RedisBroker options', () => {
   test('anything but an ioredis or node-redis client is a TypeError', () => {
     expect(() => new RedisBroker({ client: {} })).toThrow(TypeError);
     expect(() => new RedisBroker(undefined as never)).toThrow(TypeError);
+  });
+
+  test('an invalid option throws before the subscriber connection is made (nothing is left connecting)', () => {
+    // A real ioredis client that never connects (lazyConnect): duplicate() would open a connection.
+    const client = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true });
+    const duplicate = vi.spyOn(client, 'duplicate');
+    expect(() => new RedisBroker({ client, debounce: -1 })).toThrow(TypeError);
+    expect(() => new RedisBroker({ client, prefix: 1 as never })).toThrow(TypeError);
+    expect(() => new RedisBroker({ client, history: [{ topic: 'a', size: 0, ttl: 1 }] })).toThrow(TypeError);
+    expect(duplicate).not.toHaveBeenCalled();
+    const broker = new RedisBroker({ client });
+    expect(duplicate).toHaveBeenCalledTimes(1);
+    void broker;
+    client.disconnect();
   });
 });
 
